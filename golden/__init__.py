@@ -1,0 +1,1 @@
+"""Bit-exact NumPy golden model of SPEC.md, one module per paper block."""

@@ -1,0 +1,124 @@
+"""Host-side calibration (SPEC 5): float tensors and float scales to int8 tensors and integer config."""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from lapa.config import ArithConfig
+
+from .intmath import exact_matmul, sat8
+from .pea import aloc_weights, pea_accumulate
+from .reference import reference_attention
+from .speculation import initial_candidates
+
+__all__ = ["tensor_scale", "quantize", "multiplier_shift", "pea_shift", "margin_to_int",
+           "eta_to_int", "Calibration", "calibrate_layer"]
+
+LOG2E = 1.0 / math.log(2.0)
+
+
+def tensor_scale(t, qmax=127):
+    """Symmetric per-tensor scale: max|t| / qmax (1.0 for an all-zero tensor)."""
+    m = float(np.max(np.abs(t))) if np.size(t) else 0.0
+    return m / qmax if m > 0 else 1.0
+
+
+def quantize(t, scale):
+    """int8 = sat8(round(t / scale))."""
+    return sat8(np.round(np.asarray(t, dtype=np.float64) / scale))
+
+
+def multiplier_shift(ratio, m_bits=16, max_shift=47):
+    """(m, n) with m / 2^n ~= ratio, m in 1..2^m_bits-1, n in 0..max_shift, most precise first."""
+    if not ratio > 0:
+        raise ValueError(f"ratio = {ratio}: must be positive")
+    m_max = (1 << m_bits) - 1
+    for n in range(max_shift, -1, -1):
+        m = int(math.floor(ratio * 2.0**n + 0.5))
+        if m <= m_max:
+            return max(m, 1), n
+    return m_max, 0  # ratio too large for the multiplier: saturate
+
+
+def pea_shift(acc, qmax=127):
+    """Smallest rounding shift (0..31) that brings max|acc| into the int8 range."""
+    peak = float(np.max(np.abs(acc))) if np.size(acc) else 0.0
+    sh = 0
+    while sh < 31 and peak / 2.0**sh > qmax + 0.5:
+        sh += 1
+    return sh
+
+
+def margin_to_int(delta, head_dim, unit):
+    """margin_r = floor(delta * sqrt(dh) / unit_r), clipped to the register range."""
+    return int(min(max(math.floor(delta * math.sqrt(head_dim) / unit), 0), 2**31 - 1))
+
+
+def eta_to_int(eta, eta_frac_bits):
+    """eta_r = round(eta * 2^eta_frac_bits), clipped to 0..2^eta_frac_bits."""
+    return int(min(max(round(eta * (1 << eta_frac_bits)), 0), 1 << eta_frac_bits))
+
+
+class Calibration(NamedTuple):
+    """Quantized tensors, their integer config and the float scales behind it."""
+
+    x: np.ndarray
+    wq: np.ndarray
+    wk: np.ndarray
+    wv: np.ndarray
+    arith: ArithConfig
+    scales: dict
+
+
+def calibrate_layer(x_f, wq_f, wk_f, wv_f, *, causal=True, rope=False, rope_base=10000, pos0=0,
+                    ddf_mode="range", round_bits=(4, 4), eta=(0.5, 0.5), margin_nats=(4.0, 4.0),
+                    eta_frac_bits=8, w_lo_mode="round", w_lo_mant_bits=0, sm_frac_bits=6):
+    """Quantize one layer (x [L, D], w* [H or Hkv, D, dh]) and derive every integer of SPEC 5.
+
+    Scales are per tensor (shared by all heads, as the config holds one m_q etc.).
+    """
+    wq_f, wk_f, wv_f = (np.asarray(w, dtype=np.float64) for w in (wq_f, wk_f, wv_f))
+    if wq_f.ndim == 2:
+        wq_f, wk_f, wv_f = wq_f[None], wk_f[None], wv_f[None]
+    H, D, dh = wq_f.shape
+    group = H // wk_f.shape[0]
+    s = {"x": tensor_scale(x_f), "wq": tensor_scale(wq_f), "wk": tensor_scale(wk_f),
+         "wv": tensor_scale(wv_f)}
+    x = quantize(x_f, s["x"])
+    wq, wk, wv = (quantize(w, s[n]) for w, n in ((wq_f, "wq"), (wk_f, "wk"), (wv_f, "wv")))
+    xd = x.astype(np.float64) * s["x"]
+    qf = np.einsum("ld,hde->hle", xd, wq.astype(np.float64) * s["wq"])
+    kf = np.einsum("ld,hde->hle", xd, wk.astype(np.float64) * s["wk"])
+    vf = np.einsum("ld,hde->hle", xd, wv.astype(np.float64) * s["wv"])
+    s.update(q=tensor_scale(qf), k=tensor_scale(kf), v=tensor_scale(vf))
+    m_q, n_q = multiplier_shift(s["x"] * s["wq"] / s["q"])
+    m_k, n_k = multiplier_shift(s["x"] * s["wk"] / s["k"])
+    m_v, n_v = multiplier_shift(s["x"] * s["wv"] / s["v"])
+
+    mask = initial_candidates(x.shape[0], causal)
+    o_ref = np.stack([reference_attention(qf[h], kf[h // group], vf[h // group], mask)[1]
+                      for h in range(H)])
+    s["o"] = tensor_scale(o_ref)
+    m_o, n_o = multiplier_shift(s["v"] * 2.0**-16 / s["o"])
+
+    lo = lambda w: aloc_weights(w, w_lo_mode, w_lo_mant_bits)
+    sh_qhat = max(pea_shift(pea_accumulate(x, lo(wq[h]))) for h in range(H))
+    sh_khat = max(pea_shift(pea_accumulate(x, lo(wk[g]))) for g in range(wk.shape[0]))
+    s["q_hat"] = s["x"] * s["wq"] * 2.0**sh_qhat
+    s["k_hat"] = s["x"] * s["wk"] * 2.0**sh_khat
+
+    sm_mult, sm_shift = multiplier_shift(s["q"] * s["k"] * LOG2E * 2**sm_frac_bits / math.sqrt(dh))
+    cum = np.cumsum(round_bits)
+    margins = tuple(margin_to_int(d, dh, s["q_hat"] * s["k_hat"] * 2.0**(8 - c))
+                    for d, c in zip(margin_nats, cum))
+    etas = tuple(eta_to_int(e, eta_frac_bits) for e in eta)
+    arith = ArithConfig(causal=causal, rope=rope, rope_base=rope_base, pos0=pos0, ddf_mode=ddf_mode,
+                        round_bits=tuple(round_bits), round_eta=etas, round_margin=margins,
+                        eta_frac_bits=eta_frac_bits, w_lo_mode=w_lo_mode,
+                        w_lo_mant_bits=w_lo_mant_bits, sh_qhat=sh_qhat, sh_khat=sh_khat,
+                        m_q=m_q, n_q=n_q, m_k=m_k, n_k=n_k, m_v=m_v, n_v=n_v, m_o=m_o, n_o=n_o,
+                        sm_mult=sm_mult, sm_shift=sm_shift, sm_frac_bits=sm_frac_bits)
+    return Calibration(x, wq, wk, wv, arith, s)

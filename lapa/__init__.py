@@ -1,0 +1,1 @@
+"""LAPA accelerator generator: shared configuration and vector-file handling."""

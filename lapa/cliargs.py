@@ -1,0 +1,64 @@
+"""Command-line options generated from the configuration dataclasses, so every command shares them."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from .config import ArithConfig, HardwareConfig, LapaConfig
+
+__all__ = ["add_config_args", "config_from_args", "ordered_int_list"]
+
+
+def ordered_int_list(text):
+    """'4,4' -> (4, 4) for per-round options."""
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip() != "")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated integers") from None
+
+
+def _option(name):
+    return "--" + name.replace("_", "-")
+
+
+def add_config_args(parser, arith=True, hardware=True):
+    """Add one option per config field (`--max-seq-len`, `--round-bits 4,4`, ...), default None."""
+    groups = []
+    if hardware:
+        groups.append(("hardware shape", HardwareConfig))
+    if arith:
+        groups.append(("arithmetic (SPEC section 5)", ArithConfig))
+    for title, cls in groups:
+        g = parser.add_argument_group(title)
+        for f in dataclasses.fields(cls):
+            default = f.default
+            if isinstance(default, tuple):
+                g.add_argument(_option(f.name), type=ordered_int_list, default=None,
+                               metavar="N,N", help=f"default {','.join(map(str, default))}")
+            elif isinstance(default, bool):
+                g.add_argument(_option(f.name), type=int, choices=(0, 1), default=None,
+                               help=f"default {int(default)}")
+            elif isinstance(default, str):
+                choices = ("range", "margin") if f.name == "ddf_mode" else ("floor", "round")
+                g.add_argument(_option(f.name), choices=choices, default=None, help=f"default {default}")
+            else:
+                g.add_argument(_option(f.name), type=int, default=None, help=f"default {default}")
+
+
+def _given(args, cls):
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
+            if getattr(args, f.name, None) is not None}
+
+
+def config_from_args(args, base: LapaConfig | None = None) -> LapaConfig:
+    """A validated LapaConfig from the options given (others from `base` or the defaults)."""
+    base = base or LapaConfig()
+    arith = _given(args, ArithConfig)
+    if "round_bits" in arith:
+        # Per-round lists not given follow the number of rounds, repeating the first default.
+        n = len(arith["round_bits"])
+        for key in ("round_eta", "round_margin"):
+            arith.setdefault(key, getattr(base.arith, key)[:1] * n)
+    return LapaConfig(arith=dataclasses.replace(base.arith, **arith),
+                      hw=dataclasses.replace(base.hw, **_given(args, HardwareConfig)))

@@ -1,0 +1,1 @@
+"""Sub-commands of build.py: each module defines `register(subparsers)`."""

@@ -1,0 +1,70 @@
+"""`build.py example OUT.npz`: write a random but well-scaled vector file (SPEC section 6)."""
+
+from ..cliargs import ordered_int_list
+from ..errors import UserError
+from ..vectors import arith_to_arrays, save_npz
+
+
+def _floats(text):
+    return tuple(float(v) for v in text.split(","))
+
+
+def register(sub):
+    p = sub.add_parser("example", help="write a random, calibrated example vector file",
+                       description=__doc__)
+    p.add_argument("out", metavar="OUT.npz")
+    p.add_argument("--seq-len", type=int, default=128, help="L, tokens (default 128)")
+    p.add_argument("--d-model", type=int, default=576, help="D (default 576)")
+    p.add_argument("--head-dim", type=int, default=64, help="dh (default 64)")
+    p.add_argument("--heads", type=int, default=9, help="H, query heads (default 9)")
+    p.add_argument("--kv-heads", type=int, default=3, help="Hkv, KV heads (default 3)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--causal", type=int, choices=(0, 1), default=1)
+    p.add_argument("--rope", type=int, choices=(0, 1), default=0)
+    p.add_argument("--rope-base", type=int, default=10000)
+    p.add_argument("--pos0", type=int, default=0)
+    p.add_argument("--ddf-mode", choices=("range", "margin"), default="range")
+    p.add_argument("--round-bits", type=ordered_int_list, default=(4, 4))
+    p.add_argument("--eta", type=_floats, default=None, help="float eta per round (default 0.5 each)")
+    p.add_argument("--margin-nats", type=_floats, default=None,
+                   help="margin per round in nats, for ddf-mode margin (default 4 each)")
+    p.add_argument("--w-lo-mode", choices=("floor", "round"), default="round")
+    p.add_argument("--w-lo-mant-bits", type=int, choices=(0, 1), default=0)
+    p.add_argument("--sm-frac-bits", type=int, default=6)
+    p.set_defaults(func=run)
+
+
+def _check_shape(args):
+    for name, lo, hi in (("seq_len", 1, 65536), ("d_model", 1, 16384), ("head_dim", 1, 512),
+                         ("heads", 1, 256), ("kv_heads", 1, 256)):
+        v = getattr(args, name)
+        if not lo <= v <= hi:
+            raise UserError(f"--{name.replace('_', '-')} = {v}: out of range, allowed {lo}..{hi}")
+    if args.heads % args.kv_heads:
+        raise UserError(f"--heads = {args.heads}: must be a multiple of --kv-heads = {args.kv_heads}")
+    if args.rope and args.head_dim % 2:
+        raise UserError(f"--head-dim = {args.head_dim}: must be even with --rope 1")
+
+
+def run(args):
+    from golden.example import example_layer
+
+    _check_shape(args)
+    n = len(args.round_bits)
+    eta = args.eta or (0.5,) * n
+    margin = args.margin_nats or (4.0,) * n
+    for name, vals in (("--eta", eta), ("--margin-nats", margin)):
+        if len(vals) != n:
+            raise UserError(f"{name} has {len(vals)} values, expected {n} (one per round of --round-bits)")
+    cal = example_layer(args.seq_len, args.d_model, args.head_dim, args.heads, args.kv_heads,
+                        seed=args.seed, causal=bool(args.causal), rope=bool(args.rope),
+                        rope_base=args.rope_base, pos0=args.pos0, ddf_mode=args.ddf_mode,
+                        round_bits=args.round_bits, eta=eta, margin_nats=margin,
+                        w_lo_mode=args.w_lo_mode, w_lo_mant_bits=args.w_lo_mant_bits,
+                        sm_frac_bits=args.sm_frac_bits)
+    arrays = {"x": cal.x, "wq": cal.wq, "wk": cal.wk, "wv": cal.wv, **arith_to_arrays(cal.arith)}
+    if args.heads == 1 and args.kv_heads == 1:
+        arrays.update(wq=cal.wq[0], wk=cal.wk[0], wv=cal.wv[0])
+    save_npz(args.out, arrays)
+    print(f"wrote {args.out}: L={args.seq_len} D={args.d_model} dh={args.head_dim} "
+          f"H={args.heads} Hkv={args.kv_heads} seed={args.seed}")

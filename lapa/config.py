@@ -1,0 +1,213 @@
+"""One configuration object for the generator, the golden model and the tests.
+
+`ArithConfig` holds every parameter of SPEC section 5 (what the hardware computes);
+`HardwareConfig` holds the shape of the generated hardware (how much of it there is).
+`LapaConfig` joins the two. All three are frozen dataclasses validated on construction:
+a value out of range raises `ConfigError` naming the parameter, the value and the range.
+Derived widths live here too, computed in one place (Gemmini's habit).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from .errors import UserError
+
+__all__ = ["ConfigError", "ArithConfig", "HardwareConfig", "LapaConfig",
+           "DDF_MODES", "LO_MODES", "signed_width"]
+
+DDF_MODES = ("range", "margin")
+LO_MODES = ("floor", "round")
+
+
+class ConfigError(UserError, ValueError):
+    """A configuration value (or a vector-file entry) out of its allowed range."""
+
+
+def _check_int(name, value, lo, hi):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} = {value!r}: must be an integer in {lo}..{hi}")
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name} = {value}: out of range, allowed {lo}..{hi}")
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ConfigError(f"{name} = {value!r}: must be one of {', '.join(map(repr, choices))}")
+
+
+def _check_tuple(name, value, n, lo, hi):
+    if not isinstance(value, tuple):
+        raise ConfigError(f"{name} = {value!r}: must be a tuple")
+    if len(value) != n:
+        raise ConfigError(f"{name} = {value!r}: needs {n} entries (one per round), has {len(value)}")
+    for i, v in enumerate(value):
+        _check_int(f"{name}[{i}]", v, lo, hi)
+
+
+def signed_width(max_abs: int) -> int:
+    """Bits of a two's-complement signal that holds every value in [-max_abs, max_abs]."""
+    return max(1, int(max_abs).bit_length()) + 1
+
+
+@dataclass(frozen=True)
+class ArithConfig:
+    """The arithmetic parameters of SPEC section 5 (names verbatim)."""
+
+    causal: bool = True
+    rope: bool = False
+    rope_base: int = 10000
+    pos0: int = 0
+    ddf_mode: str = "range"
+    round_bits: tuple = (4, 4)
+    round_eta: tuple = (128, 128)
+    round_margin: tuple = (0, 0)
+    eta_frac_bits: int = 8
+    w_lo_mode: str = "round"
+    w_lo_mant_bits: int = 0
+    sh_qhat: int = 8
+    sh_khat: int = 8
+    m_q: int = 1
+    n_q: int = 8
+    m_k: int = 1
+    n_k: int = 8
+    m_v: int = 1
+    n_v: int = 8
+    m_o: int = 1
+    n_o: int = 8
+    sm_mult: int = 256
+    sm_shift: int = 8
+    sm_frac_bits: int = 6
+
+    def __post_init__(self):
+        for name in ("causal", "rope"):
+            v = getattr(self, name)
+            if v not in (0, 1, True, False) or isinstance(v, float):
+                raise ConfigError(f"{name} = {v!r}: must be 0 or 1")
+            object.__setattr__(self, name, bool(v))
+        _check_int("rope_base", self.rope_base, 1, 2**20)
+        _check_int("pos0", self.pos0, 0, 2**16)
+        _check_choice("ddf_mode", self.ddf_mode, DDF_MODES)
+        _check_choice("w_lo_mode", self.w_lo_mode, LO_MODES)
+        _check_int("w_lo_mant_bits", self.w_lo_mant_bits, 0, 1)
+        for name in ("round_bits", "round_eta", "round_margin"):
+            v = getattr(self, name)
+            if isinstance(v, list):
+                object.__setattr__(self, name, tuple(v))
+        rb = self.round_bits
+        if not isinstance(rb, tuple) or not 1 <= len(rb) <= 4:
+            raise ConfigError(f"round_bits = {rb!r}: must hold 1..4 slices")
+        _check_tuple("round_bits", rb, len(rb), 1, 8)
+        if sum(rb) != 8:
+            raise ConfigError(f"round_bits = {rb!r}: slices must sum to 8, they sum to {sum(rb)}")
+        _check_int("eta_frac_bits", self.eta_frac_bits, 1, 8)
+        _check_tuple("round_eta", self.round_eta, len(rb), 0, 2**self.eta_frac_bits)
+        _check_tuple("round_margin", self.round_margin, len(rb), 0, 2**31 - 1)
+        _check_int("sh_qhat", self.sh_qhat, 0, 31)
+        _check_int("sh_khat", self.sh_khat, 0, 31)
+        for t in "qkvo":
+            _check_int(f"m_{t}", getattr(self, f"m_{t}"), 1, 65535)
+            _check_int(f"n_{t}", getattr(self, f"n_{t}"), 0, 47)
+        _check_int("sm_mult", self.sm_mult, 1, 65535)
+        _check_int("sm_shift", self.sm_shift, 0, 47)
+        _check_int("sm_frac_bits", self.sm_frac_bits, 1, 8)
+
+    @property
+    def n_rounds(self) -> int:
+        """R, the number of MRSA rounds."""
+        return len(self.round_bits)
+
+    @property
+    def round_cum_bits(self) -> tuple:
+        """c_r = b1 + ... + br for every round r."""
+        out, c = [], 0
+        for b in self.round_bits:
+            c += b
+            out.append(c)
+        return tuple(out)
+
+    def replace(self, **changes) -> "ArithConfig":
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class HardwareConfig:
+    """The shape of the generated hardware: sizes, lane counts and buffer depths."""
+
+    d_model: int = 576
+    head_dim: int = 64
+    max_seq_len: int = 1024
+    n_heads: int = 9
+    n_kv_heads: int = 3
+    pea_lanes: int = 16
+    peb_lanes: int = 16
+    mac_rows: int = 8
+    mac_cols: int = 8
+    av_lanes: int = 8
+    max_rounds: int = 4
+
+    def __post_init__(self):
+        _check_int("d_model", self.d_model, 1, 16384)
+        _check_int("head_dim", self.head_dim, 2, 512)
+        if self.head_dim % 2:
+            raise ConfigError(f"head_dim = {self.head_dim}: must be even (RoPE pairs i and i + dh/2)")
+        _check_int("max_seq_len", self.max_seq_len, 1, 65536)
+        _check_int("n_heads", self.n_heads, 1, 256)
+        _check_int("n_kv_heads", self.n_kv_heads, 1, self.n_heads)
+        if self.n_heads % self.n_kv_heads:
+            raise ConfigError(f"n_heads = {self.n_heads}: must be a multiple of n_kv_heads = {self.n_kv_heads}")
+        for name in ("pea_lanes", "peb_lanes", "mac_rows", "mac_cols", "av_lanes"):
+            _check_int(name, getattr(self, name), 1, 1024)
+        _check_int("max_rounds", self.max_rounds, 1, 4)
+
+    # Derived widths, in one place.
+    @property
+    def pea_acc_width(self) -> int:
+        """PEA accumulator: D products of |x| <= 128 and an LO code of at most 256."""
+        return signed_width(self.d_model * 128 * 256)
+
+    @property
+    def peb_acc_width(self) -> int:
+        """PEB accumulator: dh products of |qlo| <= 128 and |k_r| <= 128."""
+        return signed_width(self.head_dim * 128 * 128)
+
+    @property
+    def mac_acc_width(self) -> int:
+        """Projection accumulator: D int8 x int8 products."""
+        return signed_width(self.d_model * 128 * 128)
+
+    @property
+    def score_width(self) -> int:
+        """Q.K score: dh int8 x int8 products."""
+        return signed_width(self.head_dim * 128 * 128)
+
+    @property
+    def av_acc_width(self) -> int:
+        """A.V accumulator: max_seq_len uint16 x int8 products."""
+        return signed_width(self.max_seq_len * 65535 * 128)
+
+    @property
+    def seq_index_width(self) -> int:
+        """Bits of a token index 0..max_seq_len-1."""
+        return max(1, (self.max_seq_len - 1).bit_length())
+
+    def replace(self, **changes) -> "HardwareConfig":
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class LapaConfig:
+    """The whole configuration: arithmetic (SPEC section 5) plus hardware shape."""
+
+    arith: ArithConfig = field(default_factory=ArithConfig)
+    hw: HardwareConfig = field(default_factory=HardwareConfig)
+
+    def __post_init__(self):
+        if not isinstance(self.arith, ArithConfig):
+            raise ConfigError(f"arith = {self.arith!r}: must be an ArithConfig")
+        if not isinstance(self.hw, HardwareConfig):
+            raise ConfigError(f"hw = {self.hw!r}: must be a HardwareConfig")
+        if self.arith.n_rounds > self.hw.max_rounds:
+            raise ConfigError(f"round_bits has {self.arith.n_rounds} rounds, "
+                              f"more than max_rounds = {self.hw.max_rounds}")

@@ -1,0 +1,180 @@
+"""Vector files of SPEC section 6: read with full validation, write atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from typing import NamedTuple
+
+import numpy as np
+
+from .config import ArithConfig, ConfigError
+from .errors import UserError
+
+__all__ = ["VectorFileError", "LayerInputs", "load_vectors", "save_npz", "arith_to_arrays",
+           "SCALAR_KEYS", "ROUND_KEYS"]
+
+# SPEC 5 names stored as scalars; enumerations are stored as 0/1.
+SCALAR_KEYS = ("causal", "rope", "rope_base", "pos0", "ddf_mode", "w_lo_mode", "w_lo_mant_bits",
+               "sh_qhat", "sh_khat", "eta_frac_bits", "m_q", "n_q", "m_k", "n_k", "m_v", "n_v",
+               "m_o", "n_o", "sm_mult", "sm_shift", "sm_frac_bits")
+ROUND_KEYS = ("round_bits", "round_eta", "round_margin")
+_ENUMS = {"ddf_mode": ("range", "margin"), "w_lo_mode": ("floor", "round")}
+
+
+class VectorFileError(UserError):
+    """A vector file that is missing a key, or has a wrong dtype, shape or value."""
+
+
+class LayerInputs(NamedTuple):
+    """The tensors of one vector file and its arithmetic configuration."""
+
+    x: np.ndarray
+    wq: np.ndarray
+    wk: np.ndarray
+    wv: np.ndarray
+    arith: ArithConfig
+
+    @property
+    def shape(self):
+        """(L, D, dh, H, Hkv); H = Hkv = 1 for 2-D weights."""
+        L, D = self.x.shape
+        wq = self.wq if self.wq.ndim == 3 else self.wq[None]
+        wk = self.wk if self.wk.ndim == 3 else self.wk[None]
+        return L, D, wq.shape[2], wq.shape[0], wk.shape[0]
+
+
+def arith_to_arrays(arith: ArithConfig) -> dict:
+    """The SPEC 5 entries of a vector file for `arith`."""
+    out = {}
+    for key in SCALAR_KEYS:
+        val = getattr(arith, key)
+        if key in _ENUMS:
+            val = _ENUMS[key].index(val)
+        out[key] = np.asarray(int(val), dtype=np.int64)
+    for key in ROUND_KEYS:
+        out[key] = np.asarray(getattr(arith, key), dtype=np.int64)
+    return out
+
+
+def _scalar(path, data, key, default=None):
+    if key not in data:
+        if default is not None:
+            return default
+        raise VectorFileError(f"{path}: missing key '{key}'")
+    a = data[key]
+    if a.dtype.kind not in "iub":
+        raise VectorFileError(f"{path}: key '{key}' has dtype {a.dtype}, expected an integer")
+    if a.size != 1 or a.ndim > 1:
+        raise VectorFileError(f"{path}: key '{key}' has shape {a.shape}, expected a scalar")
+    return int(a.reshape(()))
+
+
+def _rounds(path, data, key, n, default):
+    if key not in data:
+        if default is not None:
+            return default
+        raise VectorFileError(f"{path}: missing key '{key}'")
+    a = data[key]
+    if a.dtype.kind not in "iu":
+        raise VectorFileError(f"{path}: key '{key}' has dtype {a.dtype}, expected an integer array")
+    if a.ndim != 1 or (n is not None and a.shape[0] != n):
+        want = "[R]" if n is None else f"[{n}] (one per round of round_bits)"
+        raise VectorFileError(f"{path}: key '{key}' has shape {a.shape}, expected {want}")
+    return tuple(int(v) for v in a)
+
+
+def _int8(path, data, key, ndims):
+    if key not in data:
+        raise VectorFileError(f"{path}: missing key '{key}'")
+    a = data[key]
+    if a.dtype != np.int8:
+        raise VectorFileError(f"{path}: key '{key}' has dtype {a.dtype}, expected int8")
+    if a.ndim not in ndims:
+        raise VectorFileError(f"{path}: key '{key}' has shape {a.shape}, expected "
+                              + " or ".join(f"{n}-D" for n in ndims))
+    if 0 in a.shape:
+        raise VectorFileError(f"{path}: key '{key}' has an empty shape {a.shape}")
+    return a
+
+
+def _arith(path, data):
+    vals = {}
+    for key in SCALAR_KEYS:
+        optional = key in ("rope_base", "pos0")
+        default = None
+        if optional and "rope" in data and _scalar(path, data, "rope") == 0:
+            default = getattr(ArithConfig, key)
+        vals[key] = _scalar(path, data, key, default)
+    for key, choices in _ENUMS.items():
+        if vals[key] not in (0, 1):
+            raise VectorFileError(f"{path}: key '{key}' = {vals[key]}: expected 0 ({choices[0]}) or 1 ({choices[1]})")
+        vals[key] = choices[vals[key]]
+    for key in ("causal", "rope"):
+        if vals[key] not in (0, 1):
+            raise VectorFileError(f"{path}: key '{key}' = {vals[key]}: expected 0 or 1")
+    rb = _rounds(path, data, "round_bits", None, None)
+    n = len(rb)
+    # The list of the DDF mode not in use may be absent: it does not change any output.
+    vals["round_bits"] = rb
+    vals["round_eta"] = _rounds(path, data, "round_eta", n,
+                                (0,) * n if vals["ddf_mode"] == "margin" else None)
+    vals["round_margin"] = _rounds(path, data, "round_margin", n,
+                                   (0,) * n if vals["ddf_mode"] == "range" else None)
+    try:
+        return ArithConfig(**vals)
+    except ConfigError as exc:
+        raise VectorFileError(f"{path}: {exc}") from None
+
+
+def load_vectors(path) -> LayerInputs:
+    """Read and validate a vector file; every refusal is a `VectorFileError` naming the key."""
+    path = os.fspath(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            data = {k: npz[k] for k in npz.files}
+    except FileNotFoundError:
+        raise VectorFileError(f"{path}: no such file") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise VectorFileError(f"{path}: not a readable .npz vector file ({exc})") from None
+    if not isinstance(data, dict):
+        raise VectorFileError(f"{path}: not an .npz archive")
+    arith = _arith(path, data)
+    x = _int8(path, data, "x", (2,))
+    wq = _int8(path, data, "wq", (2, 3))
+    wk = _int8(path, data, "wk", (wq.ndim,))
+    wv = _int8(path, data, "wv", (wq.ndim,))
+    if wk.shape != wv.shape:
+        raise VectorFileError(f"{path}: key 'wv' has shape {wv.shape}, expected the shape of wk {wk.shape}")
+    D = x.shape[1]
+    for key, w in (("wq", wq), ("wk", wk)):
+        if w.shape[-2] != D:
+            raise VectorFileError(f"{path}: key '{key}' has shape {w.shape}: its D = {w.shape[-2]} "
+                                  f"disagrees with x's D = {D}")
+    if wk.shape[-1] != wq.shape[-1]:
+        raise VectorFileError(f"{path}: key 'wk' has shape {wk.shape}: its dh = {wk.shape[-1]} "
+                              f"disagrees with wq's dh = {wq.shape[-1]}")
+    if wq.ndim == 3 and wq.shape[0] % wk.shape[0]:
+        raise VectorFileError(f"{path}: key 'wq' has {wq.shape[0]} heads, not a multiple of "
+                              f"the {wk.shape[0]} KV heads of 'wk'")
+    if arith.rope and wq.shape[-1] % 2:
+        raise VectorFileError(f"{path}: key 'wq' has dh = {wq.shape[-1]}, must be even when rope = 1")
+    return LayerInputs(x, wq, wk, wv, arith)
+
+
+def save_npz(path, arrays: dict):
+    """Write an .npz atomically: a temporary file in the same folder, renamed when complete."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UserError(f"{path}: folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
