@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .errors import UserError
 
-__all__ = ["ConfigError", "ArithConfig", "HardwareConfig", "LapaConfig",
+__all__ = ["ConfigError", "ArithConfig", "HardwareConfig", "LapaConfig", "config_to_dict", "config_from_dict",
            "DDF_MODES", "LO_MODES", "signed_width"]
 
 DDF_MODES = ("range", "margin")
@@ -211,3 +211,14 @@ class LapaConfig:
         if self.arith.n_rounds > self.hw.max_rounds:
             raise ConfigError(f"round_bits has {self.arith.n_rounds} rounds, "
                               f"more than max_rounds = {self.hw.max_rounds}")
+
+
+def config_to_dict(cfg: LapaConfig) -> dict:
+    """Plain-JSON form of a LapaConfig (passed to testbenches through the environment)."""
+    return {"arith": dataclasses.asdict(cfg.arith), "hw": dataclasses.asdict(cfg.hw)}
+
+
+def config_from_dict(d: dict) -> LapaConfig:
+    """Inverse of `config_to_dict` (lists become tuples; validation runs again)."""
+    arith = {k: tuple(v) if isinstance(v, list) else v for k, v in d.get("arith", {}).items()}
+    return LapaConfig(arith=ArithConfig(**arith), hw=HardwareConfig(**d.get("hw", {})))

@@ -1,0 +1,51 @@
+"""`build.py verilog [--block NAME|all] [config options] OUT_DIR`: readable Verilog per block."""
+
+import json
+import os
+
+from ..cliargs import add_config_args, config_from_args
+from ..config import config_to_dict
+from ..errors import UserError
+from ..report import write_text_atomic
+
+
+def register(sub):
+    p = sub.add_parser("verilog", help="generate Verilog for a block (or all blocks)",
+                       description=__doc__)
+    p.add_argument("out_dir", metavar="OUT_DIR", nargs="?")
+    p.add_argument("--block", default="all", help="block name, or 'all' (default); "
+                   "`--block list` prints the known blocks")
+    p.add_argument("--lint", action="store_true", help="also run verilator --lint-only -Wall")
+    add_config_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args):
+    from rtl.generate import to_verilog
+    from rtl.registry import blocks, get_block
+
+    if args.block == "list":
+        for info in blocks().values():
+            print(f"{info.name:14s} {info.unit:12s} {info.doc}")
+        return 0
+    if not args.out_dir:
+        raise UserError("OUT_DIR is required (the folder to write the Verilog into)")
+    cfg = config_from_args(args)
+    chosen = list(blocks().values()) if args.block == "all" else [get_block(args.block)]
+    os.makedirs(args.out_dir, exist_ok=True)
+    failures = []
+    for info in chosen:
+        text = to_verilog(info.factory(cfg), info.name)
+        path = os.path.join(args.out_dir, f"{info.name}.v")
+        write_text_atomic(path, text)
+        print(f"wrote {path} ({text.count(chr(10))} lines)")
+        if args.lint:
+            from sim.lint import lint_verilog
+
+            issues = lint_verilog(text, info.name)
+            print(f"  lint: {'clean' if not issues else f'{len(issues)} warnings'}")
+            failures += [f"{info.name}: {ln}" for ln in issues]
+    write_text_atomic(os.path.join(args.out_dir, "config.json"),
+                      json.dumps(config_to_dict(cfg), indent=2) + "\n")
+    if failures:
+        raise UserError("verilator lint is not clean:\n" + "\n".join(failures[:40]))

@@ -1,0 +1,63 @@
+"""Registry of generatable blocks: name -> factory(LapaConfig) -> Component, with its unit.
+
+RTL modules register their blocks with `@block("name", unit=...)`; `build.py verilog --block`,
+synthesis and tests look blocks up here, so adding a block is one decorator, not a list edit.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import Callable, NamedTuple
+
+from lapa.errors import UserError
+
+__all__ = ["BlockInfo", "block", "blocks", "get_block", "UNITS"]
+
+UNITS = ("speculation", "execution", "control")
+
+
+class BlockInfo(NamedTuple):
+    """A generatable block: its name, the unit it belongs to, and how to build it from a config."""
+
+    name: str
+    unit: str
+    factory: Callable
+    doc: str
+
+
+_BLOCKS: dict[str, BlockInfo] = {}
+
+
+def block(name, unit):
+    """Decorator for `factory(cfg: LapaConfig) -> wiring.Component`."""
+    if unit not in UNITS:
+        raise ValueError(f"unit = {unit!r}: must be one of {UNITS}")
+
+    def wrap(factory):
+        doc = (factory.__doc__ or "").strip().splitlines()
+        _BLOCKS[name] = BlockInfo(name, unit, factory, doc[0] if doc else "")
+        return factory
+    return wrap
+
+
+def _load_all():
+    import rtl
+
+    for info in pkgutil.iter_modules(rtl.__path__):
+        if info.name not in ("registry", "generate"):
+            importlib.import_module(f"rtl.{info.name}")
+
+
+def blocks() -> dict[str, BlockInfo]:
+    """Every registered block, by name."""
+    _load_all()
+    return dict(sorted(_BLOCKS.items()))
+
+
+def get_block(name) -> BlockInfo:
+    """The block called `name`, or a UserError listing the known ones."""
+    known = blocks()
+    if name not in known:
+        raise UserError(f"--block = {name!r}: unknown block; known blocks: {', '.join(known) or '(none)'}")
+    return known[name]
