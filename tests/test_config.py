@@ -1,0 +1,70 @@
+"""The configuration dataclasses: defaults valid, every out-of-range value named in the error."""
+
+import dataclasses
+
+import pytest
+
+from lapa.config import (ArithConfig, ConfigError, HardwareConfig, LapaConfig, config_from_dict,
+                         config_to_dict)
+
+
+def test_defaults_are_valid_and_frozen():
+    cfg = LapaConfig()
+    assert cfg.arith.n_rounds == 2 and cfg.arith.round_cum_bits == (4, 8)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.arith.sh_qhat = 3
+
+
+@pytest.mark.parametrize("name,value,fragment", [
+    ("rope_base", 0, "1..1048576"), ("pos0", 70000, "0..65536"), ("ddf_mode", "top-k", "range"),
+    ("w_lo_mode", "ceil", "floor"), ("w_lo_mant_bits", 2, "0..1"), ("sh_qhat", 32, "0..31"),
+    ("sh_khat", -1, "0..31"), ("m_q", 0, "1..65535"), ("n_o", 48, "0..47"), ("sm_mult", 65536, "1..65535"),
+    ("sm_shift", 48, "0..47"), ("sm_frac_bits", 9, "1..8"), ("eta_frac_bits", 0, "1..8"),
+    ("causal", 2, "0 or 1"), ("m_v", 1.5, "integer"),
+])
+def test_arith_out_of_range_names_parameter(name, value, fragment):
+    with pytest.raises(ConfigError) as err:
+        ArithConfig(**{name: value})
+    msg = str(err.value)
+    assert msg.startswith(name) and fragment in msg and (repr(value) in msg or str(value) in msg)
+
+
+@pytest.mark.parametrize("changes,fragment", [
+    ({"round_bits": (4, 3)}, "sum to 8"),
+    ({"round_bits": (2, 2, 2, 1, 1), "round_eta": (1,) * 5, "round_margin": (0,) * 5}, "1..4 slices"),
+    ({"round_bits": (8, 0), "round_eta": (1, 1)}, "round_bits[1] = 0"),
+    ({"round_eta": (1,)}, "round_eta"),
+    ({"round_eta": (1, 300)}, "round_eta[1] = 300"),
+    ({"round_margin": (0, 2**31)}, "round_margin[1]"),
+])
+def test_round_lists_validated(changes, fragment):
+    with pytest.raises(ConfigError, match=None) as err:
+        ArithConfig(**changes)
+    assert fragment in str(err.value)
+
+
+@pytest.mark.parametrize("name,value", [("d_model", 0), ("head_dim", 7), ("max_seq_len", 0),
+                                        ("n_kv_heads", 4), ("n_heads", 0), ("pea_lanes", 0), ("max_rounds", 5)])
+def test_hardware_out_of_range_names_parameter(name, value):
+    with pytest.raises(ConfigError) as err:
+        HardwareConfig(**{"n_heads": 3, "n_kv_heads": 1, name: value})
+    assert str(err.value).startswith(name)
+
+
+def test_heads_must_group():
+    with pytest.raises(ConfigError, match="n_heads = 9: must be a multiple of n_kv_heads = 2"):
+        HardwareConfig(n_heads=9, n_kv_heads=2)
+
+
+def test_rounds_fit_hardware():
+    with pytest.raises(ConfigError, match="max_rounds"):
+        LapaConfig(arith=ArithConfig(round_bits=(2, 2, 4), round_eta=(1, 1, 1), round_margin=(0, 0, 0)),
+                   hw=HardwareConfig(max_rounds=2))
+
+
+def test_dict_round_trip_and_widths():
+    cfg = LapaConfig(arith=ArithConfig(rope=True, round_bits=(2, 6)), hw=HardwareConfig(d_model=32))
+    assert config_from_dict(config_to_dict(cfg)) == cfg
+    hw = HardwareConfig(d_model=576, head_dim=64, max_seq_len=1024)
+    assert hw.pea_acc_width >= (576 * 128 * 256).bit_length() + 1
+    assert hw.seq_index_width == 10 and HardwareConfig(max_seq_len=1).seq_index_width == 1
