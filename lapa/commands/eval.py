@@ -1,0 +1,152 @@
+"""`build.py eval`: perplexity, mask density and execution reduction of LAPA's masks on a real
+language model (SmolLM2-135M on a Wikipedia excerpt), against the dense model, an oracle with
+exact scores and top-k at matched density. See `evaluation/` and SPEC sections 3 and 7.
+
+  build.py eval                                   one setting (the options below), ctx 1024, 8 windows
+  build.py eval --sweep full --ctx 1024,2048 --windows 8,4
+  build.py eval --merge reports/a reports/b --out reports/eval   combine finished runs
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+import time
+
+from ..errors import UserError
+
+_SETTING_HELP = "speculation setting (ignored with --sweep)"
+
+
+def register(sub):
+    p = sub.add_parser("eval", help="accuracy of LAPA's masks on SmolLM2-135M (perplexity, "
+                       "density, execution reduction)", description=__doc__,
+                       formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+    p.add_argument("--ctx", default="1024", help="context length(s), e.g. 1024 or 1024,2048 (default 1024)")
+    p.add_argument("--windows", default="8", help="windows per context, one value or one per --ctx (default 8)")
+    p.add_argument("--layers", default="all", help="layers with predicted masks, others dense (default all)")
+    p.add_argument("--sweep", default="none", help="none (one setting), quick or full (default none)")
+    p.add_argument("--predictors", default="lapa,oracle,topk", help="subset of lapa,oracle,topk")
+    p.add_argument("--out", default="reports/eval", help="report folder (default reports/eval)")
+    p.add_argument("--cache-dir", default=os.path.join("build", "cache"), help="token cache (default build/cache)")
+    p.add_argument("--export-vectors", metavar="DIR", default=None,
+                   help="also write SPEC 6 vector files of real layers into DIR")
+    p.add_argument("--export-layers", default="0", help="layers to export (default 0)")
+    p.add_argument("--export-tokens", type=int, default=128, help="tokens per exported file (default 128)")
+    p.add_argument("--merge", nargs="+", metavar="DIR", default=None,
+                   help="only combine the report.json of finished runs into --out")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    g = p.add_argument_group(_SETTING_HELP)
+    g.add_argument("--ddf-mode", default="range", help="range or margin (default range)")
+    g.add_argument("--round-bits", default="4,4", help="MRSA slices (default 4,4)")
+    g.add_argument("--eta", default="0.5", help="range-mode eta per round, 0..1 (default 0.5)")
+    g.add_argument("--margin-nats", default="8", help="margin-mode delta per round in nats (default 8)")
+    g.add_argument("--w-lo-mode", default="round", help="floor or round (default round)")
+    g.add_argument("--w-lo-mant-bits", default="0", help="0 or 1 (default 0)")
+    p.set_defaults(func=run)
+
+
+def _ints(text, name):
+    try:
+        vals = tuple(int(v) for v in str(text).split(",") if v.strip())
+    except ValueError:
+        raise UserError(f"{name} = {text!r}: expected comma-separated integers") from None
+    if not vals:
+        raise UserError(f"{name} = {text!r}: expected at least one integer")
+    return vals
+
+
+def _setting(args):
+    from evaluation.settings import Setting, parse_floats
+
+    mant = _ints(args.w_lo_mant_bits, "--w-lo-mant-bits")
+    return Setting(ddf_mode=args.ddf_mode, round_bits=_ints(args.round_bits, "--round-bits"),
+                   eta=parse_floats(args.eta, "--eta"),
+                   margin_nats=parse_floats(args.margin_nats, "--margin-nats"),
+                   w_lo_mode=args.w_lo_mode, w_lo_mant_bits=mant[0])
+
+
+def _plan(args):
+    from evaluation.driver import PREDICTORS
+    from evaluation.sweep import GRIDS, grid
+
+    ctxs = _ints(args.ctx, "--ctx")
+    wins = _ints(args.windows, "--windows")
+    if len(wins) == 1:
+        wins = wins * len(ctxs)
+    if len(wins) != len(ctxs):
+        raise UserError(f"--windows = {args.windows!r}: give one value or one per --ctx ({len(ctxs)})")
+    preds = tuple(p.strip() for p in args.predictors.split(",") if p.strip())
+    bad = [p for p in preds if p not in PREDICTORS]
+    if bad or not preds:
+        raise UserError(f"--predictors = {args.predictors!r}: choose from {', '.join(PREDICTORS)}")
+    if args.sweep == "none":
+        settings = [_setting(args)]
+    elif args.sweep in GRIDS:
+        settings = grid(args.sweep)
+    else:
+        raise UserError(f"--sweep = {args.sweep!r}: must be none, {', '.join(GRIDS)}")
+    if args.export_tokens < 1:
+        raise UserError(f"--export-tokens = {args.export_tokens}: must be at least 1")
+    return list(zip(ctxs, wins)), settings, preds
+
+
+def _merge(args):
+    from evaluation.report import write_report
+
+    records, metas = [], []
+    for d in args.merge:
+        path = os.path.join(d, "report.json")
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{path}: cannot read a report ({exc})") from None
+        records += data["results"]
+        metas.append(data["meta"])
+    write_report(records, args.out, {"merged": list(args.merge), "runs": metas})
+    print(f"wrote {args.out}/report.md, report.json, tradeoff.png ({len(records)} results)")
+
+
+def run(args):
+    if args.merge:
+        return _merge(args)
+    from evaluation.driver import Evaluation, Progress, parse_layers
+    from evaluation.export import export_vectors
+    from evaluation.gguf_model import load_model
+    from evaluation.report import write_report
+
+    plan, settings, preds = _plan(args)
+    progress = Progress(quiet=args.quiet)
+    progress("loading SmolLM2-135M")
+    model = load_model()
+    export_layers = parse_layers(args.export_layers, model.config.n_layers)
+    meta = {"command": "build.py eval " + " ".join(shlex.quote(a) for a in sys.argv[2:]),
+            "layers": args.layers, "predictors": list(preds)}
+    t0 = time.monotonic()
+    records = []
+    total = len(plan) * len(settings) * len(preds)
+    done = 0
+    for ctx, n_win in plan:
+        ev = Evaluation(ctx, n_win, args.layers, args.cache_dir, progress, model=model)
+        records.append(ev.dense_record())
+        progress(f"ctx {ctx}: dense perplexity {ev.dense['ppl']:.3f}")
+        if args.export_vectors and ctx == plan[0][0]:
+            for path in export_vectors(ev, settings[0], export_layers, args.export_vectors,
+                                       min(args.export_tokens, ctx)):
+                print(f"wrote {path}")
+        for setting in settings:
+            for kind in preds:
+                rec = ev.run(kind, setting)
+                records.append(rec)
+                done += 1
+                progress(f"[{done}/{total}] ctx {ctx} {kind:6s} {setting.label}: ppl {rec['ppl']:.3f} "
+                         f"({100 * rec['ppl_change']:+.2f}%), density {100 * rec['density']:.1f}%, "
+                         f"exec. reduction {100 * rec['exec_reduction']:.1f}%")
+                meta["duration_s"] = round(time.monotonic() - t0, 1)
+                write_report(records, args.out, meta)
+    meta["duration_s"] = round(time.monotonic() - t0, 1)
+    write_report(records, args.out, meta)
+    print(f"wrote {args.out}/report.md, report.json, tradeoff.png")
