@@ -7,7 +7,7 @@ as cocotbext-axi find with the prefix `<port>_`. A slave declares `In(AXI4Lite(.
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["AXI4Lite", "AXI4", "AXI_RESP_OKAY", "AXI_RESP_SLVERR"]
+__all__ = ["AXI4Lite", "AXI4", "AXI_RESP_OKAY", "AXI_RESP_SLVERR", "join_read_write"]
 
 AXI_RESP_OKAY = 0b00
 AXI_RESP_SLVERR = 0b10
@@ -56,3 +56,14 @@ class AXI4(wiring.Signature):
             "rid": In(id_width), "rdata": In(data_width), "rresp": In(2), "rlast": In(1),
             "rvalid": In(1), "rready": Out(1),
         })
+
+
+def join_read_write(m, bus, reader_bus, writer_bus):
+    """Drive a master-side AXI4 port `bus` with the read channels (AR, R) of `reader_bus` and
+    the write channels (AW, W, B) of `writer_bus`, both master-side AXI4 ports of submodules."""
+    for name, member in bus.signature.members.items():
+        src = reader_bus if name.startswith(("ar", "r")) else writer_bus
+        if member.flow == Out:
+            m.d.comb += getattr(bus, name).eq(getattr(src, name))
+        else:
+            m.d.comb += getattr(src, name).eq(getattr(bus, name))
