@@ -59,26 +59,38 @@ def _commands(rng, n):
     return cmds
 
 
+class _Env:
+    """The RAM model and a driver on every stream port (so no input is ever left undriven)."""
+
+    def __init__(self, dut, rng, pause):
+        self.ram = AxiRam(AxiBus.from_prefix(dut, "axi_"), dut.clk, dut.rst, size=MEM)
+        if pause:
+            for ch in (self.ram.read_if.ar_channel, self.ram.read_if.r_channel,
+                       self.ram.write_if.aw_channel, self.ram.write_if.w_channel,
+                       self.ram.write_if.b_channel):
+                ch.set_pause_generator(_pauses(rng, pause))
+        self.rd_cmd = StreamSource(dut, "rd_cmd", rng, gap=pause)
+        self.rd_data = StreamSink(dut, "rd_data", rng, backpressure=pause)
+        self.wr_cmd = StreamSource(dut, "wr_cmd", rng, gap=pause)
+        self.wr_data = StreamSource(dut, "wr_data", rng, gap=pause)
+        self.wr_done = StreamSink(dut, "wr_done", rng, backpressure=pause)
+
+
 async def _setup(dut, pause):
     await start_clock(dut)
-    ram = AxiRam(AxiBus.from_prefix(dut, "axi_"), dut.clk, dut.rst, size=MEM)
     rng = make_rng(dut._log)
-    if pause:
-        for ch in (ram.read_if.ar_channel, ram.read_if.r_channel, ram.write_if.aw_channel,
-                   ram.write_if.w_channel, ram.write_if.b_channel):
-            ch.set_pause_generator(_pauses(rng, pause))
+    env = _Env(dut, rng, pause)
     await reset(dut)
-    return ram, rng
+    return env, rng
 
 
 @cocotb.parametrize(pause=[0.0, 0.4])
 async def reader_streams_memory(dut, pause):
     """Random bursts (4 KiB crossings, > 256 beats, 1 beat) read back word for word, `last` on each command's end."""
-    ram, rng = await _setup(dut, pause)
+    env, rng = await _setup(dut, pause)
+    ram, src, sink = env.ram, env.rd_cmd, env.rd_data
     ram.write(0, bytes(rng.getrandbits(8) for _ in range(MEM)))
     layout = DMACommand(ADDR_WIDTH)
-    src = StreamSource(dut, "rd_cmd", rng, gap=pause)
-    sink = StreamSink(dut, "rd_data", rng, backpressure=pause)
     cmds = _commands(rng, 12)
     src.send_all(pack(layout, {"addr": a, "beats": b}) for a, b in cmds)
     src.send(pack(layout, {"addr": 0, "beats": 0}))  # ignored
@@ -97,11 +109,9 @@ async def reader_streams_memory(dut, pause):
 
 @cocotb.parametrize(pause=[0.0, 0.4])
 async def writer_fills_memory(dut, pause):
-    ram, rng = await _setup(dut, pause)
+    env, rng = await _setup(dut, pause)
+    ram, cmd_src, data_src, done = env.ram, env.wr_cmd, env.wr_data, env.wr_done
     layout = DMACommand(ADDR_WIDTH)
-    cmd_src = StreamSource(dut, "wr_cmd", rng, gap=pause)
-    data_src = StreamSource(dut, "wr_data", rng, gap=pause)
-    done = StreamSink(dut, "wr_done", rng, backpressure=pause)
     cmds = _commands(rng, 10)
     expect = {}
     for addr, beats in cmds:

@@ -37,6 +37,9 @@ def make_rng(log=None, salt=0):
 
 
 async def start_clock(dut, period_ns=10):
+    """Start `clk` with `rst` already asserted, so bus models created next see a defined reset
+    (Icarus leaves an undriven input X, which they would sample); `reset()` releases it."""
+    dut.rst.value = 1
     cocotb.start_soon(Clock(dut.clk, period_ns, unit="ns").start())
 
 
