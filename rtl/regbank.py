@@ -12,7 +12,7 @@ from amaranth.lib.wiring import In, Out
 from .axi import AXI4Lite, AXI_RESP_OKAY, AXI_RESP_SLVERR
 from .registry import block
 
-__all__ = ["RegisterBank", "register_layout"]
+__all__ = ["RegisterBank", "register_layout", "bank_layout"]
 
 
 def register_layout(reg):
@@ -20,6 +20,11 @@ def register_layout(reg):
     if len(reg.fields) == 1:
         return unsigned(reg.fields[0].width)
     return data.StructLayout({f.name: f.width for f in reg.fields})
+
+
+def bank_layout(regs, access):
+    """The struct of every register with `access` ("rw" -> `config`, "ro" -> `status`)."""
+    return data.StructLayout({r.name.lower(): register_layout(r) for r in regs if r.access == access})
 
 
 def _reset_value(reg):
@@ -39,13 +44,11 @@ class RegisterBank(wiring.Component):
         self.addr_width = addr_width or max(3, (span - 1).bit_length())
         if (1 << self.addr_width) < span:
             raise ValueError(f"addr_width = {addr_width}: too narrow for {len(self.regs)} registers")
-        layout = lambda access: data.StructLayout(
-            {r.name.lower(): register_layout(r) for r in self.regs if r.access == access})
         super().__init__({
             "axil": In(AXI4Lite(addr_width=self.addr_width)),
-            "config": Out(layout("rw"), init={r.name.lower(): self._init(r) for r in self.regs
+            "config": Out(bank_layout(self.regs, "rw"), init={r.name.lower(): self._init(r) for r in self.regs
                                              if r.access == "rw"}),
-            "status": In(layout("ro")),
+            "status": In(bank_layout(self.regs, "ro")),
             "start": Out(1),
         })
 

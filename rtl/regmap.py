@@ -28,6 +28,7 @@ ERROR_CODES = {
     "SHIFT": 6,          # a requant shift above 47 or an sh_* above 31
     "MULT": 7,           # a zero multiplier (m_* or sm_mult)
     "AXI": 8,            # the memory returned an error response
+    "ROPE": 9,           # rope = 1 with ROPE_BASE outside 1..2^20 or POS0 above 2^16
 }
 
 
@@ -92,7 +93,9 @@ def register_map(hw: HardwareConfig | None = None) -> list[Register]:
 
     add("ID", "const", [Field("id", 32, "0x4C415041 ('LAPA')", LAPA_ID)], "identification")
     add("CTRL", "rw", [Field("start", 1, "write 1 to start a job (self-clearing)"),
-                       Field("irq_enable", 1, "raise `irq` when a job ends")], "control")
+                       Field("irq_enable", 1, "raise `irq` when a job ends"),
+                       Field("trace", 1, "also write q_hat, k_hat, q, k, v, mask, key_needed "
+                                         "and probs to their *_ADDR buffers")], "control")
     add("STATUS", "ro", [Field("busy", 1, "a job is running"),
                          Field("done", 1, "the last job ended (cleared by start)"),
                          Field("error", 1, "the last job was refused or failed; see ERROR")],
@@ -113,7 +116,15 @@ def register_map(hw: HardwareConfig | None = None) -> list[Register]:
                       ("WV_ADDR", "wv [Hkv, D, dh] int8"),
                       ("WQ_LO_ADDR", "LO codes of wq [H, D, dh], one byte each"),
                       ("WK_LO_ADDR", "LO codes of wk [Hkv, D, dh], one byte each"),
-                      ("OUT_ADDR", "o [H, L, dh] int8, written by the accelerator")):
+                      ("OUT_ADDR", "o [H, L, dh] int8, written by the accelerator"),
+                      ("Q_HAT_ADDR", "q_hat [H, L, dh] int8 (trace)"),
+                      ("K_HAT_ADDR", "k_hat [Hkv, L, dh] int8 (trace)"),
+                      ("Q_ADDR", "q [H, L, dh] int8 (trace)"),
+                      ("K_ADDR", "k [Hkv, L, dh] int8 (trace; rows not needed are 0)"),
+                      ("V_ADDR", "v [Hkv, L, dh] int8 (trace; rows not needed are 0)"),
+                      ("MASK_ADDR", "mask [H, L, ceil(L/8)] bits, LSB first (trace)"),
+                      ("KEY_NEEDED_ADDR", "key_needed [Hkv, ceil(L/8)] bits, LSB first (trace)"),
+                      ("PROBS_ADDR", "probs [H, L, L] uint16 little-endian (trace)")):
         add(name, "rw", [Field(name.lower(), 32, doc)], f"byte address of {doc.split()[0]}")
     for f in dataclasses.fields(ArithConfig):
         if f.name.startswith("round_"):

@@ -47,5 +47,12 @@ def run(args):
             failures += [f"{info.name}: {ln}" for ln in issues]
     write_text_atomic(os.path.join(args.out_dir, "config.json"),
                       json.dumps(config_to_dict(cfg), indent=2) + "\n")
+    # The register map documents, from the same source as the register bank's RTL.
+    from rtl.regmap import regmap_c_header, regmap_markdown, register_map
+
+    regs = register_map(cfg.hw)
+    write_text_atomic(os.path.join(args.out_dir, "regmap.md"), regmap_markdown(regs))
+    write_text_atomic(os.path.join(args.out_dir, "lapa_regs.h"), regmap_c_header(regs))
+    print(f"wrote {args.out_dir}/regmap.md and lapa_regs.h (register map)")
     if failures:
         raise UserError("verilator lint is not clean:\n" + "\n".join(failures[:40]))

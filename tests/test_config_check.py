@@ -1,0 +1,105 @@
+"""The start-time register check refuses exactly what ArithConfig/HardwareConfig refuse."""
+
+import random
+
+from amaranth.sim import Simulator
+
+from lapa.config import ArithConfig, ConfigError, HardwareConfig
+from rtl.config_check import ConfigCheck
+from rtl.regbank import bank_layout
+from rtl.regmap import ERROR_CODES, register_map
+
+HW = HardwareConfig(d_model=32, head_dim=8, max_seq_len=64, n_heads=6, n_kv_heads=2, max_rounds=3)
+
+CODE_OF_PARAM = {"round_bits": "ROUND_BITS", "round_eta": "ETA", "eta_frac_bits": "ETA",
+                 "sm_frac_bits": "SM_FRAC_BITS", "sm_shift": "SHIFT", "sm_mult": "MULT",
+                 "rope_base": "ROPE", "pos0": "ROPE"}
+for t in "qkvo":
+    CODE_OF_PARAM[f"n_{t}"] = "SHIFT"
+    CODE_OF_PARAM[f"m_{t}"] = "MULT"
+
+
+def reference(v):
+    """The error code the software model gives for register values v (a flat dict)."""
+    if not 1 <= v["seq_len"] <= HW.max_seq_len:
+        return "SEQ_LEN"
+    H, G = v["n_heads"], v["n_kv_heads"]
+    if not (1 <= H <= HW.n_heads and 1 <= G <= H and H % G == 0):
+        return "HEADS"
+    n = v["n_rounds"]
+    if not 1 <= n <= HW.max_rounds:
+        return "ROUND_BITS"
+    rb = tuple(v[f"b{r + 1}"] for r in range(n))
+    fields = {k: v[k] for k in ("eta_frac_bits", "sm_mult", "sm_shift", "sm_frac_bits",
+                                "m_q", "n_q", "m_k", "n_k", "m_v", "n_v", "m_o", "n_o")}
+    if v["rope"]:
+        fields.update(rope_base=v["rope_base"], pos0=v["pos0"])
+    try:
+        ArithConfig(round_bits=rb, round_eta=tuple(v[f"eta{r + 1}"] for r in range(n)),
+                    round_margin=(0,) * n, **fields)
+    except ConfigError as exc:
+        name = str(exc).split(" ")[0].split("[")[0]
+        return CODE_OF_PARAM[name]
+    return "NONE"
+
+
+def random_values(rng, break_one):
+    v = {"seq_len": rng.randint(1, 64), "n_heads": 6, "n_kv_heads": rng.choice([1, 2, 3, 6]),
+         "n_rounds": 2, "b1": 4, "b2": 4, "b3": 0, "b4": 0, "eta_frac_bits": rng.randint(1, 8),
+         "rope": rng.randint(0, 1), "rope_base": rng.randint(1, 2**20), "pos0": rng.randint(0, 2**16),
+         "sm_mult": rng.randint(1, 65535), "sm_shift": rng.randint(0, 47), "sm_frac_bits": rng.randint(1, 8)}
+    for t in "qkvo":
+        v[f"m_{t}"] = rng.randint(1, 65535)
+        v[f"n_{t}"] = rng.randint(0, 47)
+    for r in range(4):
+        v[f"eta{r + 1}"] = rng.randint(0, 2 ** v["eta_frac_bits"])
+    breakers = [
+        lambda: v.update(seq_len=rng.choice([0, 65, 131071])),
+        lambda: v.update(n_heads=rng.choice([0, 4, 7, 511]), n_kv_heads=3),
+        lambda: v.update(n_kv_heads=rng.choice([0, 4, 5, 7])),
+        lambda: v.update(n_rounds=rng.choice([0, 4, 7])),
+        lambda: v.update(b2=rng.choice([0, 3, 5, 15])),
+        lambda: v.update(n_rounds=3, b1=2, b2=2, b3=rng.choice([0, 3, 5])),
+        lambda: v.update(eta_frac_bits=rng.choice([0, 9, 15])),
+        lambda: v.update(eta2=2 ** v["eta_frac_bits"] + rng.randint(1, 5)),
+        lambda: v.update(sm_frac_bits=rng.choice([0, 9, 15])),
+        lambda: v.update(**{rng.choice(["n_q", "n_k", "n_v", "n_o", "sm_shift"]): rng.randint(48, 63)}),
+        lambda: v.update(**{rng.choice(["m_q", "m_k", "m_v", "m_o", "sm_mult"]): 0}),
+        lambda: v.update(rope=1, rope_base=rng.choice([0, 2**20 + 1])),
+        lambda: v.update(rope=1, pos0=rng.randint(2**16 + 1, 2**17 - 1)),
+        lambda: v.update(rope=0, rope_base=0, pos0=2**17 - 1),  # ignored without rope
+    ]
+    if break_one:
+        rng.choice(breakers)()
+    return v
+
+
+def test_config_check_matches_software_model():
+    layout = bank_layout(register_map(HW), "rw")
+    dut = ConfigCheck(layout, max_seq_len=HW.max_seq_len, n_heads=HW.n_heads,
+                      max_rounds=HW.max_rounds)
+    sim = Simulator(dut)
+    rng = random.Random(1234)
+    seen = set()
+
+    async def bench(ctx):
+        for i in range(600):
+            v = random_values(rng, break_one=i % 4 != 0)
+            c = dut.config
+            ctx.set(c.seq_len, v["seq_len"])
+            ctx.set(c.heads.n_heads, v["n_heads"])
+            ctx.set(c.heads.n_kv_heads, v["n_kv_heads"])
+            ctx.set(c.round_bits.n_rounds, v["n_rounds"])
+            for r in range(4):
+                ctx.set(getattr(c.round_bits, f"b{r + 1}"), v[f"b{r + 1}"])
+                ctx.set(getattr(c, f"round_eta{r + 1}"), v[f"eta{r + 1}"])
+            for k in ("eta_frac_bits", "rope", "rope_base", "pos0", "sm_mult", "sm_shift",
+                      "sm_frac_bits", "m_q", "n_q", "m_k", "n_k", "m_v", "n_v", "m_o", "n_o"):
+                ctx.set(getattr(c, k), v[k])
+            want = reference(v)
+            seen.add(want)
+            assert ctx.get(dut.error) == ERROR_CODES[want], (v, want)
+
+    sim.add_testbench(bench)
+    sim.run()
+    assert seen == set(ERROR_CODES) - {"AXI"}, seen
