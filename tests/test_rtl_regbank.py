@@ -26,3 +26,23 @@ def test_register_map_is_consistent():
 def test_rtl_regbank(simulator):
     bank = RegisterBank(register_map(CFG.hw))
     run_cocotb(to_verilog(bank, "regbank"), "regbank", "sim.regbank", simulator=simulator, config=CFG)
+
+
+def test_c_header_compiles(tmp_path):
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if not shutil.which("gcc"):
+        pytest.skip("no C compiler")
+    regs = register_map(CFG.hw)
+    (tmp_path / "lapa_regs.h").write_text(regmap_c_header(regs))
+    src = tmp_path / "use.c"
+    src.write_text('#include "lapa_regs.h"\nunsigned a[] = {LAPA_SEQ_LEN_OFFSET, LAPA_CTRL_START_MASK,'
+                   ' LAPA_ROUND_BITS_B2_SHIFT, LAPA_ERROR_HEADS};\nint main(void){return (int)a[0];}\n')
+    res = subprocess.run(["gcc", "-Wall", "-Werror", "-o", str(tmp_path / "use"), str(src)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    out = subprocess.run([str(tmp_path / "use")])
+    assert out.returncode == next(r.offset for r in regs if r.name == "SEQ_LEN")
