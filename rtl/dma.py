@@ -70,18 +70,27 @@ class _BurstSequencer:
                 self.remaining.eq(self.remaining - self.beats)]
 
 
-class AXI4Reader(wiring.Component):
-    """AXI4 read master: `cmd` in, `data` words out (with `last`), sticky `error` on SLVERR/DECERR."""
+class _AXI4Master(wiring.Component):
+    """An AXI4 master port, a command stream and a `busy` flag, plus the subclass's ports."""
 
-    def __init__(self, *, addr_width=32, data_width=64):
+    def __init__(self, addr_width, data_width, members):
         _check(addr_width, data_width)
         self.addr_width, self.data_width = addr_width, data_width
         super().__init__({
             "axi": Out(AXI4(addr_width=addr_width, data_width=data_width)),
             "cmd": In(stream.Signature(DMACommand(addr_width))),
+            "busy": Out(1),
+            **members,
+        })
+
+
+class AXI4Reader(_AXI4Master):
+    """AXI4 read master: `cmd` in, `data` words out (with `last`), sticky `error` on SLVERR/DECERR."""
+
+    def __init__(self, *, addr_width=32, data_width=64):
+        super().__init__(addr_width, data_width, {
             "data": Out(stream.Signature(data.StructLayout({"data": data_width, "last": 1}))),
             "error": Out(1),
-            "busy": Out(1),
         })
 
     def elaborate(self, platform):
@@ -116,18 +125,13 @@ class AXI4Reader(wiring.Component):
         return m
 
 
-class AXI4Writer(wiring.Component):
+class AXI4Writer(_AXI4Master):
     """AXI4 write master: `cmd` and `data` words in; one `done` item per command (payload: error)."""
 
     def __init__(self, *, addr_width=32, data_width=64):
-        _check(addr_width, data_width)
-        self.addr_width, self.data_width = addr_width, data_width
-        super().__init__({
-            "axi": Out(AXI4(addr_width=addr_width, data_width=data_width)),
-            "cmd": In(stream.Signature(DMACommand(addr_width))),
+        super().__init__(addr_width, data_width, {
             "data": In(stream.Signature(data_width)),
             "done": Out(stream.Signature(1)),
-            "busy": Out(1),
         })
 
     def elaborate(self, platform):

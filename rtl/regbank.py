@@ -12,7 +12,7 @@ from amaranth.lib.wiring import In, Out
 from .axi import AXI4Lite, AXI_RESP_OKAY, AXI_RESP_SLVERR
 from .registry import block
 
-__all__ = ["RegisterBank", "register_layout", "bank_layout"]
+__all__ = ["RegisterBank", "register_layout", "bank_layout", "reset_value"]
 
 
 def register_layout(reg):
@@ -27,7 +27,8 @@ def bank_layout(regs, access):
     return data.StructLayout({r.name.lower(): register_layout(r) for r in regs if r.access == access})
 
 
-def _reset_value(reg):
+def reset_value(reg):
+    """The register's value after reset (its fields' resets packed)."""
     value, lo = 0, 0
     for f in reg.fields:
         value |= f.reset << lo
@@ -54,7 +55,7 @@ class RegisterBank(wiring.Component):
 
     @staticmethod
     def _init(reg):
-        value = _reset_value(reg)
+        value = reset_value(reg)
         if len(reg.fields) == 1:
             return value
         out, lo = {}, 0
@@ -101,7 +102,7 @@ class RegisterBank(wiring.Component):
                     with m.Case(i):
                         m.d.sync += bus.rresp.eq(AXI_RESP_OKAY)
                         if reg.access == "const":
-                            m.d.sync += bus.rdata.eq(_reset_value(reg))
+                            m.d.sync += bus.rdata.eq(reset_value(reg))
                         else:
                             src = getattr(self.config if reg.access == "rw" else self.status,
                                           reg.name.lower())

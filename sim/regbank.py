@@ -4,7 +4,7 @@ import cocotb
 from cocotb.triggers import RisingEdge
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiResp
 
-from rtl.regbank import RegisterBank
+from rtl.regbank import RegisterBank, reset_value
 from rtl.regmap import register_map
 
 from .streams import load_config, make_rng, reset, start_clock
@@ -12,14 +12,6 @@ from .streams import load_config, make_rng, reset, start_clock
 
 def _value(reg, rng):
     return rng.getrandbits(reg.width)
-
-
-def _reset(reg):
-    value, lo = 0, 0
-    for f in reg.fields:
-        value |= f.reset << lo
-        lo += f.width
-    return value
 
 
 def _port_slice(bank, port, reg):
@@ -53,7 +45,7 @@ async def reset_values_and_read_write(dut):
             off, width = _port_slice(bank, "status", reg)
             want = (status_bits >> off) & ((1 << width) - 1)
         else:
-            want = _reset(reg)
+            want = reset_value(reg)
         assert got == want, f"{reg.name}: read {got:#x} after reset, want {want:#x}"
     written = {}
     for _ in range(3):

@@ -86,15 +86,22 @@ def _port(dut, prefix, member):
     return getattr(dut, f"{prefix}__{member}")
 
 
-class StreamSource:
-    """Drives an Amaranth stream input `<prefix>__{valid,payload,ready}` from a queue of ints."""
+class _StreamPort:
+    """The three signals of an Amaranth stream port, the clock and a random source."""
 
-    def __init__(self, dut, prefix, rng=None, gap=0.0):
+    def __init__(self, dut, prefix, rng, seed):
         self.valid = _port(dut, prefix, "valid")
         self.payload = _port(dut, prefix, "payload")
         self.ready = _port(dut, prefix, "ready")
         self.clk = dut.clk
-        self.rng = rng or random.Random(0)
+        self.rng = rng or random.Random(seed)
+
+
+class StreamSource(_StreamPort):
+    """Drives an Amaranth stream input `<prefix>__{valid,payload,ready}` from a queue of ints."""
+
+    def __init__(self, dut, prefix, rng=None, gap=0.0):
+        super().__init__(dut, prefix, rng, 0)
         self.gap = gap
         self.queue = deque()
         self.sent = 0
@@ -135,15 +142,11 @@ class StreamSource:
         raise TimeoutError(f"source still holds {len(self.queue)} items after {timeout} cycles")
 
 
-class StreamSink:
+class StreamSink(_StreamPort):
     """Accepts an Amaranth stream output `<prefix>__{valid,payload,ready}` with random back-pressure."""
 
     def __init__(self, dut, prefix, rng=None, backpressure=0.0):
-        self.valid = _port(dut, prefix, "valid")
-        self.payload = _port(dut, prefix, "payload")
-        self.ready = _port(dut, prefix, "ready")
-        self.clk = dut.clk
-        self.rng = rng or random.Random(1)
+        super().__init__(dut, prefix, rng, 1)
         self.backpressure = backpressure
         self.items = deque()
         self.ready.value = 0
