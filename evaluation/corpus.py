@@ -40,7 +40,7 @@ def corpus_tokens(tokenizer, cache_dir=DEFAULT_CACHE):
     ids = np.asarray(tokenizer.encode(wiki_text()).ids, dtype=np.int32)
     if path:
         os.makedirs(cache_dir, exist_ok=True)
-        tmp = path + ".tmp.npy"
+        tmp = f"{path}.{os.getpid()}.tmp.npy"
         np.save(tmp, ids)
         os.replace(tmp, path)
     return ids

@@ -18,7 +18,7 @@ from lapa.errors import UserError
 from .calib import LayerCalibrations
 from .corpus import DEFAULT_CACHE, corpus_tokens, windows
 from .forward import forward_nll
-from .gguf_model import load_model
+from .gguf_model import shared_model
 from .predictors import DensePredictor, LapaPredictor, OraclePredictor, TopKPredictor
 from .tokenizer import load_tokenizer
 
@@ -63,7 +63,7 @@ class Evaluation:
     def __init__(self, ctx, n_windows, layers="all", cache_dir=DEFAULT_CACHE, progress=None,
                  model=None, tokens=None):
         self.progress = progress or Progress(quiet=True)
-        self.model = model or load_model()
+        self.model = model or shared_model()
         c = self.model.config
         if not 2 <= ctx <= c.context_length:
             raise UserError(f"--ctx = {ctx}: must be in 2..{c.context_length} (the model's context length)")

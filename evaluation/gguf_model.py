@@ -7,6 +7,7 @@ rotate-half pairing of SPEC section 3a.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ import numpy as np
 
 from lapa.errors import UserError
 
-__all__ = ["ModelConfig", "Model", "gguf_path", "unpermute_rope_rows", "load_model"]
+__all__ = ["ModelConfig", "Model", "gguf_path", "gguf_reader", "unpermute_rope_rows", "load_model",
+           "shared_model"]
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -70,6 +72,14 @@ def gguf_path():
     return path
 
 
+@functools.lru_cache(maxsize=2)
+def gguf_reader(path):
+    """A memory-mapped `gguf.GGUFReader` (parsing the metadata takes seconds: done once per file)."""
+    import gguf
+
+    return gguf.GGUFReader(path)
+
+
 def unpermute_rope_rows(w, n_heads):
     """Inverse of the GGUF converter's per-head row interleave of a q or k projection [n_heads*dh, D]."""
     rows, cols = w.shape
@@ -83,11 +93,10 @@ def _field(reader, key):
 
 def load_model(path=None) -> Model:
     """Read and dequantize every tensor of the GGUF (about 5 s); q/k rows are un-permuted."""
-    import gguf
     from gguf.quants import dequantize
 
     path = path or gguf_path()
-    reader = gguf.GGUFReader(path)
+    reader = gguf_reader(path)
     arch = _field(reader, "general.architecture")
     g = lambda k: _field(reader, f"{arch}.{k}")
     n_heads, n_kv = int(g("attention.head_count")), int(g("attention.head_count_kv"))
@@ -112,3 +121,9 @@ def load_model(path=None) -> Model:
         })
     out_norm = tensors["output_norm.weight"]
     return Model(cfg, embed, out_norm, layers, path)
+
+
+@functools.lru_cache(maxsize=1)
+def shared_model() -> Model:
+    """One loaded copy per process (the CLI and the tests share it; treat it as read-only)."""
+    return load_model()

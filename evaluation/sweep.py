@@ -1,8 +1,11 @@
-"""The settings a sweep evaluates: DDF `range` (eta per round) and `margin` (delta per round, in
-nats), 1/2/3 MRSA rounds, weight LO mantissa 0/1 (SPEC sections 2, 3 and 5).
+"""The settings a sweep evaluates, each with the predictors worth running on it: DDF `range`
+(eta per round) and `margin` (delta per round, in nats), 1/2/3 MRSA rounds, weight LO mantissa
+0/1 (SPEC sections 2, 3 and 5).
 
-Ordered so that a sweep stopped early still has the main curves: 2-round `range` and `margin`
-with the default weight code first, then rounds, then the LO mantissa bit.
+The main curves (2 rounds, default weight code) run LAPA, the oracle and top-k; the round-count
+ablation runs LAPA and the oracle (the oracle repeats the rule once per round); the weight
+mantissa ablation runs LAPA only (the oracle and top-k's choice do not depend on the weight code
+except through LAPA's density). Ordered so that a sweep stopped early has the main curves.
 """
 
 from __future__ import annotations
@@ -11,28 +14,37 @@ from .settings import DEFAULT_ROUND_BITS, Setting
 
 __all__ = ["GRIDS", "grid"]
 
-
-def _range(etas, rounds=2, mant=0):
-    return [Setting("range", DEFAULT_ROUND_BITS[rounds], (e,), (0.0,), "round", mant) for e in etas]
+_ALL = ("lapa", "oracle", "topk")
 
 
-def _margin(deltas, rounds=2, mant=0):
-    return [Setting("margin", DEFAULT_ROUND_BITS[rounds], (1.0,), (d,), "round", mant) for d in deltas]
+def _range(etas, rounds=2, mant=0, preds=_ALL):
+    return [(Setting("range", DEFAULT_ROUND_BITS[rounds], (e,), (0.0,), "round", mant), preds) for e in etas]
+
+
+def _margin(deltas, rounds=2, mant=0, preds=_ALL):
+    return [(Setting("margin", DEFAULT_ROUND_BITS[rounds], (1.0,), (d,), "round", mant), preds)
+            for d in deltas]
+
+
+def _main():
+    return _margin((12.0, 8.0)) + _range((0.9,)) + _margin((16.0,)) + _range((0.7,))
 
 
 def _full():
-    return (_range((0.95, 0.9, 0.85, 0.8, 0.7, 0.5)) + _margin((16.0, 12.0, 10.0, 8.0, 6.0))
-            + _range((0.9, 0.8), rounds=1) + _range((0.9, 0.8), rounds=3)
-            + _margin((12.0, 8.0), rounds=1) + _margin((12.0, 8.0), rounds=3)
-            + _range((0.9, 0.8), mant=1) + _margin((12.0, 8.0), mant=1))
+    both = ("lapa", "oracle")
+    return (_main() + _margin((12.0,), rounds=1, preds=both) + _margin((12.0,), rounds=3, preds=both)
+            + _margin((12.0,), mant=1, preds=("lapa",)) + _range((0.8,), rounds=1, preds=both)
+            + _range((0.8,), rounds=3, preds=both) + _range((0.9,), mant=1, preds=("lapa",))
+            + _margin((6.0,)) + _range((0.5,)))
 
 
 def _quick():
     return _range((1.0, 0.8)) + _margin((8.0,))
 
 
-GRIDS = {"full": _full, "quick": _quick}
+GRIDS = {"quick": _quick, "main": _main, "full": _full}
 
 
 def grid(name):
+    """[(Setting, predictors)] of a named grid."""
     return GRIDS[name]()

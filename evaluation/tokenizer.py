@@ -5,19 +5,25 @@ Pre-tokenizer as SmolLM2's: digits split one by one, then GPT-2 byte-level (no p
 
 from __future__ import annotations
 
+import functools
+
+from .gguf_model import gguf_path, gguf_reader
+
 __all__ = ["load_tokenizer"]
 
 _CONTROL = 3  # GGUF token_type of special (control) tokens
 
 
 def load_tokenizer(path=None):
-    """A `tokenizers.Tokenizer` equal to the model's own."""
-    import gguf
+    """A `tokenizers.Tokenizer` equal to the model's own (built once per GGUF path)."""
+    return _build(path or gguf_path())
+
+
+@functools.lru_cache(maxsize=2)
+def _build(path):
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
-    from .gguf_model import gguf_path
-
-    reader = gguf.GGUFReader(path or gguf_path())
+    reader = gguf_reader(path)
     get = lambda k: reader.fields[k].contents()
     tokens = get("tokenizer.ggml.tokens")
     types = get("tokenizer.ggml.token_type")

@@ -27,7 +27,7 @@ def register(sub):
     p.add_argument("--ctx", default="1024", help="context length(s), e.g. 1024 or 1024,2048 (default 1024)")
     p.add_argument("--windows", default="8", help="windows per context, one value or one per --ctx (default 8)")
     p.add_argument("--layers", default="all", help="layers with predicted masks, others dense (default all)")
-    p.add_argument("--sweep", default="none", help="none (one setting), quick or full (default none)")
+    p.add_argument("--sweep", default="none", help="none (one setting), quick, main or full (default none)")
     p.add_argument("--predictors", default="lapa,oracle,topk", help="subset of lapa,oracle,topk")
     p.add_argument("--out", default="reports/eval", help="report folder (default reports/eval)")
     p.add_argument("--cache-dir", default=os.path.join("build", "cache"), help="token cache (default build/cache)")
@@ -83,14 +83,17 @@ def _plan(args):
     if bad or not preds:
         raise UserError(f"--predictors = {args.predictors!r}: choose from {', '.join(PREDICTORS)}")
     if args.sweep == "none":
-        settings = [_setting(args)]
+        settings = [(_setting(args), PREDICTORS)]
     elif args.sweep in GRIDS:
         settings = grid(args.sweep)
     else:
         raise UserError(f"--sweep = {args.sweep!r}: must be none, {', '.join(GRIDS)}")
     if args.export_tokens < 1:
         raise UserError(f"--export-tokens = {args.export_tokens}: must be at least 1")
-    return list(zip(ctxs, wins)), settings, preds
+    jobs = [(s, tuple(p for p in ps if p in preds)) for s, ps in settings]
+    if not any(ps for _, ps in jobs):
+        raise UserError(f"--predictors = {args.predictors!r}: no setting of --sweep {args.sweep} uses them")
+    return list(zip(ctxs, wins)), [(s, ps) for s, ps in jobs if ps]
 
 
 def _merge(args):
@@ -115,30 +118,30 @@ def run(args):
         return _merge(args)
     from evaluation.driver import Evaluation, Progress, parse_layers
     from evaluation.export import export_vectors
-    from evaluation.gguf_model import load_model
+    from evaluation.gguf_model import shared_model
     from evaluation.report import write_report
 
-    plan, settings, preds = _plan(args)
+    plan, jobs = _plan(args)
     progress = Progress(quiet=args.quiet)
     progress("loading SmolLM2-135M")
-    model = load_model()
+    model = shared_model()
     export_layers = parse_layers(args.export_layers, model.config.n_layers)
     meta = {"command": "build.py eval " + " ".join(shlex.quote(a) for a in sys.argv[2:]),
-            "layers": args.layers, "predictors": list(preds)}
+            "layers": args.layers}
     t0 = time.monotonic()
     records = []
-    total = len(plan) * len(settings) * len(preds)
+    total = len(plan) * sum(len(ps) for _, ps in jobs)
     done = 0
     for ctx, n_win in plan:
         ev = Evaluation(ctx, n_win, args.layers, args.cache_dir, progress, model=model)
         records.append(ev.dense_record())
         progress(f"ctx {ctx}: dense perplexity {ev.dense['ppl']:.3f}")
         if args.export_vectors and ctx == plan[0][0]:
-            for path in export_vectors(ev, settings[0], export_layers, args.export_vectors,
+            for path in export_vectors(ev, jobs[0][0], export_layers, args.export_vectors,
                                        min(args.export_tokens, ctx)):
                 print(f"wrote {path}")
-        for setting in settings:
-            for kind in preds:
+        for setting, kinds in jobs:
+            for kind in kinds:
                 rec = ev.run(kind, setting)
                 records.append(rec)
                 done += 1
