@@ -76,6 +76,7 @@ def _needed(mask, n_kv):
 
 class _Predictor:
     name = "?"
+    predicts = False  # whether the speculation path's shift-adds are spent
 
     def __init__(self, model, layers=None):
         self.model = model
@@ -91,7 +92,7 @@ class _Predictor:
             return None
         mask, counts = self.masks(layer, x, q, k)
         self.stats.add(self.model.config, x.shape[0], counts, _needed(mask, k.shape[0]),
-                       predicted=self.name == "lapa")
+                       predicted=self.predicts)
         return mask
 
 
@@ -129,6 +130,7 @@ class LapaPredictor(_Predictor):
     """The golden speculation path (SPEC 3) on this window's int8 attention input."""
 
     name = "lapa"
+    predicts = True
 
     def __init__(self, model, calibrations, setting, layers=None):
         super().__init__(model, layers)

@@ -34,7 +34,12 @@ change is the cost of the mask alone, not of int8 execution.
 Density = kept pairs / causal pairs (C_1), after each round; `key_needed` = fraction of K/V rows
 some query head of the KV group needs; execution reduction = 1 - execution MACs / dense MACs of
 SPEC section 7 (Q/K/V projections, QK and AV of the evaluated layers; FFN and output projection
-are outside SPEC 7's count).
+are outside SPEC 7's count); the speculation path's own shift-adds (PEA + PEB) are listed apart,
+as a fraction of the dense MACs.
+
+Reproduce: `python build.py eval --sweep full --ctx 1024,2048 --windows 8,4 --out reports/eval`
+(runs sequentially; or one process per context with separate `--out` folders, then
+`build.py eval --merge DIR1 DIR2 --out reports/eval`).
 """
 
 
@@ -50,11 +55,13 @@ def best_within(records, ctx, predictor, limit):
 
 def _row(r):
     rounds = " / ".join(_pct(d) for d in r["density_per_round"])
+    pred = _pct(r["pred_shift_adds"] / r["dense_macs"]) if r["pred_shift_adds"] and r["dense_macs"] else ""
     return [r["predictor"], r["label"], f"{r['ppl']:.3f}", _pct(r["ppl_change"], True), rounds,
-            _pct(r["key_needed"]), _pct(r["exec_reduction"])]
+            _pct(r["key_needed"]), _pct(r["exec_reduction"]), pred]
 
 
-_HEAD = ["predictor", "setting", "ppl", "change", "density per round", "key_needed", "exec. reduction"]
+_HEAD = ["predictor", "setting", "ppl", "change", "density per round", "key_needed", "exec. reduction",
+         "prediction shift-adds / dense MACs"]
 
 
 def _oracle_of(records, rec):
