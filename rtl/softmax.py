@@ -1,0 +1,159 @@
+"""Integer softmax unit of SPEC section 4.4, one row of kept scores at a time.
+
+Input `i`: the row's kept scores S[t, s] (`score`, `last` on the row's final key), in any key
+order. Output `o`: one uint16 probability P[t, s] per input score, same order, `last` on the
+row's final one. Runtime inputs `sm_mult`, `sm_shift`, `sm_frac_bits` (F = 1..8).
+
+Phases per row (n kept keys): COLLECT (n cycles: store scores, track the maximum), EXP (n + 1:
+`d = max - S`, `u = rshr(d * sm_mult, sm_shift)`, `E = LUT[f] >> p` stored, `T += E`), DIV
+(`R = floor(2^32 / T)`, restoring, 18 cycles), OUT (n: `P = min((E * R) >> 16, 65535)`).
+
+One LUT serves every F: `LUT_F[f] = LUT_8[f << (8 - F)]` exactly, since f / 2^F and
+(f << (8-F)) / 2^8 are the same dyadic number, so the ROM holds `LUT_8` (256 x 16 bits).
+DIV needs only 18 quotient bits: the row maximum has d = 0, so E = 32768 and T >= 2^15,
+R <= 2^17; the quotient bits above 17 are zero and the division starts from 2^32 >> 18.
+"""
+
+import math
+
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .intmath import rshr
+from .params import require_int
+
+__all__ = ["SM_LUT_BITS", "sm_lut_init", "SoftmaxExp", "Softmax", "score_beat", "prob_beat"]
+
+SM_LUT_BITS = 8       # LUT for the largest F; smaller F index it scaled
+SM_RECIP_BITS = 18    # R = floor(2^32 / T) <= 2^17 because T >= 2^15
+
+
+def sm_lut_init():
+    """`floor(2^15 * 2^(-f/256) + 0.5)` for f in 0..255, as the golden model computes it."""
+    return [math.floor(32768.0 * 2.0 ** (-f / 256.0) + 0.5) for f in range(1 << SM_LUT_BITS)]
+
+
+def score_beat(score_width):
+    return data.StructLayout({"score": signed(score_width), "last": 1})
+
+
+def prob_beat():
+    return data.StructLayout({"prob": unsigned(16), "last": 1})
+
+
+class SoftmaxExp(wiring.Component):
+    """`E = LUT[f] >> p` (0 when p >= 16) for a distance `d >= 0` below the row maximum
+    (combinational, the LUT is an asynchronous-read ROM)."""
+
+    def __init__(self, *, d_width):
+        require_int("d_width", d_width)
+        self.d_width = d_width
+        super().__init__({
+            "d": In(unsigned(d_width)),
+            "sm_mult": In(unsigned(16)),
+            "sm_shift": In(unsigned(6)),
+            "sm_frac_bits": In(unsigned(4)),
+            "e": Out(unsigned(16)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.lut = lut = Memory(shape=unsigned(16), depth=1 << SM_LUT_BITS, init=sm_lut_init())
+        rd = lut.read_port(domain="comb")
+        u = Signal(self.d_width + 16)
+        m.d.comb += u.eq(rshr(self.d * self.sm_mult, self.sm_shift))
+        p = Signal(len(u))
+        f = Signal(SM_LUT_BITS)
+        frac = self.sm_frac_bits
+        m.d.comb += [
+            p.eq(u >> frac),
+            f.eq(u & ((1 << frac) - 1)),
+            rd.addr.eq(f << (SM_LUT_BITS - frac).as_unsigned()),
+            self.e.eq(Mux(p < 16, rd.data >> p[:4], 0)),
+        ]
+        return m
+
+
+class Softmax(wiring.Component):
+    """One row at a time; buffers of `max_len` scores and exponents (`lib.memory.Memory`)."""
+
+    def __init__(self, *, score_width, max_len):
+        require_int("score_width", score_width, 2)
+        require_int("max_len", max_len)
+        self.score_width, self.max_len = score_width, max_len
+        self.idx_width = max(1, (max_len - 1).bit_length())
+        self.sum_width = 16 + max(1, max_len.bit_length())
+        super().__init__({
+            "i": In(stream.Signature(score_beat(score_width))),
+            "o": Out(stream.Signature(prob_beat())),
+            "sm_mult": In(unsigned(16)),
+            "sm_shift": In(unsigned(6)),
+            "sm_frac_bits": In(unsigned(4)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.scores = scores = Memory(shape=signed(self.score_width), depth=self.max_len, init=[])
+        m.submodules.exps = exps = Memory(shape=unsigned(16), depth=self.max_len, init=[])
+        s_wr, s_rd = scores.write_port(), scores.read_port()
+        e_wr, e_rd = exps.write_port(), exps.read_port()
+        m.submodules.exp = exp = SoftmaxExp(d_width=self.score_width + 1)
+        m.d.comb += [exp.sm_mult.eq(self.sm_mult), exp.sm_shift.eq(self.sm_shift),
+                     exp.sm_frac_bits.eq(self.sm_frac_bits)]
+
+        count = Signal(self.idx_width + 1)     # scores in the row
+        idx = Signal(self.idx_width + 1)       # read pointer
+        pend = Signal()                        # a read issued last cycle (EXP)
+        pidx = Signal(self.idx_width)
+        mx = Signal(signed(self.score_width))
+        total = Signal(self.sum_width)         # T
+        rem = Signal(self.sum_width + 1)
+        recip = Signal(SM_RECIP_BITS)          # R
+        step = Signal(range(SM_RECIP_BITS + 1))
+
+        with m.FSM():
+            with m.State("COLLECT"):
+                m.d.comb += [self.i.ready.eq(1), s_wr.addr.eq(count), s_wr.data.eq(self.i.payload.score),
+                             s_wr.en.eq(self.i.valid)]
+                with m.If(self.i.valid):
+                    m.d.sync += count.eq(count + 1)
+                    with m.If((count == 0) | (self.i.payload.score > mx)):
+                        m.d.sync += mx.eq(self.i.payload.score)
+                    with m.If(self.i.payload.last):
+                        m.d.sync += [idx.eq(0), pend.eq(0), total.eq(0)]
+                        m.next = "EXP"
+            with m.State("EXP"):
+                m.d.comb += [s_rd.addr.eq(idx), exp.d.eq(mx - s_rd.data),
+                             e_wr.addr.eq(pidx), e_wr.data.eq(exp.e), e_wr.en.eq(pend)]
+                m.d.sync += [pend.eq(idx < count), pidx.eq(idx)]
+                with m.If(idx < count):
+                    m.d.sync += idx.eq(idx + 1)
+                with m.If(pend):
+                    m.d.sync += total.eq(total + exp.e)
+                    with m.If(pidx == count - 1):
+                        m.d.sync += [rem.eq(1 << (32 - SM_RECIP_BITS)), step.eq(0), recip.eq(0)]
+                        m.next = "DIV"
+            with m.State("DIV"):
+                shifted = rem << 1
+                fits = shifted >= total
+                m.d.sync += [rem.eq(Mux(fits, shifted - total, shifted)),
+                             recip.eq((recip << 1) | fits), step.eq(step + 1)]
+                with m.If(step == SM_RECIP_BITS - 1):
+                    m.d.sync += [idx.eq(0), self.o.valid.eq(0)]
+                    m.next = "OUT"
+            with m.State("OUT"):
+                # Registered read: the read port advances only when the output stage does.
+                adv = ~self.o.valid | self.o.ready
+                m.d.comb += [e_rd.addr.eq(idx), e_rd.en.eq(adv)]
+                prob = (e_rd.data * recip) >> 16
+                m.d.comb += self.o.payload.prob.eq(Mux(prob > 65535, 65535, prob))
+                with m.If(adv):
+                    m.d.sync += [self.o.valid.eq(idx < count), self.o.payload.last.eq(idx == count - 1)]
+                    with m.If(idx < count):
+                        m.d.sync += idx.eq(idx + 1)
+                with m.If(self.o.valid & self.o.ready & self.o.payload.last):
+                    m.d.sync += [count.eq(0), self.o.valid.eq(0)]
+                    m.next = "COLLECT"
+        return m
