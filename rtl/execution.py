@@ -1,0 +1,449 @@
+"""Execution unit of SPEC section 4: on-demand K/V projection, masked Q.K, integer softmax, A.V.
+
+Processes one KV head and the `n_q_heads` query heads that share it (grouped-query attention),
+in phases; the speculation unit's results arrive as streams, so this unit never sees a mask
+that it would have to scan:
+
+1. LOAD: `x` (L rows, each D / mac_cols beats of mac_cols int8, row-major) into the x buffer,
+   `wk`, `wv` (weight tiles, see below) into the weight buffers, all three concurrently.
+2. KV: `needed` (key indices, `last` on the final one; key_needed as a list, or kept-key lists
+   with repeats) goes through `KVControl`, which passes each key once; for each, the K row then
+   the V row is projected on the MAC array (SPEC 4.2), requantized with (m_k, n_k) / (m_v, n_v)
+   and written to the K / V buffer. Keys not requested are never computed.
+3. Per query head: `wq` tiles into the weight buffer, then for every token t (SPEC 4.1, 4.3-4.5):
+   project q[t] (m_q, n_q); take row t's kept keys from `kept` (`last` on the row's final key);
+   one score S[t, s] per kept key on the MAC array (all rows x cols PEs on one key); the integer
+   softmax; then A.V on the A.V array, dh / av_lanes jobs over the row's kept keys, and o.
+Weight tiles: beat (jt, ic), jt outer, ic inner, element [r][c] = w[ic*mac_cols + c, jt*mac_rows + r].
+
+Outputs: `proj` (q, k and v rows as they are computed: kind 0/1/2, row, chunk jt, mac_rows int8),
+`probs` (P[t, s] of every kept pair, in `kept` order, `last` per row), `o` (row t, chunk,
+av_lanes int8). Configuration (`config`, SPEC 5) is read at run time and must stay stable
+while the unit is busy. `perf` counts, since reset, busy cycles, beats
+taken by the MAC array and by the A.V array, and K/V rows computed (for the cycle figures).
+
+RoPE (SPEC 3a) is not integrated yet (the shared rotation block is not available):
+`config.rope = 1` is refused: the unit stops in an error state with `rope_unsupported` high
+and accepts nothing until reset.
+"""
+
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from lapa.config import HardwareConfig
+from .av_array import AVArray
+from .kv_control import COUNT_WIDTH, KVControl, kv_request_layout
+from .mac_array import MACArray
+from .registry import block
+from .requant import REQUANT_M_WIDTH, REQUANT_N_WIDTH, Requant
+from .softmax import Softmax, prob_beat
+
+__all__ = ["KIND_Q", "KIND_K", "KIND_V", "exec_config_layout", "exec_shape", "ExecutionUnit"]
+
+KIND_Q, KIND_K, KIND_V = 0, 1, 2
+
+
+def exec_config_layout(hw: HardwareConfig):
+    """The runtime configuration the unit reads (SPEC 5 names), as one struct."""
+    fields = {"seq_len": unsigned(hw.max_seq_len.bit_length()),
+              "n_q_heads": unsigned(hw.n_heads.bit_length()),
+              "rope": 1}
+    for t in "qkvo":
+        fields[f"m_{t}"] = unsigned(REQUANT_M_WIDTH)
+        fields[f"n_{t}"] = unsigned(REQUANT_N_WIDTH)
+    fields.update({"sm_mult": unsigned(16), "sm_shift": unsigned(6), "sm_frac_bits": unsigned(4)})
+    return data.StructLayout(fields)
+
+
+def exec_shape(hw: HardwareConfig):
+    """(IC, JT, QC, AC): beats per projected chunk, chunks per row, beats per score, A.V jobs
+    per row; refuses shapes the array cannot tile, naming the parameter."""
+    D, dh, R, C, A = hw.d_model, hw.head_dim, hw.mac_rows, hw.mac_cols, hw.av_lanes
+    if D % C:
+        raise ValueError(f"mac_cols = {C}: must divide d_model = {D}")
+    if dh % (R * C):
+        raise ValueError(f"mac_rows * mac_cols = {R * C}: must divide head_dim = {dh}")
+    if dh % A:
+        raise ValueError(f"av_lanes = {A}: must divide head_dim = {dh}")
+    return D // C, dh // R, dh // (R * C), dh // A
+
+
+class ExecutionUnit(wiring.Component):
+    """The execution unit of one KV head group; shape from `cfg.hw`, arithmetic at run time."""
+
+    def __init__(self, cfg):
+        hw = cfg.hw
+        self.hw = hw
+        self.ic_n, self.jt_n, self.qc_n, self.ac_n = exec_shape(hw)
+        R, C, A, dh = hw.mac_rows, hw.mac_cols, hw.av_lanes, hw.head_dim
+        self.idx_width = hw.seq_index_width
+        self.mac_acc_width = max(hw.mac_acc_width, hw.score_width)
+        i8 = signed(8)
+        tile = data.ArrayLayout(data.ArrayLayout(i8, C), R)
+        super().__init__({
+            "config": In(exec_config_layout(hw)),
+            "x": In(stream.Signature(data.ArrayLayout(i8, C))),
+            "wq": In(stream.Signature(tile)),
+            "wk": In(stream.Signature(tile)),
+            "wv": In(stream.Signature(tile)),
+            "needed": In(stream.Signature(kv_request_layout(self.idx_width))),
+            "kept": In(stream.Signature(kv_request_layout(self.idx_width))),
+            "proj": Out(stream.Signature(data.StructLayout({
+                "kind": 2, "row": unsigned(self.idx_width), "chunk": range(self.jt_n),
+                "data": data.ArrayLayout(i8, R)}))),
+            "probs": Out(stream.Signature(prob_beat())),
+            "o": Out(stream.Signature(data.StructLayout({
+                "row": unsigned(self.idx_width), "chunk": range(self.ac_n),
+                "data": data.ArrayLayout(i8, A)}))),
+            "busy": Out(1),
+            "rope_unsupported": Out(1),
+            "perf": Out(data.StructLayout({"cycles": COUNT_WIDTH, "mac_beats": COUNT_WIDTH,
+                                           "av_beats": COUNT_WIDTH, "kv_rows": COUNT_WIDTH})),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        hw, cfg = self.hw, self.config
+        R, C, A, dh, L = hw.mac_rows, hw.mac_cols, hw.av_lanes, hw.head_dim, hw.max_seq_len
+        IC, JT, QC, AC = self.ic_n, self.jt_n, self.qc_n, self.ac_n
+        i8 = signed(8)
+        tile = data.ArrayLayout(data.ArrayLayout(i8, C), R)
+
+        # Sub-blocks.
+        m.submodules.mac = mac = MACArray(rows=R, cols=C, acc_width=self.mac_acc_width)
+        m.submodules.requant = rq = Requant(lanes=R, acc_width=self.mac_acc_width)
+        m.submodules.softmax = sm = Softmax(score_width=hw.score_width, max_len=L)
+        m.submodules.av = av = AVArray(lanes=A, acc_width=hw.av_acc_width)
+        m.submodules.kv = kv = KVControl(max_seq_len=L)
+        m.d.comb += [sm.sm_mult.eq(cfg.sm_mult), sm.sm_shift.eq(cfg.sm_shift),
+                     sm.sm_frac_bits.eq(cfg.sm_frac_bits), av.m_o.eq(cfg.m_o), av.n_o.eq(cfg.n_o)]
+        wiring.connect(m, wiring.flipped(self.needed), kv.i)
+
+        # On-chip buffers.
+        m.submodules.x_buf = x_buf = Memory(shape=data.ArrayLayout(i8, C), depth=L * IC, init=[])
+        w_bufs = {}
+        for name in ("wq", "wk", "wv"):
+            w_bufs[name] = m.submodules[f"{name}_buf"] = Memory(shape=tile, depth=JT * IC, init=[])
+        m.submodules.k_buf = k_buf = Memory(shape=data.ArrayLayout(i8, dh), depth=L, init=[])
+        m.submodules.v_buf = v_buf = Memory(shape=data.ArrayLayout(i8, dh), depth=L, init=[])
+        m.submodules.key_list = key_list = Memory(shape=unsigned(self.idx_width), depth=L, init=[])
+        m.submodules.prob_buf = prob_buf = Memory(shape=unsigned(16), depth=L, init=[])
+
+        # ---- Loading x and weight tiles (address counters per stream).
+        def loader(name, port, mem, count):
+            wr = mem.write_port()
+            addr = Signal(range(mem.depth + 1), name=f"{name}_addr")
+            full = addr == count
+            m.d.comb += [wr.addr.eq(addr), wr.data.eq(port.payload), wr.en.eq(port.valid & port.ready)]
+            with m.If(port.valid & port.ready):
+                m.d.sync += addr.eq(addr + 1)
+            return addr, full
+
+        load_en = Signal()
+        wq_en = Signal()
+        x_addr, x_full = loader("x", self.x, x_buf, cfg.seq_len * IC)
+        wk_addr, wk_full = loader("wk", self.wk, w_bufs["wk"], JT * IC)
+        wv_addr, wv_full = loader("wv", self.wv, w_bufs["wv"], JT * IC)
+        wq_addr, wq_full = loader("wq", self.wq, w_bufs["wq"], JT * IC)
+        m.d.comb += [self.x.ready.eq(load_en & ~x_full), self.wk.ready.eq(load_en & ~wk_full),
+                     self.wv.ready.eq(load_en & ~wv_full), self.wq.ready.eq(wq_en & ~wq_full)]
+
+        # ---- Projection engine: row `p_row` of x times the selected weights, JT chunks of R.
+        p_kind = Signal(2)
+        p_row = Signal(self.idx_width)
+        p_jt = Signal(range(JT))
+        p_ic = Signal(range(IC))
+        p_issuing = Signal()
+        p_out = Signal(range(JT + 1))      # chunks written back
+        p_done = Signal()
+        x_rd = x_buf.read_port()
+        w_rd = {name: mem.read_port() for name, mem in w_bufs.items()}
+        mode_score = Signal()                # MAC array fed by the score path, else projection
+
+        # MAC input stage: one registered beat, refilled whenever the array takes it.
+        mac_v = Signal()
+        mac_first = Signal()
+        mac_last = Signal()
+        adv = ~mac_v | mac.i.ready
+        m.d.comb += [mac.i.valid.eq(mac_v), mac.i.payload.first.eq(mac_first),
+                     mac.i.payload.last.eq(mac_last)]
+        with m.If(adv):
+            m.d.sync += mac_v.eq(0)
+        x_base = Signal(range(L * IC))
+        m.d.comb += [x_base.eq(p_row * IC), x_rd.addr.eq(x_base + p_ic), x_rd.en.eq(adv)]
+        for rd in w_rd.values():
+            m.d.comb += [rd.addr.eq(p_jt * IC + p_ic), rd.en.eq(adv)]
+        with m.If(adv & p_issuing):
+            m.d.sync += [mac_v.eq(1), mac_first.eq(p_ic == 0), mac_last.eq(p_ic == IC - 1)]
+            with m.If(p_ic == IC - 1):
+                m.d.sync += [p_ic.eq(0), p_jt.eq(p_jt + 1)]
+                with m.If(p_jt == JT - 1):
+                    m.d.sync += p_issuing.eq(0)
+            with m.Else():
+                m.d.sync += p_ic.eq(p_ic + 1)
+
+        def start_projection(kind, row):
+            m.d.sync += [p_kind.eq(kind), p_row.eq(row), p_jt.eq(0), p_ic.eq(0),
+                         p_issuing.eq(1), p_out.eq(0)]
+
+        # Requant of the projection results, then the K/V buffers, q and the `proj` stream.
+        q_row = Signal(data.ArrayLayout(i8, dh))
+        p_kind_q = Signal(2)   # kind of the row whose chunks are leaving (issue may run ahead)
+        m.d.comb += p_kind_q.eq(p_kind)
+        sel = {KIND_Q: ("m_q", "n_q"), KIND_K: ("m_k", "n_k"), KIND_V: ("m_v", "n_v")}
+        with m.Switch(p_kind_q):
+            for kind, (mn, nn) in sel.items():
+                with m.Case(kind):
+                    m.d.comb += [rq.m.eq(cfg[mn]), rq.n.eq(cfg[nn])]
+        k_wr = k_buf.write_port(granularity=R)
+        v_wr = v_buf.write_port(granularity=R)
+        proj_fire = self.proj.valid & self.proj.ready
+        m.d.comb += [
+            self.proj.valid.eq(rq.o.valid), rq.o.ready.eq(self.proj.ready),
+            self.proj.payload.kind.eq(p_kind_q), self.proj.payload.row.eq(p_row),
+            self.proj.payload.chunk.eq(p_out), self.proj.payload.data.eq(rq.o.payload),
+            k_wr.addr.eq(p_row), v_wr.addr.eq(p_row),
+            p_done.eq(proj_fire & (p_out == JT - 1)),
+        ]
+        for j in range(JT):
+            m.d.comb += [k_wr.data[j * R:(j + 1) * R].eq(rq.o.payload),
+                         v_wr.data[j * R:(j + 1) * R].eq(rq.o.payload)]
+        with m.If(proj_fire):
+            m.d.sync += p_out.eq(p_out + 1)
+            with m.Switch(p_kind_q):
+                with m.Case(KIND_Q):
+                    with m.Switch(p_out):
+                        for j in range(JT):
+                            with m.Case(j):
+                                m.d.sync += q_row.as_value()[j * R * 8:(j + 1) * R * 8].eq(rq.o.payload)
+                with m.Case(KIND_K):
+                    m.d.comb += k_wr.en.eq(1 << p_out)
+                with m.Case(KIND_V):
+                    m.d.comb += v_wr.en.eq(1 << p_out)
+
+        # ---- Score path: q[t] . k[s] for each kept key, QC beats over all R x C PEs.
+        k_rd = k_buf.read_port()
+        s_qc = Signal(range(QC))
+        s_qc_beat = Signal(range(QC))       # chunk of the beat in the MAC input stage
+        kl_wr = key_list.write_port()
+        n_kept = Signal(range(L + 1))       # kept keys accepted in this row
+        row_len = Signal(range(L + 1))
+        row_known = Signal()
+        n_scored = Signal(range(L + 1))
+        score_issue = Signal()
+        kept_fire = self.kept.valid & self.kept.ready
+        m.d.comb += [
+            k_rd.addr.eq(self.kept.payload.key), k_rd.en.eq(adv),
+            self.kept.ready.eq(score_issue & adv & (s_qc == QC - 1)),
+            kl_wr.addr.eq(n_kept), kl_wr.data.eq(self.kept.payload.key), kl_wr.en.eq(kept_fire),
+        ]
+        with m.If(score_issue & adv & self.kept.valid):
+            m.d.sync += [mac_v.eq(1), mac_first.eq(s_qc == 0), mac_last.eq(s_qc == QC - 1),
+                         s_qc_beat.eq(s_qc), s_qc.eq(Mux(s_qc == QC - 1, 0, s_qc + 1))]
+        with m.If(kept_fire):
+            m.d.sync += n_kept.eq(n_kept + 1)
+            with m.If(self.kept.payload.last):
+                m.d.sync += [row_len.eq(n_kept + 1), row_known.eq(1)]
+
+        # MAC operands: projection (x chunk on every row, row r = weight column) or score.
+        q_chunks = data.ArrayLayout(tile, QC)
+        q_view = data.View(q_chunks, q_row.as_value())
+        k_view = data.View(q_chunks, k_rd.data.as_value())
+        with m.If(mode_score):
+            with m.Switch(s_qc_beat):
+                for c in range(QC):
+                    with m.Case(c):
+                        m.d.comb += [mac.i.payload.a.eq(q_view[c]), mac.i.payload.b.eq(k_view[c])]
+        with m.Else():
+            m.d.comb += [mac.i.payload.a[r].eq(x_rd.data) for r in range(R)]
+            with m.Switch(p_kind):
+                for kind, name in ((KIND_Q, "wq"), (KIND_K, "wk"), (KIND_V, "wv")):
+                    with m.Case(kind):
+                        m.d.comb += mac.i.payload.b.eq(w_rd[name].data)
+
+        # MAC results: to the requant (projection) or summed over the rows into the softmax.
+        score = Signal(signed(hw.score_width))
+        m.d.comb += score.eq(sum(mac.o.payload[r] for r in range(R)))
+        with m.If(mode_score):
+            m.d.comb += [sm.i.valid.eq(mac.o.valid), mac.o.ready.eq(sm.i.ready),
+                         sm.i.payload.score.eq(score),
+                         sm.i.payload.last.eq(row_known & (n_scored == row_len - 1))]
+        with m.Else():
+            m.d.comb += [rq.i.valid.eq(mac.o.valid), mac.o.ready.eq(rq.i.ready),
+                         rq.i.payload.eq(mac.o.payload)]
+        with m.If(sm.i.valid & sm.i.ready):
+            m.d.sync += n_scored.eq(n_scored + 1)
+
+        # ---- Probabilities: out on `probs` and into the row's buffer for A.V.
+        p_wr = prob_buf.write_port()
+        n_probs = Signal(range(L + 1))
+        probs_done = Signal()
+        prob_fire = self.probs.valid & self.probs.ready
+        wiring.connect(m, sm.o, wiring.flipped(self.probs))
+        m.d.comb += [p_wr.addr.eq(n_probs), p_wr.data.eq(sm.o.payload.prob), p_wr.en.eq(prob_fire),
+                     probs_done.eq(prob_fire & sm.o.payload.last)]
+        with m.If(prob_fire):
+            m.d.sync += n_probs.eq(n_probs + 1)
+
+        # ---- A.V: AC jobs per row, each over the row's kept keys.
+        kl_rd = key_list.read_port(domain="comb")
+        pb_rd = prob_buf.read_port(domain="comb")
+        v_rd = v_buf.read_port()
+        a_k = Signal(range(L + 1))
+        a_jc = Signal(range(AC))
+        a_jc_beat = Signal(range(AC))
+        a_issuing = Signal()
+        av_v = Signal()
+        av_p = Signal(16)
+        av_first = Signal()
+        av_last = Signal()
+        av_adv = ~av_v | av.i.ready
+        m.d.comb += [kl_rd.addr.eq(a_k), pb_rd.addr.eq(a_k), v_rd.addr.eq(kl_rd.data), v_rd.en.eq(av_adv),
+                     av.i.valid.eq(av_v), av.i.payload.p.eq(av_p),
+                     av.i.payload.first.eq(av_first), av.i.payload.last.eq(av_last)]
+        v_chunks = data.View(data.ArrayLayout(data.ArrayLayout(i8, A), AC), v_rd.data.as_value())
+        with m.Switch(a_jc_beat):
+            for c in range(AC):
+                with m.Case(c):
+                    m.d.comb += av.i.payload.v.eq(v_chunks[c])
+        with m.If(av_adv):
+            m.d.sync += av_v.eq(0)
+            with m.If(a_issuing):
+                m.d.sync += [av_v.eq(1), av_p.eq(pb_rd.data), av_first.eq(a_k == 0),
+                             av_last.eq(a_k == row_len - 1), a_jc_beat.eq(a_jc)]
+                with m.If(a_k == row_len - 1):
+                    m.d.sync += [a_k.eq(0), a_jc.eq(a_jc + 1)]
+                    with m.If(a_jc == AC - 1):
+                        m.d.sync += a_issuing.eq(0)
+                with m.Else():
+                    m.d.sync += a_k.eq(a_k + 1)
+        o_out = Signal(range(AC + 1))
+        t = Signal(self.idx_width)
+        o_fire = self.o.valid & self.o.ready
+        m.d.comb += [self.o.valid.eq(av.o.valid), av.o.ready.eq(self.o.ready),
+                     self.o.payload.row.eq(t), self.o.payload.chunk.eq(o_out),
+                     self.o.payload.data.eq(av.o.payload)]
+        with m.If(o_fire):
+            m.d.sync += o_out.eq(o_out + 1)
+
+        # ---- Sequencer.
+        head = Signal(range(hw.n_heads + 1))
+        perf = self.perf
+        with m.If(self.busy):
+            m.d.sync += perf.cycles.eq(perf.cycles + 1)
+        with m.If(mac.i.valid & mac.i.ready):
+            m.d.sync += perf.mac_beats.eq(perf.mac_beats + 1)
+        with m.If(av.i.valid & av.i.ready):
+            m.d.sync += perf.av_beats.eq(perf.av_beats + 1)
+
+        def start_row(row):
+            start_projection(KIND_Q, row)
+            m.d.sync += [t.eq(row), n_kept.eq(0), row_known.eq(0), n_scored.eq(0), n_probs.eq(0),
+                         o_out.eq(0)]
+
+        with m.FSM():
+            with m.State("START"):
+                m.d.comb += kv.clear.eq(1)
+                m.d.sync += [x_addr.eq(0), wk_addr.eq(0), wv_addr.eq(0), head.eq(0)]
+                with m.If(cfg.rope):
+                    m.next = "ROPE_UNSUPPORTED"
+                with m.Else():
+                    m.next = "LOAD"
+            with m.State("ROPE_UNSUPPORTED"):
+                m.d.comb += self.rope_unsupported.eq(1)
+            with m.State("LOAD"):
+                m.d.comb += [load_en.eq(1), self.busy.eq(1)]
+                with m.If(x_full & wk_full & wv_full):
+                    m.next = "KV_WAIT"
+            with m.State("KV_WAIT"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(kv.o.valid):
+                    with m.If(kv.o.payload.compute):
+                        start_projection(KIND_K, kv.o.payload.key)
+                        m.next = "KV_K"
+                    with m.Else():
+                        m.d.comb += kv.o.ready.eq(1)
+                        with m.If(kv.o.payload.last):
+                            m.d.sync += wq_addr.eq(0)
+                            m.next = "Q_LOAD"
+            with m.State("KV_K"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(p_done):
+                    start_projection(KIND_V, p_row)
+                    m.next = "KV_V"
+            with m.State("KV_V"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(p_done):
+                    m.d.comb += kv.o.ready.eq(1)
+                    m.d.sync += perf.kv_rows.eq(perf.kv_rows + 1)
+                    with m.If(kv.o.payload.last):
+                        m.d.sync += wq_addr.eq(0)
+                        m.next = "Q_LOAD"
+                    with m.Else():
+                        m.next = "KV_WAIT"
+            with m.State("Q_LOAD"):
+                m.d.comb += [wq_en.eq(1), self.busy.eq(1)]
+                with m.If(wq_full):
+                    start_row(0)
+                    m.next = "Q_PROJ"
+            with m.State("Q_PROJ"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(p_done):
+                    m.d.sync += [mode_score.eq(1), s_qc.eq(0)]
+                    m.next = "SCORE"
+            with m.State("SCORE"):
+                m.d.comb += [score_issue.eq(~row_known), self.busy.eq(1)]
+                with m.If(probs_done):
+                    m.d.sync += [mode_score.eq(0), a_k.eq(0), a_jc.eq(0), a_issuing.eq(1)]
+                    m.next = "AV"
+            with m.State("AV"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(o_fire & (o_out == AC - 1)):
+                    with m.If(t + 1 < cfg.seq_len):
+                        start_row(t + 1)
+                        m.next = "Q_PROJ"
+                    with m.Elif(head + 1 < cfg.n_q_heads):
+                        m.d.sync += [head.eq(head + 1), wq_addr.eq(0)]
+                        m.next = "Q_LOAD"
+                    with m.Else():
+                        m.next = "START"
+        return m
+
+
+@block("execution", unit="execution")
+def _execution(cfg):
+    """Execution unit: on-demand K/V, masked Q.K, integer softmax, A.V (one KV head group)."""
+    return ExecutionUnit(cfg)
+
+
+@block("mac_array", unit="execution")
+def _mac_array(cfg):
+    """MAC PE array (PE Array 1) of the configured shape."""
+    return MACArray(rows=cfg.hw.mac_rows, cols=cfg.hw.mac_cols,
+                    acc_width=max(cfg.hw.mac_acc_width, cfg.hw.score_width))
+
+
+@block("softmax", unit="execution")
+def _softmax(cfg):
+    """Integer softmax unit (SPEC 4.4)."""
+    return Softmax(score_width=cfg.hw.score_width, max_len=cfg.hw.max_seq_len)
+
+
+@block("av_array", unit="execution")
+def _av_array(cfg):
+    """A.V array (PE Array 2) with the o requant."""
+    return AVArray(lanes=cfg.hw.av_lanes, acc_width=cfg.hw.av_acc_width)
+
+
+@block("kv_control", unit="execution")
+def _kv_control(cfg):
+    """On-demand K/V control."""
+    return KVControl(max_seq_len=cfg.hw.max_seq_len)
+
+
+@block("requant", unit="execution")
+def _requant(cfg):
+    """Requant multiply-shift-saturate of the projections."""
+    return Requant(lanes=cfg.hw.mac_rows, acc_width=max(cfg.hw.mac_acc_width, cfg.hw.score_width))

@@ -1,0 +1,24 @@
+# amaranth: UnusedElaboratable=no
+"""Execution unit (SPEC 4): RTL against the golden execution path on golden masks; shape refusals."""
+
+import pytest
+
+from lapa.config import HardwareConfig, LapaConfig
+from rtl.execution import ExecutionUnit, exec_shape
+from rtl.generate import to_verilog
+from sim.runner import run_cocotb
+
+CFG = LapaConfig(hw=HardwareConfig(d_model=32, head_dim=8, max_seq_len=16, n_heads=2, n_kv_heads=1,
+                                   mac_rows=2, mac_cols=2, av_lanes=2))
+
+
+def test_rtl_execution(simulator):
+    run_cocotb(to_verilog(ExecutionUnit(CFG), "execution"), "execution", "sim.execution",
+               simulator=simulator, config=CFG)
+
+
+@pytest.mark.parametrize("kw,name", [({"mac_cols": 3}, "mac_cols"), ({"mac_rows": 4, "mac_cols": 4}, "mac_rows"),
+                                     ({"av_lanes": 3}, "av_lanes")])
+def test_execution_refuses_shapes(kw, name):
+    with pytest.raises(ValueError, match=name):
+        exec_shape(CFG.hw.replace(**kw))
