@@ -11,8 +11,8 @@ DEMO=1
 
 say() { printf '\n==> %s\n' "$*"; }
 
-# Debian pieces: Icarus (second simulator), OpenSTA (timing), and the OSU 0.18 um liberty.
-APT_PKGS="iverilog opensta"
+# Debian pieces: Icarus (second simulator), OpenSTA (timing), FST libraries, the OSU 0.18 um liberty.
+APT_PKGS="iverilog opensta liblz4-dev zlib1g-dev"  # lz4/zlib: Verilator FST waveforms
 missing=""
 for p in $APT_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
