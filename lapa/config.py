@@ -183,6 +183,11 @@ class HardwareConfig:
         return signed_width(self.head_dim * 128 * 128)
 
     @property
+    def mac_array_acc_width(self) -> int:
+        """PE Array 1 accumulator: it serves the projections (D products) and Q.K (dh products)."""
+        return max(self.mac_acc_width, self.score_width)
+
+    @property
     def av_acc_width(self) -> int:
         """A.V accumulator: max_seq_len uint16 x int8 products."""
         return signed_width(self.max_seq_len * 65535 * 128)

@@ -13,8 +13,9 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .mac_array import MACArray
-from .requant import REQUANT_M_WIDTH, REQUANT_N_WIDTH, Requant
 from .params import require_int
+from .registry import block
+from .requant import REQUANT_M_WIDTH, REQUANT_N_WIDTH, Requant
 
 __all__ = ["av_beat_layout", "AVArray"]
 
@@ -55,3 +56,9 @@ class AVArray(wiring.Component):
         wiring.connect(m, pe.o, rq.i)
         wiring.connect(m, rq.o, wiring.flipped(self.o))
         return m
+
+
+@block("av_array", unit="execution")
+def _av_array(cfg):
+    """A.V array (PE Array 2) with the o requant."""
+    return AVArray(lanes=cfg.hw.av_lanes, acc_width=cfg.hw.av_acc_width)

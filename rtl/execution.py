@@ -27,12 +27,13 @@ RoPE (SPEC 3a) is not integrated yet (the shared rotation block is not available
 and accepts nothing until reset.
 """
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from lapa.config import HardwareConfig
+
 from .av_array import AVArray
 from .kv_control import COUNT_WIDTH, KVControl, kv_request_layout
 from .mac_array import MACArray
@@ -79,7 +80,7 @@ class ExecutionUnit(wiring.Component):
         self.ic_n, self.jt_n, self.qc_n, self.ac_n = exec_shape(hw)
         R, C, A, dh = hw.mac_rows, hw.mac_cols, hw.av_lanes, hw.head_dim
         self.idx_width = hw.seq_index_width
-        self.mac_acc_width = max(hw.mac_acc_width, hw.score_width)
+        self.mac_acc_width = hw.mac_array_acc_width
         i8 = signed(8)
         tile = data.ArrayLayout(data.ArrayLayout(i8, C), R)
         super().__init__({
@@ -354,7 +355,8 @@ class ExecutionUnit(wiring.Component):
             with m.State("ROPE_UNSUPPORTED"):
                 m.d.comb += self.rope_unsupported.eq(1)
             with m.State("LOAD"):
-                m.d.comb += [load_en.eq(1), self.busy.eq(1)]
+                # busy (and the cycle count) from the first beat in, not while waiting for it
+                m.d.comb += [load_en.eq(1), self.busy.eq((x_addr != 0) | (wk_addr != 0) | (wv_addr != 0))]
                 with m.If(x_full & wk_full & wv_full):
                     m.next = "KV_WAIT"
             with m.State("KV_WAIT"):
@@ -417,33 +419,3 @@ def _execution(cfg):
     """Execution unit: on-demand K/V, masked Q.K, integer softmax, A.V (one KV head group)."""
     return ExecutionUnit(cfg)
 
-
-@block("mac_array", unit="execution")
-def _mac_array(cfg):
-    """MAC PE array (PE Array 1) of the configured shape."""
-    return MACArray(rows=cfg.hw.mac_rows, cols=cfg.hw.mac_cols,
-                    acc_width=max(cfg.hw.mac_acc_width, cfg.hw.score_width))
-
-
-@block("softmax", unit="execution")
-def _softmax(cfg):
-    """Integer softmax unit (SPEC 4.4)."""
-    return Softmax(score_width=cfg.hw.score_width, max_len=cfg.hw.max_seq_len)
-
-
-@block("av_array", unit="execution")
-def _av_array(cfg):
-    """A.V array (PE Array 2) with the o requant."""
-    return AVArray(lanes=cfg.hw.av_lanes, acc_width=cfg.hw.av_acc_width)
-
-
-@block("kv_control", unit="execution")
-def _kv_control(cfg):
-    """On-demand K/V control."""
-    return KVControl(max_seq_len=cfg.hw.max_seq_len)
-
-
-@block("requant", unit="execution")
-def _requant(cfg):
-    """Requant multiply-shift-saturate of the projections."""
-    return Requant(lanes=cfg.hw.mac_rows, acc_width=max(cfg.hw.mac_acc_width, cfg.hw.score_width))

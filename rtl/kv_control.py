@@ -13,6 +13,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .params import require_int
+from .registry import block
 
 __all__ = ["COUNT_WIDTH", "kv_request_layout", "kv_job_layout", "KVControl"]
 
@@ -63,3 +64,9 @@ class KVControl(wiring.Component):
                 m.d.sync += [self.computed.eq(self.computed | (1 << req.key)),
                              self.scheduled.eq(self.scheduled + 1)]
         return m
+
+
+@block("kv_control", unit="execution")
+def _kv_control(cfg):
+    """On-demand K/V control."""
+    return KVControl(max_seq_len=cfg.hw.max_seq_len)

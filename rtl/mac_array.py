@@ -16,6 +16,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .params import require_int
+from .registry import block
 
 __all__ = ["mac_beat_layout", "MACArray"]
 
@@ -72,3 +73,10 @@ class MACArray(wiring.Component):
         with m.If(self.i.valid & take & beat.last):
             m.d.sync += self.o.valid.eq(1)
         return m
+
+
+@block("mac_array", unit="execution")
+def _mac_array(cfg):
+    """MAC PE array (PE Array 1) of the configured shape."""
+    return MACArray(rows=cfg.hw.mac_rows, cols=cfg.hw.mac_cols,
+                    acc_width=cfg.hw.mac_array_acc_width)

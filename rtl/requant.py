@@ -11,6 +11,7 @@ from amaranth.lib.wiring import In, Out
 
 from .intmath import rshr, sat8
 from .params import require_int
+from .registry import block
 
 __all__ = ["REQUANT_M_WIDTH", "REQUANT_N_WIDTH", "requant", "Requant"]
 
@@ -54,3 +55,9 @@ class Requant(wiring.Component):
                 m.d.sync += [self.o.payload[k].eq(requant(self.i.payload[k], self.m, self.n))
                              for k in range(self.lanes)]
         return m
+
+
+@block("requant", unit="execution")
+def _requant(cfg):
+    """Requant multiply-shift-saturate of the projections."""
+    return Requant(lanes=cfg.hw.mac_rows, acc_width=cfg.hw.mac_array_acc_width)

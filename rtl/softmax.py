@@ -23,6 +23,7 @@ from amaranth.lib.wiring import In, Out
 
 from .intmath import rshr
 from .params import require_int
+from .registry import block
 
 __all__ = ["SM_LUT_BITS", "sm_lut_init", "SoftmaxExp", "Softmax", "score_beat", "prob_beat"]
 
@@ -157,3 +158,9 @@ class Softmax(wiring.Component):
                     m.d.sync += [count.eq(0), self.o.valid.eq(0)]
                     m.next = "COLLECT"
         return m
+
+
+@block("softmax", unit="execution")
+def _softmax(cfg):
+    """Integer softmax unit (SPEC 4.4)."""
+    return Softmax(score_width=cfg.hw.score_width, max_len=cfg.hw.max_seq_len)

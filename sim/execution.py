@@ -7,6 +7,7 @@ kept pair, every o value. Masks come from the golden speculation path (`golden.m
 both DDF modes, causal or not) or are drawn at random (dense, one key per row).
 """
 
+import json
 import os
 
 import cocotb
@@ -17,8 +18,25 @@ from golden.execution import execute_head, project, project_on_demand
 from golden.model import run_layer
 from golden.speculation import key_needed
 from lapa.config import ArithConfig
-from rtl.execution import KIND_K, KIND_Q, KIND_V, ExecutionUnit
+from rtl.execution import KIND_K, KIND_Q, KIND_V, ExecutionUnit, exec_shape
 from sim.streams import StreamSink, StreamSource, load_config, make_rng, pack, reset, start_clock, unpack
+
+
+def model_cycles(hw, L, G, K, nnz):
+    """Busy cycles of one KV head group at full rate (no input gaps, no output back-pressure):
+    LOAD, then per needed key two projections, per query head a weight load, per row the q
+    projection, one score per kept key (QC beats), softmax (EXP, DIV, OUT) and A.V (AC jobs).
+    Checked for equality against the RTL's `perf.cycles` on every full-rate case."""
+    IC, JT, QC, AC = exec_shape(hw)
+    proj = JT * IC
+    return (max(L, JT) * IC + K * (2 * proj + 7) + G * (proj + 1) + G * L * (proj + 28)
+            + (QC + 2 + AC) * nnz)
+
+
+def model_beats(hw, L, G, K, nnz):
+    """(MAC array beats, A.V array beats): exact, whatever the stalls."""
+    IC, JT, QC, AC = exec_shape(hw)
+    return (2 * K + G * L) * JT * IC + QC * nnz, AC * nnz
 
 
 class ExecTB:
@@ -26,6 +44,7 @@ class ExecTB:
 
     def __init__(self, dut, cfg, rng, gap, backpressure):
         self.dut, self.hw, self.rng = dut, cfg.hw, rng
+        self.full_rate = gap == 0 and backpressure == 0
         self.unit = ExecutionUnit(cfg)  # for the port layouts only
         self.layouts = {name: self.unit.signature.members[name].signature.members["payload"].shape
                         for name in ("x", "wq", "wk", "wv", "needed", "kept", "proj", "probs", "o")}
@@ -103,6 +122,15 @@ class ExecTB:
         after = perf_layout.from_bits(int(dut.perf.value))
         perf = {name: int(getattr(after, name)) - int(getattr(before, name)) for name in perf_layout.members}
         assert perf["kv_rows"] == int(needed.sum()), f"{label}: {perf['kv_rows']} K/V rows computed"
+        shape = (self.hw, L, G, int(needed.sum()), int(mask.sum()))
+        assert (perf["mac_beats"], perf["av_beats"]) == model_beats(*shape), f"{label}: PE beats {perf}"
+        if self.full_rate:
+            assert perf["cycles"] == model_cycles(*shape), \
+                f"{label}: {perf['cycles']} cycles, the cycle model says {model_cycles(*shape)}"
+        if os.environ.get("EXEC_PERF_LOG"):
+            with open(os.environ["EXEC_PERF_LOG"], "a") as f:
+                f.write(json.dumps({"label": label, "L": L, "G": G, "K": int(needed.sum()),
+                                    "rows": mask.sum(axis=2).tolist(), **perf}) + "\n")
         return perf
 
 
@@ -128,6 +156,11 @@ def make_case(rng, hw, L, G, arith, mask_kind):
     elif mask_kind == "dense":
         mask = np.broadcast_to(np.tril(np.ones((L, L), dtype=bool)) if arith.causal else np.ones((L, L), dtype=bool),
                                (G, L, L)).copy()
+    elif mask_kind.startswith("density"):  # each candidate pair kept with this probability
+        p = float(mask_kind.split("=")[1])
+        cand = np.tril(np.ones((L, L), dtype=bool)) if arith.causal else np.ones((L, L), dtype=bool)
+        mask = cand & (nrng.random((G, L, L)) < p)
+        mask[:, np.arange(L), nrng.integers(0, np.arange(L) + 1 if arith.causal else L)] = True
     else:  # one random key per row (a probability of 65535 everywhere)
         mask = np.zeros((G, L, L), dtype=bool)
         for h in range(G):
@@ -186,3 +219,18 @@ async def rope_refused(dut):
         await RisingEdge(dut.clk)
     assert int(dut.rope_unsupported.value) == 1 and int(dut.busy.value) == 0
     assert tb.src["x"].sent == 0 and tb.src["wk"].sent == 0, "an input was accepted with rope = 1"
+
+
+@cocotb.test()
+async def measure_cycles(dut):
+    """Cycle figures (run on request, `EXEC_MEASURE` = JSON list of [L, G, mask_kind, causal]):
+    full rate, every output still checked; perf written to `EXEC_PERF_LOG`."""
+    cfg = load_config()
+    await start_clock(dut)
+    rng = make_rng(dut._log)
+    tb = ExecTB(dut, cfg, rng, 0.0, 0.0)
+    await reset(dut)
+    for L, G, mask_kind, causal in json.loads(os.environ["EXEC_MEASURE"]):
+        arith = random_arith(rng, causal=bool(causal))
+        await tb.run_case(*make_case(rng, cfg.hw, L, G, arith, mask_kind), arith,
+                          f"measure L={L} G={G} {mask_kind} causal={causal}")
