@@ -129,8 +129,13 @@ class ExecutionUnit(wiring.Component):
             w_bufs[name] = m.submodules[f"{name}_buf"] = Memory(shape=tile, depth=JT * IC, init=[])
         m.submodules.k_buf = k_buf = Memory(shape=data.ArrayLayout(i8, dh), depth=L, init=[])
         m.submodules.v_buf = v_buf = Memory(shape=data.ArrayLayout(i8, dh), depth=L, init=[])
-        m.submodules.key_list = key_list = Memory(shape=unsigned(self.idx_width), depth=L, init=[])
-        m.submodules.prob_buf = prob_buf = Memory(shape=unsigned(16), depth=L, init=[])
+        # Two banks each: the A.V of row t reads one while row t+1 is scored into the other.
+        m.submodules.key_list = key_list = Memory(shape=unsigned(self.idx_width), depth=2 * L, init=[])
+        m.submodules.prob_buf = prob_buf = Memory(shape=unsigned(16), depth=2 * L, init=[])
+        bank = Signal()            # bank of the row being scored
+
+        def banked(b, idx):
+            return idx + Mux(b, L, 0)
 
         # ---- Loading x and weight tiles (address counters per stream).
         def loader(name, port, mem, count):
@@ -238,7 +243,7 @@ class ExecutionUnit(wiring.Component):
         m.d.comb += [
             k_rd.addr.eq(self.kept.payload.key), k_rd.en.eq(adv),
             self.kept.ready.eq(score_issue & adv & (s_qc == QC - 1)),
-            kl_wr.addr.eq(n_kept), kl_wr.data.eq(self.kept.payload.key), kl_wr.en.eq(kept_fire),
+            kl_wr.addr.eq(banked(bank, n_kept)), kl_wr.data.eq(self.kept.payload.key), kl_wr.en.eq(kept_fire),
         ]
         with m.If(score_issue & adv & self.kept.valid):
             m.d.sync += [mac_v.eq(1), mac_first.eq(s_qc == 0), mac_last.eq(s_qc == QC - 1),
@@ -283,12 +288,17 @@ class ExecutionUnit(wiring.Component):
         probs_done = Signal()
         prob_fire = self.probs.valid & self.probs.ready
         wiring.connect(m, sm.o, wiring.flipped(self.probs))
-        m.d.comb += [p_wr.addr.eq(n_probs), p_wr.data.eq(sm.o.payload.prob), p_wr.en.eq(prob_fire),
+        m.d.comb += [p_wr.addr.eq(banked(bank, n_probs)), p_wr.data.eq(sm.o.payload.prob), p_wr.en.eq(prob_fire),
                      probs_done.eq(prob_fire & sm.o.payload.last)]
         with m.If(prob_fire):
             m.d.sync += n_probs.eq(n_probs + 1)
 
-        # ---- A.V: AC jobs per row, each over the row's kept keys.
+        # ---- A.V: AC jobs per row, each over the row's kept keys; runs on its own, handed a
+        # finished row (its bank, length and index) while the next row is projected and scored.
+        av_active = Signal()
+        av_t = Signal(self.idx_width)
+        av_bank = Signal()
+        av_len = Signal(range(L + 1))
         kl_rd = key_list.read_port(domain="comb")
         pb_rd = prob_buf.read_port(domain="comb")
         v_rd = v_buf.read_port()
@@ -301,7 +311,7 @@ class ExecutionUnit(wiring.Component):
         av_first = Signal()
         av_last = Signal()
         av_adv = ~av_v | av.i.ready
-        m.d.comb += [kl_rd.addr.eq(a_k), pb_rd.addr.eq(a_k), v_rd.addr.eq(kl_rd.data), v_rd.en.eq(av_adv),
+        m.d.comb += [kl_rd.addr.eq(banked(av_bank, a_k)), pb_rd.addr.eq(banked(av_bank, a_k)), v_rd.addr.eq(kl_rd.data), v_rd.en.eq(av_adv),
                      av.i.valid.eq(av_v), av.i.payload.p.eq(av_p),
                      av.i.payload.first.eq(av_first), av.i.payload.last.eq(av_last)]
         v_chunks = data.View(data.ArrayLayout(data.ArrayLayout(i8, A), AC), v_rd.data.as_value())
@@ -313,8 +323,8 @@ class ExecutionUnit(wiring.Component):
             m.d.sync += av_v.eq(0)
             with m.If(a_issuing):
                 m.d.sync += [av_v.eq(1), av_p.eq(pb_rd.data), av_first.eq(a_k == 0),
-                             av_last.eq(a_k == row_len - 1), a_jc_beat.eq(a_jc)]
-                with m.If(a_k == row_len - 1):
+                             av_last.eq(a_k == av_len - 1), a_jc_beat.eq(a_jc)]
+                with m.If(a_k == av_len - 1):
                     m.d.sync += [a_k.eq(0), a_jc.eq(a_jc + 1)]
                     with m.If(a_jc == AC - 1):
                         m.d.sync += a_issuing.eq(0)
@@ -324,10 +334,12 @@ class ExecutionUnit(wiring.Component):
         t = Signal(self.idx_width)
         o_fire = self.o.valid & self.o.ready
         m.d.comb += [self.o.valid.eq(av.o.valid), av.o.ready.eq(self.o.ready),
-                     self.o.payload.row.eq(t), self.o.payload.chunk.eq(o_out),
+                     self.o.payload.row.eq(av_t), self.o.payload.chunk.eq(o_out),
                      self.o.payload.data.eq(av.o.payload)]
         with m.If(o_fire):
             m.d.sync += o_out.eq(o_out + 1)
+            with m.If(o_out == AC - 1):
+                m.d.sync += av_active.eq(0)
 
         # ---- Sequencer.
         head = Signal(range(hw.n_heads + 1))
@@ -341,8 +353,7 @@ class ExecutionUnit(wiring.Component):
 
         def start_row(row):
             start_projection(KIND_Q, row)
-            m.d.sync += [t.eq(row), n_kept.eq(0), row_known.eq(0), n_scored.eq(0), n_probs.eq(0),
-                         o_out.eq(0)]
+            m.d.sync += [t.eq(row), n_kept.eq(0), row_known.eq(0), n_scored.eq(0), n_probs.eq(0)]
 
         with m.FSM():
             with m.State("START"):
@@ -398,11 +409,13 @@ class ExecutionUnit(wiring.Component):
             with m.State("SCORE"):
                 m.d.comb += [score_issue.eq(~row_known), self.busy.eq(1)]
                 with m.If(probs_done):
-                    m.d.sync += [mode_score.eq(0), a_k.eq(0), a_jc.eq(0), a_issuing.eq(1)]
-                    m.next = "AV"
-            with m.State("AV"):
+                    m.d.sync += mode_score.eq(0)
+                    m.next = "HANDOFF"
+            with m.State("HANDOFF"):
                 m.d.comb += self.busy.eq(1)
-                with m.If(o_fire & (o_out == AC - 1)):
+                with m.If(~av_active):
+                    m.d.sync += [av_active.eq(1), a_issuing.eq(1), a_k.eq(0), a_jc.eq(0), o_out.eq(0),
+                                 av_t.eq(t), av_bank.eq(bank), av_len.eq(row_len), bank.eq(~bank)]
                     with m.If(t + 1 < cfg.seq_len):
                         start_row(t + 1)
                         m.next = "Q_PROJ"
@@ -410,7 +423,12 @@ class ExecutionUnit(wiring.Component):
                         m.d.sync += [head.eq(head + 1), wq_addr.eq(0)]
                         m.next = "Q_LOAD"
                     with m.Else():
-                        m.next = "START"
+                        m.next = "DRAIN"
+            with m.State("DRAIN"):
+                # the V buffer is rewritten by the next KV head: let the last A.V finish first
+                m.d.comb += self.busy.eq(1)
+                with m.If(~av_active):
+                    m.next = "START"
         return m
 
 

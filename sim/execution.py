@@ -22,15 +22,25 @@ from rtl.execution import KIND_K, KIND_Q, KIND_V, ExecutionUnit, exec_shape
 from sim.streams import StreamSink, StreamSource, load_config, make_rng, pack, reset, start_clock, unpack
 
 
-def model_cycles(hw, L, G, K, nnz):
-    """Busy cycles of one KV head group at full rate (no input gaps, no output back-pressure):
-    LOAD, then per needed key two projections, per query head a weight load, per row the q
-    projection, one score per kept key (QC beats), softmax (EXP, DIV, OUT) and A.V (AC jobs).
-    Checked for equality against the RTL's `perf.cycles` on every full-rate case."""
+def model_cycles(hw, L, G, K, rows):
+    """Busy cycles of one KV head group at full rate (no input gaps, no output back-pressure).
+
+    LOAD, then two projections per needed key, then per query head a weight load and per row
+    the front stage (q projection, one score per kept key in QC beats, softmax EXP/DIV/OUT),
+    handed to the A.V stage (AC jobs over the row's keys), which overlaps the next row's front
+    stage. `rows` [G][L] are the kept-key counts. Equal to the RTL's `perf.cycles` on every
+    full-rate case (asserted in `run_case`)."""
     IC, JT, QC, AC = exec_shape(hw)
     proj = JT * IC
-    return (max(L, JT) * IC + K * (2 * proj + 7) + G * (proj + 1) + G * L * (proj + 28)
-            + (QC + 2 + AC) * nnz)
+    clock = max(L, JT) * IC + K * (2 * proj + 7)
+    av_free = 0
+    for head in rows:
+        clock += proj + 1
+        for n in head:
+            clock = max(clock + proj + 25 + (QC + 2) * n, av_free)  # front stage, then hand-off
+            av_free = clock + AC * n + 2
+            clock += 1
+    return max(clock, av_free) + 3
 
 
 def model_beats(hw, L, G, K, nnz):
@@ -122,11 +132,12 @@ class ExecTB:
         after = perf_layout.from_bits(int(dut.perf.value))
         perf = {name: int(getattr(after, name)) - int(getattr(before, name)) for name in perf_layout.members}
         assert perf["kv_rows"] == int(needed.sum()), f"{label}: {perf['kv_rows']} K/V rows computed"
-        shape = (self.hw, L, G, int(needed.sum()), int(mask.sum()))
-        assert (perf["mac_beats"], perf["av_beats"]) == model_beats(*shape), f"{label}: PE beats {perf}"
+        shape = (self.hw, L, G, int(needed.sum()))
+        assert (perf["mac_beats"], perf["av_beats"]) == model_beats(*shape, int(mask.sum())), \
+            f"{label}: PE beats {perf}"
         if self.full_rate:
-            assert perf["cycles"] == model_cycles(*shape), \
-                f"{label}: {perf['cycles']} cycles, the cycle model says {model_cycles(*shape)}"
+            want = model_cycles(*shape, mask.sum(axis=2).tolist())
+            assert perf["cycles"] == want, f"{label}: {perf['cycles']} cycles, the cycle model says {want}"
         if os.environ.get("EXEC_PERF_LOG"):
             with open(os.environ["EXEC_PERF_LOG"], "a") as f:
                 f.write(json.dumps({"label": label, "L": L, "G": G, "K": int(needed.sum()),
