@@ -41,7 +41,7 @@ from .registry import block
 from .requant import REQUANT_M_WIDTH, REQUANT_N_WIDTH, Requant
 from .softmax import Softmax, prob_beat
 
-__all__ = ["KIND_Q", "KIND_K", "KIND_V", "exec_config_layout", "exec_shape", "ExecutionUnit"]
+__all__ = ["KIND_Q", "KIND_K", "KIND_V", "exec_config_layout", "exec_shape", "step_nested", "ExecutionUnit"]
 
 KIND_Q, KIND_K, KIND_V = 0, 1, 2
 
@@ -69,6 +69,16 @@ def exec_shape(hw: HardwareConfig):
     if dh % A:
         raise ValueError(f"av_lanes = {A}: must divide head_dim = {dh}")
     return D // C, dh // R, dh // (R * C), dh // A
+
+
+def step_nested(m, inner, inner_last, outer, outer_last, running):
+    """One step of an (outer, inner) loop counter; `running` falls after the final step."""
+    with m.If(inner == inner_last):
+        m.d.sync += [inner.eq(0), outer.eq(outer + 1)]
+        with m.If(outer == outer_last):
+            m.d.sync += running.eq(0)
+    with m.Else():
+        m.d.sync += inner.eq(inner + 1)
 
 
 class ExecutionUnit(wiring.Component):
@@ -183,12 +193,7 @@ class ExecutionUnit(wiring.Component):
             m.d.comb += [rd.addr.eq(p_jt * IC + p_ic), rd.en.eq(adv)]
         with m.If(adv & p_issuing):
             m.d.sync += [mac_v.eq(1), mac_first.eq(p_ic == 0), mac_last.eq(p_ic == IC - 1)]
-            with m.If(p_ic == IC - 1):
-                m.d.sync += [p_ic.eq(0), p_jt.eq(p_jt + 1)]
-                with m.If(p_jt == JT - 1):
-                    m.d.sync += p_issuing.eq(0)
-            with m.Else():
-                m.d.sync += p_ic.eq(p_ic + 1)
+            step_nested(m, p_ic, IC - 1, p_jt, JT - 1, p_issuing)
 
         def start_projection(kind, row):
             m.d.sync += [p_kind.eq(kind), p_row.eq(row), p_jt.eq(0), p_ic.eq(0),
@@ -324,12 +329,7 @@ class ExecutionUnit(wiring.Component):
             with m.If(a_issuing):
                 m.d.sync += [av_v.eq(1), av_p.eq(pb_rd.data), av_first.eq(a_k == 0),
                              av_last.eq(a_k == av_len - 1), a_jc_beat.eq(a_jc)]
-                with m.If(a_k == av_len - 1):
-                    m.d.sync += [a_k.eq(0), a_jc.eq(a_jc + 1)]
-                    with m.If(a_jc == AC - 1):
-                        m.d.sync += a_issuing.eq(0)
-                with m.Else():
-                    m.d.sync += a_k.eq(a_k + 1)
+                step_nested(m, a_k, av_len - 1, a_jc, AC - 1, a_issuing)
         o_out = Signal(range(AC + 1))
         t = Signal(self.idx_width)
         o_fire = self.o.valid & self.o.ready

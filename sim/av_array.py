@@ -54,12 +54,8 @@ async def _run(dut, gap, backpressure):
 
 
 @cocotb.test()
-async def jobs_full_rate(dut):
-    """Random rows, one key (P = 65535), maximum length, saturation at both ends; no stalls."""
-    await _run(dut, 0.0, 0.0)
-
-
-@cocotb.test()
-async def jobs_backpressure(dut):
-    """The same with random source gaps and sink back-pressure."""
-    await _run(dut, 0.4, 0.5)
+@cocotb.parametrize(stalls=[(0.0, 0.0), (0.4, 0.5)])
+async def jobs(dut, stalls):
+    """Random rows, one key (P = 65535), maximum length, saturation at both ends;
+    at full rate, then with random source gaps and sink back-pressure."""
+    await _run(dut, *stalls)

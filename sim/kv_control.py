@@ -60,12 +60,8 @@ async def _run(dut, gap, backpressure):
 
 
 @cocotb.test()
-async def requests_full_rate(dut):
-    """Kept-key lists of grouped heads, causal and not, dense and sparse; no stalls."""
-    await _run(dut, 0.0, 0.0)
-
-
-@cocotb.test()
-async def requests_backpressure(dut):
-    """The same with random source gaps and sink back-pressure."""
-    await _run(dut, 0.4, 0.5)
+@cocotb.parametrize(stalls=[(0.0, 0.0), (0.4, 0.5)])
+async def requests(dut, stalls):
+    """Kept-key lists of grouped heads, causal and not, dense and sparse;
+    at full rate, then with random source gaps and sink back-pressure."""
+    await _run(dut, *stalls)

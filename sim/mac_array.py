@@ -51,12 +51,8 @@ async def _run(dut, gap, backpressure):
 
 
 @cocotb.test()
-async def jobs_full_rate(dut):
-    """Random jobs of 1..D/cols beats, extreme operands; no gaps or stalls."""
-    await _run(dut, 0.0, 0.0)
-
-
-@cocotb.test()
-async def jobs_backpressure(dut):
-    """The same under random source gaps and sink back-pressure."""
-    await _run(dut, 0.5, 0.6)
+@cocotb.parametrize(stalls=[(0.0, 0.0), (0.5, 0.6)])
+async def jobs(dut, stalls):
+    """Random jobs of 1..D/cols beats, extreme operands;
+    at full rate, then with random source gaps and sink back-pressure."""
+    await _run(dut, *stalls)

@@ -54,12 +54,8 @@ async def _run(dut, gap, backpressure):
 
 
 @cocotb.test()
-async def random_and_corners(dut):
-    """Random accumulators, both saturation ends, rounding edges, extreme m and n; no stalls."""
-    await _run(dut, 0.0, 0.0)
-
-
-@cocotb.test()
-async def random_backpressure(dut):
-    """The same with random source gaps and sink back-pressure: nothing lost, duplicated or reordered."""
-    await _run(dut, 0.4, 0.5)
+@cocotb.parametrize(stalls=[(0.0, 0.0), (0.4, 0.5)])
+async def random_and_corners(dut, stalls):
+    """Random accumulators, both saturation ends, rounding edges, extreme m and n;
+    at full rate, then with random source gaps and sink back-pressure."""
+    await _run(dut, *stalls)

@@ -55,12 +55,8 @@ async def _run(dut, gap, backpressure):
 
 
 @cocotb.test()
-async def rows_full_rate(dut):
-    """Random rows and corners under several (sm_mult, sm_shift, sm_frac_bits); no stalls."""
-    await _run(dut, 0.0, 0.0)
-
-
-@cocotb.test()
-async def rows_backpressure(dut):
-    """The same with random source gaps and sink back-pressure."""
-    await _run(dut, 0.4, 0.5)
+@cocotb.parametrize(stalls=[(0.0, 0.0), (0.4, 0.5)])
+async def rows(dut, stalls):
+    """Random rows and corners under several (sm_mult, sm_shift, sm_frac_bits);
+    at full rate, then with random source gaps and sink back-pressure."""
+    await _run(dut, *stalls)
