@@ -15,16 +15,20 @@ that it would have to scan:
    one score S[t, s] per kept key on the MAC array (all rows x cols PEs on one key); the integer
    softmax; then A.V on the A.V array, dh / av_lanes jobs over the row's kept keys, and o.
 Weight tiles: beat (jt, ic), jt outer, ic inner, element [r][c] = w[ic*mac_cols + c, jt*mac_rows + r].
+Every projected row is requantized in mac_rows-wide chunks into a row register, then passes the
+shared RoPE rotator (`rtl/rope.py`): q and k are rotated when `config.rope` = 1 (SPEC 3a, 4.1-4.2),
+with the (c, s) table row of its token, which the host loads through `rope_w_*` with
+`golden.rope.rope_table(max_seq_len, dh, rope_base, pos0)` (row t = position pos0 + t).
 
-Outputs: `proj` (q, k and v rows as they are computed: kind 0/1/2, row, chunk jt, mac_rows int8),
+Outputs: `proj` (q, k and v rows as they are computed, after rotation: kind 0/1/2, row, dh int8),
 `probs` (P[t, s] of every kept pair, in `kept` order, `last` per row), `o` (row t, chunk,
 av_lanes int8). Configuration (`config`, SPEC 5) is read at run time and must stay stable
-while the unit is busy. `perf` counts, since reset, busy cycles, beats
-taken by the MAC array and by the A.V array, and K/V rows computed (for the cycle figures).
+while the unit is busy. `perf` counts, since reset, busy cycles (from the first input beat),
+beats taken by the MAC array and by the A.V array, and K/V rows computed (cycle figures).
 
-RoPE (SPEC 3a) is not integrated yet (the shared rotation block is not available):
-`config.rope = 1` is refused: the unit stops in an error state with `rope_unsupported` high
-and accepts nothing until reset.
+Rows flow in a two-stage pipeline: while the A.V array works on row t (its kept keys and
+probabilities in one bank of the key/probability buffers), row t+1 is projected, scored and
+normalized into the other bank.
 """
 
 from amaranth.hdl import Module, Mux, Signal, signed, unsigned
@@ -39,6 +43,7 @@ from .kv_control import COUNT_WIDTH, KVControl, kv_request_layout
 from .mac_array import MACArray
 from .registry import block
 from .requant import REQUANT_M_WIDTH, REQUANT_N_WIDTH, Requant
+from .rope import RopeRotator, RopeTable, rope_table_layout
 from .softmax import Softmax, prob_beat
 
 __all__ = ["KIND_Q", "KIND_K", "KIND_V", "exec_config_layout", "exec_shape", "step_nested", "ExecutionUnit"]
@@ -102,14 +107,15 @@ class ExecutionUnit(wiring.Component):
             "needed": In(stream.Signature(kv_request_layout(self.idx_width))),
             "kept": In(stream.Signature(kv_request_layout(self.idx_width))),
             "proj": Out(stream.Signature(data.StructLayout({
-                "kind": 2, "row": unsigned(self.idx_width), "chunk": range(self.jt_n),
-                "data": data.ArrayLayout(i8, R)}))),
+                "kind": 2, "row": unsigned(self.idx_width), "data": data.ArrayLayout(i8, dh)}))),
             "probs": Out(stream.Signature(prob_beat())),
             "o": Out(stream.Signature(data.StructLayout({
                 "row": unsigned(self.idx_width), "chunk": range(self.ac_n),
                 "data": data.ArrayLayout(i8, A)}))),
             "busy": Out(1),
-            "rope_unsupported": Out(1),
+            "rope_w_en": In(1),
+            "rope_w_addr": In(unsigned(self.idx_width)),
+            "rope_w_data": In(rope_table_layout(dh)),
             "perf": Out(data.StructLayout({"cycles": COUNT_WIDTH, "mac_beats": COUNT_WIDTH,
                                            "av_beats": COUNT_WIDTH, "kv_rows": COUNT_WIDTH})),
         })
@@ -172,7 +178,7 @@ class ExecutionUnit(wiring.Component):
         p_jt = Signal(range(JT))
         p_ic = Signal(range(IC))
         p_issuing = Signal()
-        p_out = Signal(range(JT + 1))      # chunks written back
+        p_out = Signal(range(JT + 2))      # chunks in the row register; JT + 1: row rotated
         p_done = Signal()
         x_rd = x_buf.read_port()
         w_rd = {name: mem.read_port() for name, mem in w_bufs.items()}
@@ -199,40 +205,44 @@ class ExecutionUnit(wiring.Component):
             m.d.sync += [p_kind.eq(kind), p_row.eq(row), p_jt.eq(0), p_ic.eq(0),
                          p_issuing.eq(1), p_out.eq(0)]
 
-        # Requant of the projection results, then the K/V buffers, q and the `proj` stream.
-        q_row = Signal(data.ArrayLayout(i8, dh))
-        p_kind_q = Signal(2)   # kind of the row whose chunks are leaving (issue may run ahead)
-        m.d.comb += p_kind_q.eq(p_kind)
+        # Requant of the projection results into a row register (JT chunks), then the RoPE
+        # rotator (q and k when `rope`, SPEC 4.1-4.2; v passes), then the K/V buffers, q and `proj`.
         sel = {KIND_Q: ("m_q", "n_q"), KIND_K: ("m_k", "n_k"), KIND_V: ("m_v", "n_v")}
-        with m.Switch(p_kind_q):
+        with m.Switch(p_kind):
             for kind, (mn, nn) in sel.items():
                 with m.Case(kind):
                     m.d.comb += [rq.m.eq(cfg[mn]), rq.n.eq(cfg[nn])]
-        k_wr = k_buf.write_port(granularity=R)
-        v_wr = v_buf.write_port(granularity=R)
+        row_reg = Signal(data.ArrayLayout(i8, dh))
+        m.d.comb += rq.o.ready.eq(p_out < JT)
+        with m.If(rq.o.valid & rq.o.ready):
+            m.d.sync += p_out.eq(p_out + 1)
+            with m.Switch(p_out):
+                for j in range(JT):
+                    with m.Case(j):
+                        m.d.sync += row_reg.as_value()[j * R * 8:(j + 1) * R * 8].eq(rq.o.payload)
+        m.submodules.rope_table = table = RopeTable(head_dim=dh, max_seq_len=L)
+        m.submodules.rope = rot = RopeRotator(head_dim=dh)
+        m.d.comb += [table.w_en.eq(self.rope_w_en), table.w_addr.eq(self.rope_w_addr),
+                     table.w_data.eq(self.rope_w_data), table.r_addr.eq(p_row),
+                     rot.rope_en.eq(cfg.rope & (p_kind != KIND_V)),
+                     rot.i.valid.eq(p_out == JT), rot.i.payload.a.eq(row_reg),
+                     rot.i.payload.c.eq(table.r_data.c), rot.i.payload.s.eq(table.r_data.s)]
+        with m.If(rot.i.valid & rot.i.ready):
+            m.d.sync += p_out.eq(JT + 1)
+        q_row = Signal(data.ArrayLayout(i8, dh))
+        k_wr = k_buf.write_port()
+        v_wr = v_buf.write_port()
         proj_fire = self.proj.valid & self.proj.ready
         m.d.comb += [
-            self.proj.valid.eq(rq.o.valid), rq.o.ready.eq(self.proj.ready),
-            self.proj.payload.kind.eq(p_kind_q), self.proj.payload.row.eq(p_row),
-            self.proj.payload.chunk.eq(p_out), self.proj.payload.data.eq(rq.o.payload),
-            k_wr.addr.eq(p_row), v_wr.addr.eq(p_row),
-            p_done.eq(proj_fire & (p_out == JT - 1)),
+            self.proj.valid.eq(rot.o.valid), rot.o.ready.eq(self.proj.ready),
+            self.proj.payload.kind.eq(p_kind), self.proj.payload.row.eq(p_row),
+            self.proj.payload.data.eq(rot.o.payload),
+            k_wr.addr.eq(p_row), v_wr.addr.eq(p_row), k_wr.data.eq(rot.o.payload),
+            v_wr.data.eq(rot.o.payload), p_done.eq(proj_fire),
+            k_wr.en.eq(proj_fire & (p_kind == KIND_K)), v_wr.en.eq(proj_fire & (p_kind == KIND_V)),
         ]
-        for j in range(JT):
-            m.d.comb += [k_wr.data[j * R:(j + 1) * R].eq(rq.o.payload),
-                         v_wr.data[j * R:(j + 1) * R].eq(rq.o.payload)]
-        with m.If(proj_fire):
-            m.d.sync += p_out.eq(p_out + 1)
-            with m.Switch(p_kind_q):
-                with m.Case(KIND_Q):
-                    with m.Switch(p_out):
-                        for j in range(JT):
-                            with m.Case(j):
-                                m.d.sync += q_row.as_value()[j * R * 8:(j + 1) * R * 8].eq(rq.o.payload)
-                with m.Case(KIND_K):
-                    m.d.comb += k_wr.en.eq(1 << p_out)
-                with m.Case(KIND_V):
-                    m.d.comb += v_wr.en.eq(1 << p_out)
+        with m.If(proj_fire & (p_kind == KIND_Q)):
+            m.d.sync += q_row.eq(rot.o.payload)
 
         # ---- Score path: q[t] . k[s] for each kept key, QC beats over all R x C PEs.
         k_rd = k_buf.read_port()
@@ -359,12 +369,7 @@ class ExecutionUnit(wiring.Component):
             with m.State("START"):
                 m.d.comb += kv.clear.eq(1)
                 m.d.sync += [x_addr.eq(0), wk_addr.eq(0), wv_addr.eq(0), head.eq(0)]
-                with m.If(cfg.rope):
-                    m.next = "ROPE_UNSUPPORTED"
-                with m.Else():
-                    m.next = "LOAD"
-            with m.State("ROPE_UNSUPPORTED"):
-                m.d.comb += self.rope_unsupported.eq(1)
+                m.next = "LOAD"
             with m.State("LOAD"):
                 # busy (and the cycle count) from the first beat in, not while waiting for it
                 m.d.comb += [load_en.eq(1), self.busy.eq((x_addr != 0) | (wk_addr != 0) | (wv_addr != 0))]

@@ -12,10 +12,11 @@ import os
 
 import cocotb
 import numpy as np
-from cocotb.triggers import RisingEdge
+from cocotb.triggers import FallingEdge, RisingEdge
 
 from golden.execution import execute_head, project, project_on_demand
 from golden.model import run_layer
+from golden.rope import rope_table
 from golden.speculation import key_needed
 from lapa.config import ArithConfig
 from rtl.execution import KIND_K, KIND_Q, KIND_V, ExecutionUnit, exec_shape
@@ -32,15 +33,15 @@ def model_cycles(hw, L, G, K, rows):
     full-rate case (asserted in `run_case`)."""
     IC, JT, QC, AC = exec_shape(hw)
     proj = JT * IC
-    clock = max(L, JT) * IC + K * (2 * proj + 7)
+    clock = max(L, JT) * IC + K * (2 * proj + 11)
     av_free = 0
     for head in rows:
         clock += proj + 1
         for n in head:
-            clock = max(clock + proj + 25 + (QC + 2) * n, av_free)  # front stage, then hand-off
-            av_free = clock + AC * n + 2
+            clock = max(clock + proj + 27 + (QC + 2) * n, av_free)  # front stage, then hand-off
+            av_free = clock + AC * n + 4
             clock += 1
-    return max(clock, av_free) + 3
+    return max(clock, av_free) + 1
 
 
 def model_beats(hw, L, G, K, nnz):
@@ -63,12 +64,27 @@ class ExecTB:
         self.sink = {name: StreamSink(dut, name, rng, backpressure=backpressure)
                      for name in ("proj", "probs", "o")}
         self.cfg_layout = self.unit.signature.members["config"].shape
+        dut.rope_w_en.value = 0
+        dut.rope_w_addr.value = 0
+        dut.rope_w_data.value = 0
 
     def set_config(self, arith, L, n_q_heads):
         fields = {name: int(getattr(arith, name)) for name in self.cfg_layout.members
                   if name not in ("seq_len", "n_q_heads")}
         fields.update(seq_len=L, n_q_heads=n_q_heads)
         self.dut.config.value = pack(self.cfg_layout, fields)
+
+    async def load_rope_table(self, arith):
+        """Write the host's (c, s) table for positions pos0 .. pos0 + max_seq_len - 1."""
+        c, s = rope_table(self.hw.max_seq_len, self.hw.head_dim, arith.rope_base, arith.pos0)
+        layout = self.unit.signature.members["rope_w_data"].shape
+        for t in range(self.hw.max_seq_len):
+            await FallingEdge(self.dut.clk)
+            self.dut.rope_w_addr.value = t
+            self.dut.rope_w_data.value = pack(layout, {"c": c[t].tolist(), "s": s[t].tolist()})
+            self.dut.rope_w_en.value = 1
+        await FallingEdge(self.dut.clk)
+        self.dut.rope_w_en.value = 0
 
     def tiles(self, w):
         R, C = self.hw.mac_rows, self.hw.mac_cols
@@ -83,12 +99,15 @@ class ExecTB:
         G, L = wq.shape[0], x.shape[0]
         R, C, A, dh = hw.mac_rows, hw.mac_cols, hw.av_lanes, hw.head_dim
         needed = key_needed(mask)
-        q = [project(x, wq[h], arith.m_q, arith.n_q) for h in range(G)]
-        k = project_on_demand(x, wk, arith.m_k, arith.n_k, needed)
+        table = rope_table(L, dh, arith.rope_base, arith.pos0) if arith.rope else None
+        q = [project(x, wq[h], arith.m_q, arith.n_q, table) for h in range(G)]
+        k = project_on_demand(x, wk, arith.m_k, arith.n_k, needed, table)
         v = project_on_demand(x, wv, arith.m_v, arith.n_v, needed)
         heads = [execute_head(q[h], k, v, mask[h], arith) for h in range(G)]
 
         self.set_config(arith, L, G)
+        if arith.rope:
+            await self.load_rope_table(arith)
         perf_layout = self.unit.signature.members["perf"].shape
         before = perf_layout.from_bits(int(dut.perf.value))
         self.src["x"].send_all(pack(self.layouts["x"], x[t, i:i + C].tolist())
@@ -105,19 +124,17 @@ class ExecTB:
                 self.src["kept"].send_all(pack(self.layouts["kept"], {"key": int(s), "last": int(j == len(kept) - 1)})
                                           for j, s in enumerate(kept))
 
-        want_proj = [(kind, s, jt, rows[s, jt * R:(jt + 1) * R].tolist())
-                     for s in keys for kind, rows in ((KIND_K, k), (KIND_V, v)) for jt in range(dh // R)]
-        want_proj += [(KIND_Q, t, jt, q[h][t, jt * R:(jt + 1) * R].tolist())
-                      for h in range(G) for t in range(L) for jt in range(dh // R)]
+        want_proj = [(kind, s, rows[s].tolist()) for s in keys for kind, rows in ((KIND_K, k), (KIND_V, v))]
+        want_proj += [(KIND_Q, t, q[h][t].tolist()) for h in range(G) for t in range(L)]
         want_probs = [(int(heads[h][0][t, s]), int(s == np.flatnonzero(mask[h, t])[-1]))
                       for h in range(G) for t in range(L) for s in np.flatnonzero(mask[h, t])]
         want_o = [(t, c, heads[h][1][t, c * A:(c + 1) * A].tolist())
                   for h in range(G) for t in range(L) for c in range(dh // A)]
         budget = 200 * (L * hw.d_model + int(mask.sum()) * dh + 100)
         got_proj = [unpack(self.layouts["proj"], b) for b in await self.sink["proj"].get(len(want_proj), budget)]
-        got_proj = [(int(p.kind), int(p.row), int(p.chunk), [int(e) for e in p.data]) for p in got_proj]
+        got_proj = [(int(p.kind), int(p.row), [int(e) for e in p.data]) for p in got_proj]
         for j, (g, w) in enumerate(zip(got_proj, want_proj)):
-            assert g == w, f"{label}: proj beat {j}: got (kind, row, chunk, data) {g}, want {w}"
+            assert g == w, f"{label}: proj beat {j}: got (kind, row, data) {g}, want {w}"
         got_probs = [unpack(self.layouts["probs"], b) for b in await self.sink["probs"].get(len(want_probs), budget)]
         got_probs = [(int(p.prob), int(p.last)) for p in got_probs]
         for j, (g, w) in enumerate(zip(got_probs, want_probs)):
@@ -191,6 +208,9 @@ async def _run(dut, gap, backpressure):
     Lmax = hw.max_seq_len
     cases = [
         (Lmax, group, random_arith(rng), "speculation"),                       # maximum length, GQA
+        (Lmax, group, random_arith(rng, rope=True, rope_base=rng.choice([10000, 500000, 1, 2**20]),
+                                   pos0=rng.choice([0, rng.randint(1, 2**16)])), "speculation"),
+        (Lmax, 1, random_arith(rng, rope=True, pos0=2**16, causal=False), "dense"),
         (Lmax, 1, random_arith(rng, causal=False, ddf_mode="margin"), "speculation"),
         (Lmax, group, random_arith(rng, causal=True, ddf_mode="range"), "speculation"),
         (1, 1, random_arith(rng), "speculation"),                              # a single token
@@ -206,26 +226,9 @@ async def _run(dut, gap, backpressure):
 @cocotb.test()
 @cocotb.parametrize(stalls=[(0.0, 0.0), (0.3, 0.4)])
 async def head_groups(dut, stalls):
-    """Golden-speculation, dense and one-key masks; GQA; L = 1 and max_seq_len;
+    """Golden-speculation, dense and one-key masks; GQA; RoPE on/off; L = 1 and max_seq_len;
     at full rate, then with random source gaps and sink back-pressure."""
     await _run(dut, *stalls)
-
-
-@cocotb.test()
-async def rope_refused(dut):
-    """rope = 1 is refused until RoPE is integrated: error flag high, no input accepted."""
-    cfg = load_config()
-    await start_clock(dut)
-    rng = make_rng(dut._log)
-    tb = ExecTB(dut, cfg, rng, 0.0, 0.0)
-    tb.set_config(ArithConfig(rope=True), cfg.hw.max_seq_len, 1)
-    await reset(dut)
-    tb.src["x"].send(0)
-    tb.src["wk"].send(0)
-    for _ in range(20):
-        await RisingEdge(dut.clk)
-    assert int(dut.rope_unsupported.value) == 1 and int(dut.busy.value) == 0
-    assert tb.src["x"].sent == 0 and tb.src["wk"].sent == 0, "an input was accepted with rope = 1"
 
 
 @cocotb.test(skip="EXEC_MEASURE" not in os.environ)

@@ -15,7 +15,7 @@ CFG = LapaConfig(hw=HardwareConfig(d_model=32, head_dim=8, max_seq_len=16, n_hea
 def test_rtl_execution(simulator):
     res = run_cocotb(to_verilog(ExecutionUnit(CFG), "execution"), "execution", "sim.execution",
                      simulator=simulator, config=CFG)
-    assert res.tests >= 3, f"only {res.tests} cocotb tests ran"
+    assert res.tests >= 2, f"only {res.tests} cocotb tests ran"
 
 
 @pytest.mark.parametrize("kw,name", [({"mac_cols": 3}, "mac_cols"), ({"mac_rows": 4, "mac_cols": 4}, "mac_rows"),
