@@ -37,6 +37,8 @@ def register(sub):
     p.add_argument("--export-tokens", type=int, default=128, help="tokens per exported file (default 128)")
     p.add_argument("--merge", nargs="+", metavar="DIR", default=None,
                    help="only combine the report.json of finished runs into --out")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the results already in --out/report.json and skip their jobs")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     g = p.add_argument_group(_SETTING_HELP)
     g.add_argument("--ddf-mode", default="range", help="range or margin (default range)")
@@ -96,19 +98,28 @@ def _plan(args):
     return list(zip(ctxs, wins)), [(s, ps) for s, ps in jobs if ps]
 
 
+def _read_report(folder):
+    path = os.path.join(folder, "report.json")
+    try:
+        with open(path) as f:
+            data = json.load(f)
+        return data["results"], data["meta"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise UserError(f"{path}: cannot read a report ({exc})") from None
+
+
+def _key(rec):
+    return rec["ctx"], rec["windows"], rec["predictor"], json.dumps(rec["setting"], sort_keys=True)
+
+
 def _merge(args):
     from evaluation.report import write_report
 
     records, metas = [], []
     for d in args.merge:
-        path = os.path.join(d, "report.json")
-        try:
-            with open(path) as f:
-                data = json.load(f)
-        except (OSError, ValueError) as exc:
-            raise UserError(f"{path}: cannot read a report ({exc})") from None
-        records += data["results"]
-        metas.append(data["meta"])
+        recs, meta = _read_report(d)
+        records += recs
+        metas.append(meta)
     write_report(records, args.out, {"merged": list(args.merge), "runs": metas})
     print(f"wrote {args.out}/report.md, report.json, tradeoff.png ({len(records)} results)")
 
@@ -130,11 +141,14 @@ def run(args):
             "layers": args.layers}
     t0 = time.monotonic()
     records = []
+    if args.resume and os.path.isfile(os.path.join(args.out, "report.json")):
+        records = [r for r in _read_report(args.out)[0] if r["predictor"] != "dense"]
+    done_keys = {_key(r) for r in records}
     total = len(plan) * sum(len(ps) for _, ps in jobs)
     done = 0
     for ctx, n_win in plan:
         ev = Evaluation(ctx, n_win, args.layers, args.cache_dir, progress, model=model)
-        records.append(ev.dense_record())
+        records.insert(0, ev.dense_record())
         progress(f"ctx {ctx}: dense perplexity {ev.dense['ppl']:.3f}")
         if args.export_vectors and ctx == plan[0][0]:
             for path in export_vectors(ev, jobs[0][0], export_layers, args.export_vectors,
@@ -142,9 +156,12 @@ def run(args):
                 print(f"wrote {path}")
         for setting, kinds in jobs:
             for kind in kinds:
+                done += 1
+                if (ctx, n_win, kind, json.dumps(setting.to_dict(), sort_keys=True)) in done_keys:
+                    progress(f"[{done}/{total}] ctx {ctx} {kind} {setting.label}: kept from {args.out}")
+                    continue
                 rec = ev.run(kind, setting)
                 records.append(rec)
-                done += 1
                 progress(f"[{done}/{total}] ctx {ctx} {kind:6s} {setting.label}: ppl {rec['ppl']:.3f} "
                          f"({100 * rec['ppl_change']:+.2f}%), density {100 * rec['density']:.1f}%, "
                          f"exec. reduction {100 * rec['exec_reduction']:.1f}%")
