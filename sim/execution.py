@@ -241,6 +241,6 @@ async def measure_cycles(dut):
     tb = ExecTB(dut, cfg, rng, 0.0, 0.0)
     await reset(dut)
     for L, G, mask_kind, causal in json.loads(os.environ["EXEC_MEASURE"]):
-        arith = random_arith(rng, causal=bool(causal))
+        arith = random_arith(rng, causal=bool(causal), rope=rng.random() < 0.5)
         await tb.run_case(*make_case(rng, cfg.hw, L, G, arith, mask_kind), arith,
                           f"measure L={L} G={G} {mask_kind} causal={causal}")

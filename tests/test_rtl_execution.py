@@ -1,6 +1,8 @@
 # amaranth: UnusedElaboratable=no
 """Execution unit (SPEC 4): RTL against the golden execution path on golden masks; shape refusals."""
 
+import json
+
 import pytest
 
 from lapa.config import HardwareConfig, LapaConfig
@@ -23,3 +25,17 @@ def test_rtl_execution(simulator):
 def test_execution_refuses_shapes(kw, name):
     with pytest.raises(ValueError, match=name):
         exec_shape(CFG.hw.replace(**kw))
+
+
+FULL = LapaConfig(hw=HardwareConfig(d_model=576, head_dim=64, max_seq_len=64, n_heads=3, n_kv_heads=1,
+                                    mac_rows=8, mac_cols=8, av_lanes=8))
+
+
+@pytest.mark.slow
+def test_rtl_execution_full_shape_cycles(simulator):
+    """The default shape (D = 576, dh = 64, 8 x 8 MAC array, 8 A.V lanes) at L = 64: every output
+    checked, and `perf.cycles` equal to `sim.execution.model_cycles` (dense, 30 %, GQA, RoPE)."""
+    cases = [[64, 1, "dense", 1], [64, 1, "density=0.3", 1], [64, 3, "speculation", 0], [40, 2, "single", 1]]
+    run_cocotb(to_verilog(ExecutionUnit(FULL), "execution"), "execution", "sim.execution",
+               simulator=simulator, config=FULL, testcase="measure_cycles",
+               env={"EXEC_MEASURE": json.dumps(cases)})
