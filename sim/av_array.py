@@ -9,7 +9,7 @@ from amaranth.lib import data
 
 from golden.execution import attend
 from rtl.av_array import av_beat_layout
-from sim.streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock, unpack
+from sim.streams import pack, stream_bench, unpack
 
 
 def _job(rng, lanes, max_len):
@@ -34,11 +34,7 @@ def _job(rng, lanes, max_len):
 
 async def _run(dut, gap, backpressure):
     lanes, max_len = int(os.environ["LANES"]), int(os.environ["MAX_LEN"])
-    await start_clock(dut)
-    rng = make_rng(dut._log)
-    src = StreamSource(dut, "i", rng, gap=gap)
-    sink = StreamSink(dut, "o", rng, backpressure=backpressure)
-    await reset(dut)
+    rng, src, sink = await stream_bench(dut, gap, backpressure)
     layout, o_layout = av_beat_layout(lanes), data.ArrayLayout(signed(8), lanes)
     for m_o, n_o in [(1, 16), (65535, 0), (1, 47), (200, 22)] + \
                     [(rng.randint(1, 65535), rng.randint(0, 40)) for _ in range(4)]:

@@ -8,7 +8,7 @@ from cocotb.triggers import FallingEdge
 
 from golden.speculation import key_needed
 from rtl.kv_control import kv_job_layout, kv_request_layout
-from sim.streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock, unpack
+from sim.streams import pack, stream_bench, unpack
 
 
 def _requests(rng, L, causal):
@@ -27,12 +27,8 @@ def _requests(rng, L, causal):
 
 async def _run(dut, gap, backpressure):
     L = int(os.environ["MAX_LEN"])
-    await start_clock(dut)
-    rng = make_rng(dut._log)
-    src = StreamSource(dut, "i", rng, gap=gap)
-    sink = StreamSink(dut, "o", rng, backpressure=backpressure)
     dut.clear.value = 0
-    await reset(dut)
+    rng, src, sink = await stream_bench(dut, gap, backpressure)
     req_layout, job_layout = kv_request_layout(len(dut.i__payload) - 1), kv_job_layout(len(dut.o__payload) - 2)
     for case in range(6):
         await FallingEdge(dut.clk)

@@ -8,17 +8,13 @@ from amaranth.hdl import signed
 from amaranth.lib import data
 
 from rtl.mac_array import mac_beat_layout
-from sim.streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock, unpack
+from sim.streams import pack, stream_bench, unpack
 
 
 async def _run(dut, gap, backpressure):
     rows, cols, acc_width = (int(os.environ[k]) for k in ("ROWS", "COLS", "ACC_WIDTH"))
     max_beats = int(os.environ["MAX_BEATS"])  # D / cols: the longest job the config allows
-    await start_clock(dut)
-    rng = make_rng(dut._log)
-    src = StreamSource(dut, "i", rng, gap=gap)
-    sink = StreamSink(dut, "o", rng, backpressure=backpressure)
-    await reset(dut)
+    rng, src, sink = await stream_bench(dut, gap, backpressure)
     beat_layout = mac_beat_layout(rows, cols)
     out_layout = data.ArrayLayout(signed(acc_width), rows)
     want = []

@@ -8,19 +8,16 @@ from amaranth.hdl import signed
 from amaranth.lib import data
 
 from golden.intmath import requant
-from sim.streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock, unpack
+from sim.streams import pack, stream_bench, unpack
 
 
 class RequantTB:
-    def __init__(self, dut, gap, backpressure):
-        self.dut = dut
+    def __init__(self, dut, rng, src, sink):
+        self.dut, self.rng, self.src, self.sink = dut, rng, src, sink
         self.lanes = int(os.environ["LANES"])
         self.acc_width = int(os.environ["ACC_WIDTH"])
-        self.rng = make_rng(dut._log)
         self.i_layout = data.ArrayLayout(signed(self.acc_width), self.lanes)
         self.o_layout = data.ArrayLayout(signed(8), self.lanes)
-        self.src = StreamSource(dut, "i", self.rng, gap=gap)
-        self.sink = StreamSink(dut, "o", self.rng, backpressure=backpressure)
 
     async def batch(self, accs, m, n):
         """Hold (m, n) while a batch of accumulator vectors flows through; compare every lane."""
@@ -35,9 +32,7 @@ class RequantTB:
 
 
 async def _run(dut, gap, backpressure):
-    await start_clock(dut)
-    tb = RequantTB(dut, gap, backpressure)
-    await reset(dut)
+    tb = RequantTB(dut, *await stream_bench(dut, gap, backpressure))
     lim = 1 << (tb.acc_width - 1)
     rng = tb.rng
     corners = [-lim, lim - 1, 0, 1, -1, 127, -128, 128, -129]

@@ -7,7 +7,7 @@ import numpy as np
 
 from golden.softmax import softmax_int
 from rtl.softmax import prob_beat, score_beat
-from sim.streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock, unpack
+from sim.streams import pack, stream_bench, unpack
 
 
 def _rows(rng, max_len, lim):
@@ -28,11 +28,7 @@ def _rows(rng, max_len, lim):
 async def _run(dut, gap, backpressure):
     score_width, max_len = int(os.environ["SCORE_WIDTH"]), int(os.environ["MAX_LEN"])
     lim = int(os.environ["SCORE_LIMIT"])  # |S| <= dh * 128 * 128
-    await start_clock(dut)
-    rng = make_rng(dut._log)
-    src = StreamSource(dut, "i", rng, gap=gap)
-    sink = StreamSink(dut, "o", rng, backpressure=backpressure)
-    await reset(dut)
+    rng, src, sink = await stream_bench(dut, gap, backpressure)
     s_layout, p_layout = score_beat(score_width), prob_beat()
     configs = [(256, 8, 6), (1, 0, 1), (65535, 0, 8), (65535, 47, 8), (1, 47, 3)]
     configs += [(rng.randint(1, 65535), rng.randint(0, 24), rng.randint(1, 8)) for _ in range(5)]

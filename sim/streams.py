@@ -18,7 +18,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
 __all__ = ["load_config", "make_rng", "start_clock", "reset", "pack", "unpack",
-           "StreamSource", "StreamSink", "wait_cycles"]
+           "StreamSource", "StreamSink", "wait_cycles", "stream_bench"]
 
 
 def load_config():
@@ -168,3 +168,17 @@ class StreamSink(_StreamPort):
                 return [self.items.popleft() for _ in range(n)]
             await RisingEdge(self.clk)
         raise TimeoutError(f"expected {n} items, got {len(self.items)} after {timeout} cycles")
+
+
+async def stream_bench(dut, gap=0.0, backpressure=0.0, source="i", sink="o", before_reset=None):
+    """Clock, a seeded rng, a source on stream input `source`, a sink on output `sink`, reset:
+    the usual opening of a one-in, one-out block testbench. Returns (rng, source, sink).
+    `before_reset(dut)` may drive other inputs to defined values first."""
+    await start_clock(dut)
+    rng = make_rng(dut._log)
+    src = StreamSource(dut, source, rng, gap=gap)
+    snk = StreamSink(dut, sink, rng, backpressure=backpressure)
+    if before_reset is not None:
+        before_reset(dut)
+    await reset(dut)
+    return rng, src, snk
