@@ -170,15 +170,12 @@ class StreamSink(_StreamPort):
         raise TimeoutError(f"expected {n} items, got {len(self.items)} after {timeout} cycles")
 
 
-async def stream_bench(dut, gap=0.0, backpressure=0.0, source="i", sink="o", before_reset=None):
+async def stream_bench(dut, gap=0.0, backpressure=0.0, source="i", sink="o"):
     """Clock, a seeded rng, a source on stream input `source`, a sink on output `sink`, reset:
-    the usual opening of a one-in, one-out block testbench. Returns (rng, source, sink).
-    `before_reset(dut)` may drive other inputs to defined values first."""
+    the usual opening of a one-in, one-out block testbench. Returns (rng, source, sink)."""
     await start_clock(dut)
     rng = make_rng(dut._log)
     src = StreamSource(dut, source, rng, gap=gap)
     snk = StreamSink(dut, sink, rng, backpressure=backpressure)
-    if before_reset is not None:
-        before_reset(dut)
     await reset(dut)
     return rng, src, snk
