@@ -50,6 +50,21 @@ def model_beats(hw, L, G, K, nnz):
     return (2 * K + G * L) * JT * IC + QC * nnz, AC * nnz
 
 
+def cycle_figures(hw, mask):
+    """Cycles of one head (causal or any mask [L, L]) from the exact model, against the ideal
+    MACs / PEs of each array, and the arrays' utilization (useful MACs / (PEs * cycles))."""
+    L = mask.shape[-1]
+    K, nnz = int(mask.any(axis=0).sum()), int(mask.sum())
+    cycles = model_cycles(hw, L, 1, K, [mask.sum(axis=1).tolist()])
+    pe1 = (L + 2 * K) * hw.d_model * hw.head_dim + nnz * hw.head_dim   # projections + Q.K
+    pe2 = nnz * hw.head_dim                                              # A.V
+    pes1, pes2 = hw.mac_rows * hw.mac_cols, hw.av_lanes
+    return {"L": L, "key_needed": K, "nnz": nnz, "cycles": cycles,
+            "ideal_all": (pe1 + pe2) / (pes1 + pes2), "ideal_mac_array": pe1 / pes1,
+            "ideal_av_array": pe2 / pes2, "mac_array_util": pe1 / (pes1 * cycles),
+            "av_array_util": pe2 / (pes2 * cycles)}
+
+
 class ExecTB:
     """Drivers on every input stream, sinks with back-pressure on every output stream."""
 
