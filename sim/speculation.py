@@ -1,0 +1,171 @@
+"""cocotb testbench of the speculation unit against `golden.speculation`, mask and key_needed.
+
+Every job loads LO-coded weights and the RoPE table through the load ports, streams x with
+random gaps, takes `kept` and `needed` with random back-pressure, and compares every kept key of
+every row (order and `last` flags included) and the key_needed list with the golden model.
+"""
+
+import os
+
+import cocotb
+import numpy as np
+from amaranth.lib import data
+from cocotb.triggers import FallingEdge, RisingEdge
+
+from golden.loe import lo_encode
+from golden.rope import rope_table
+from golden.speculation import key_needed, mrsa_rounds, predict_hat
+from lapa.config import ArithConfig
+from rtl.kv_control import kv_request_layout
+from rtl.loe import LOCode
+from rtl.rope import rope_table_layout
+from rtl.speculation import PERF_FIELDS, SpeculationUnit, spec_config_layout
+from sim.pea import code_dicts
+from sim.streams import StreamSink, StreamSource, load_config, make_rng, pack, reset, start_clock, unpack
+
+
+class SpeculationTB:
+    def __init__(self, dut, gap, backpressure):
+        self.dut = dut
+        self.cfg = load_config()
+        self.hw = self.cfg.hw
+        self.rng = make_rng(dut._log)
+        self.np_rng = np.random.default_rng(self.rng.getrandbits(32))
+        self.req = kv_request_layout(self.hw.seq_index_width)
+        self.x = StreamSource(dut, "x", self.rng, gap=gap)
+        self.kept = StreamSink(dut, "kept", self.rng, backpressure=backpressure)
+        self.needed = StreamSink(dut, "needed", self.rng, backpressure=backpressure)
+        for name in ("start", "w_en", "rope_w_en", "w_addr", "rope_w_addr", "w_data", "rope_w_data"):
+            getattr(dut, name).value = 0
+        self.perf = {}
+
+    async def load_weights(self, wq, wk, mode, mant):
+        """The host's weight load: ALOC codes of wq then wk, in PEA column groups."""
+        hw, dut = self.hw, self.dut
+        lanes, d = hw.pea_lanes, hw.d_model
+        groups = hw.head_dim // lanes
+        layout = data.ArrayLayout(LOCode, lanes)
+        for w_i, w in enumerate((wq, wk)):
+            codes = lo_encode(w, mode, mant)
+            for g in range(groups):
+                for i in range(d):
+                    row = code_dicts(type(codes)(*(f[i, g * lanes:(g + 1) * lanes] for f in codes)))
+                    await FallingEdge(dut.clk)
+                    dut.w_en.value = 1
+                    dut.w_addr.value = (w_i * groups + g) * d + i
+                    dut.w_data.value = pack(layout, row)
+        await FallingEdge(dut.clk)
+        dut.w_en.value = 0
+
+    async def load_rope(self, arith):
+        hw, dut = self.hw, self.dut
+        c, s = rope_table(hw.max_seq_len, hw.head_dim, arith.rope_base, arith.pos0)
+        layout = rope_table_layout(hw.head_dim)
+        for t in range(hw.max_seq_len):
+            await FallingEdge(dut.clk)
+            dut.rope_w_en.value = 1
+            dut.rope_w_addr.value = t
+            dut.rope_w_data.value = pack(layout, {"c": [int(v) for v in c[t]], "s": [int(v) for v in s[t]]})
+        await FallingEdge(dut.clk)
+        dut.rope_w_en.value = 0
+
+    def set_config(self, arith, seq_len, project_k, last_head):
+        hw = self.hw
+        pad = hw.max_rounds - arith.n_rounds
+        self.dut.config.value = pack(spec_config_layout(hw), {
+            "seq_len": seq_len, "causal": int(arith.causal), "rope": int(arith.rope),
+            "project_k": project_k, "last_head": last_head,
+            "sh_qhat": arith.sh_qhat, "sh_khat": arith.sh_khat,
+            "ddf_mode": int(arith.ddf_mode == "margin"), "n_rounds": arith.n_rounds,
+            "round_bits": list(arith.round_bits) + [0] * pad, "round_eta": list(arith.round_eta) + [0] * pad,
+            "round_margin": list(arith.round_margin) + [0] * pad, "eta_frac_bits": arith.eta_frac_bits})
+
+    async def job(self, x, wq, wk, arith, project_k=1, last_head=1, prev_needed=None):
+        """One head: returns (mask, key_needed) from golden after checking the RTL's streams."""
+        dut, seq_len = self.dut, len(x)
+        if project_k:
+            await self.load_weights(wq, wk, arith.w_lo_mode, arith.w_lo_mant_bits)
+        else:
+            await self.load_weights(wq, np.zeros_like(wq), arith.w_lo_mode, arith.w_lo_mant_bits)
+        await self.load_rope(arith)
+        self.set_config(arith, seq_len, project_k, last_head)
+        await FallingEdge(dut.clk)
+        dut.start.value = 1
+        await FallingEdge(dut.clk)
+        dut.start.value = 0
+        self.x.send_all(int(v) & 0xFF for v in x.reshape(-1))
+        q_hat = predict_hat(x, wq, arith, arith.sh_qhat)
+        k_hat = predict_hat(x, wk, arith, arith.sh_khat)
+        mask = mrsa_rounds(q_hat, k_hat, arith).mask
+        ctx = f"L={seq_len} {arith}"
+        for t in range(seq_len):
+            want = [int(s) for s in np.flatnonzero(mask[t])]
+            got = [unpack(self.req, b) for b in await self.kept.get(len(want), timeout=200000)]
+            keys = [int(g.key) for g in got]
+            lasts = [int(g.last) for g in got]
+            assert keys == want, f"{ctx} row {t}: kept {keys}, want {want}"
+            assert lasts == [0] * (len(want) - 1) + [1], f"{ctx} row {t}: last flags {lasts}"
+        needed = key_needed(mask) if prev_needed is None else key_needed(mask) | prev_needed
+        if last_head:
+            want = [int(s) for s in np.flatnonzero(needed)]
+            got = [unpack(self.req, b) for b in await self.needed.get(len(want))]
+            assert [int(g.key) for g in got] == want, f"{ctx}: key_needed {[int(g.key) for g in got]}, want {want}"
+            assert [int(g.last) for g in got] == [0] * (len(want) - 1) + [1], f"{ctx}: needed last flags"
+        while int(dut.busy.value):
+            await RisingEdge(dut.clk)
+        assert not self.kept.items and not self.needed.items, "extra output beats"
+        perf = unpack(SpeculationUnit.perf_layout(), int(dut.perf.value))
+        self.perf = {n: int(getattr(perf, n)) for n in PERF_FIELDS}
+        return mask, needed
+
+
+def random_arith(g, causal=None, rope=None, mode=None):
+    rb = [(4, 4), (8,), (2, 2, 2, 2), (3, 5), (2, 3, 3), (1, 7)][int(g.integers(0, 6))]
+    efb = int(g.integers(1, 9))
+    return ArithConfig(
+        causal=bool(g.integers(0, 2)) if causal is None else causal,
+        rope=bool(g.integers(0, 2)) if rope is None else rope,
+        rope_base=int(g.choice([10000, 100, 2**20])), pos0=int(g.choice([0, 3, 2**16])),
+        ddf_mode=mode or ("range", "margin")[int(g.integers(0, 2))],
+        round_bits=rb, eta_frac_bits=efb,
+        round_eta=tuple(int(g.integers(0, (1 << efb) + 1)) for _ in rb),
+        round_margin=tuple(int(g.choice([0, 1, int(g.integers(0, 4000)), 2**31 - 1])) for _ in rb),
+        w_lo_mode=("floor", "round")[int(g.integers(0, 2))], w_lo_mant_bits=int(g.integers(0, 2)),
+        sh_qhat=int(g.integers(5, 10)), sh_khat=int(g.integers(5, 10)))
+
+
+async def _run(dut, gap, backpressure):
+    await start_clock(dut)
+    tb = SpeculationTB(dut, gap, backpressure)
+    await reset(dut)
+    g, hw = tb.np_rng, tb.hw
+    d, dh, lmax = hw.d_model, hw.head_dim, hw.max_seq_len
+    n_cases = int(os.environ.get("CASES", "8"))
+    for case in range(n_cases):
+        seq_len = [1, lmax, int(g.integers(2, lmax + 1))][min(case, 2)] if case < 3 else int(g.integers(1, lmax + 1))
+        arith = random_arith(g, causal=bool(case % 2), rope=bool((case // 2) % 2),
+                             mode=("range", "margin")[(case // 4) % 2])
+        x = g.integers(-128, 128, size=(seq_len, d))
+        wq = g.integers(-128, 128, size=(d, dh))
+        wk = g.integers(-128, 128, size=(d, dh))
+        if case == 3:
+            x[:] = -128
+        elif case == 4:
+            wk[:] = 0                       # k_hat = 0: every score equal
+        await tb.job(x, wq, wk, arith)
+    # grouped-query attention: a second query head on the same k_hat (project_k = 0); key_needed
+    # is the union of both heads' masks
+    seq_len = lmax
+    arith = random_arith(g)
+    x = g.integers(-128, 128, size=(seq_len, d))
+    wk = g.integers(-128, 128, size=(d, dh))
+    _, kn = await tb.job(x, g.integers(-128, 128, size=(d, dh)), wk, arith, last_head=0)
+    await tb.job(x, g.integers(-128, 128, size=(d, dh)), wk, arith, project_k=0, prev_needed=kn)
+
+
+@cocotb.test()
+@cocotb.parametrize(stalls=[(0.0, 0.0), (0.3, 0.5)])
+async def random_and_corners(dut, stalls):
+    """Causal and not, RoPE on and off, both DDF modes, 1 to 4 rounds, a single token and the
+    maximum length, x = -128, all-equal scores, a GQA pair of heads; with and without stalls."""
+    await _run(dut, *stalls)

@@ -1,0 +1,22 @@
+# amaranth: UnusedElaboratable=no
+"""Speculation unit (SPEC 3): RTL mask and key_needed against golden, under back-pressure."""
+
+import pytest
+
+from lapa.config import HardwareConfig, LapaConfig
+from rtl.generate import to_verilog
+from rtl.speculation import SpeculationUnit
+from sim.runner import run_cocotb
+
+CFG = LapaConfig(hw=HardwareConfig(d_model=32, head_dim=8, max_seq_len=16, pea_lanes=4, peb_lanes=4))
+
+
+def test_rtl_speculation(simulator):
+    run_cocotb(to_verilog(SpeculationUnit(CFG), "speculation"), "speculation", "sim.speculation",
+               simulator=simulator, config=CFG)
+
+
+@pytest.mark.parametrize("kw,name", [({"pea_lanes": 3}, "pea_lanes"), ({"peb_lanes": 3}, "peb_lanes")])
+def test_speculation_refuses(kw, name):
+    with pytest.raises(ValueError, match=name):
+        SpeculationUnit(LapaConfig(hw=CFG.hw.replace(**kw)))
