@@ -28,7 +28,7 @@ unit takes as `kept` and `needed`):
 - `needed`: at the end of a job with `config.last_head` = 1, key_needed of the KV head, the
   union over every job since the previous `last_head` job (its query heads), as ascending key
   indices, `last` on the final one; the union is then cleared.
-`perf` counts busy cycles, PEA and PEB beats, candidates scored (sum over rounds of |C_r|) and
+`perf` counts busy cycles, the cycles after the projection (rows and `needed`), PEA and PEB beats, candidates scored (sum over rounds of |C_r|) and
 |C_1| summed over rows, since reset (skipped pairs = R * c1 - pairs), and the candidate FIFO's
 high-water mark.
 
@@ -54,7 +54,7 @@ from .rope import RopeRotator, RopeTable, rope_table_layout
 __all__ = ["PERF_WIDTH", "PERF_FIELDS", "spec_config_layout", "spec_shape", "SpeculationUnit"]
 
 PERF_WIDTH = 40
-PERF_FIELDS = ("cycles", "pea_beats", "peb_beats", "pairs", "c1", "fifo_peak")
+PERF_FIELDS = ("cycles", "predict_cycles", "pea_beats", "peb_beats", "pairs", "c1", "fifo_peak")
 
 
 def spec_config_layout(hw: HardwareConfig):
@@ -141,8 +141,11 @@ class SpeculationUnit(wiring.Component):
         busy = Signal()
         m.d.comb += self.busy.eq(busy)
         perf = self.perf
+        predicting = Signal()  # busy after the projection: the rows' MRSA rounds (and `needed`)
         with m.If(busy):
             m.d.sync += perf.cycles.eq(perf.cycles + 1)
+        with m.If(predicting):
+            m.d.sync += perf.predict_cycles.eq(perf.predict_cycles + 1)
 
         # ---- Projection: x row load, PEA passes, row assembly, RoPE, q_hat/k_hat buffers ----
         x_wr = xbuf.write_port()
@@ -303,6 +306,7 @@ class SpeculationUnit(wiring.Component):
                             m.next = "load_x"
             with m.State("drain"):
                 with m.If(hats_done == seq_len):
+                    m.d.sync += predicting.eq(1)
                     m.next = "load_q"
             with m.State("load_q"):
                 # q_row feeds the PEB's q chunks: change it only once the last row's beats are in
@@ -329,7 +333,7 @@ class SpeculationUnit(wiring.Component):
                     with m.If(cfg.last_head):
                         m.next = "needed"
                     with m.Else():
-                        m.d.sync += busy.eq(0)
+                        m.d.sync += [busy.eq(0), predicting.eq(0)]
                         m.next = "idle"
             with m.State("needed"):
                 here = key_needed.bit_select(scan, 1)
@@ -338,7 +342,7 @@ class SpeculationUnit(wiring.Component):
                 with m.If(~here | self.needed.ready):
                     m.d.sync += scan.eq(scan + 1)
                     with m.If(scan == top_needed):
-                        m.d.sync += [key_needed.eq(0), top_needed.eq(0), busy.eq(0)]
+                        m.d.sync += [key_needed.eq(0), top_needed.eq(0), busy.eq(0), predicting.eq(0)]
                         m.next = "idle"
         return m
 

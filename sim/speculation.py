@@ -169,3 +169,39 @@ async def random_and_corners(dut, stalls):
     """Causal and not, RoPE on and off, both DDF modes, 1 to 4 rounds, a single token and the
     maximum length, x = -128, all-equal scores, a GQA pair of heads; with and without stalls."""
     await _run(dut, *stalls)
+
+
+@cocotb.test(skip="PERF_OUT" not in os.environ)
+async def cycles_per_row(dut):
+    """Measurement (no stalls): prediction cycles per query row at each L of PERF_LENGTHS against
+    the ideal sum_r |C_r| * dh / peb_lanes; results (JSON) go to PERF_OUT. Checked like any job."""
+    import json
+
+    await start_clock(dut)
+    tb = SpeculationTB(dut, 0.0, 0.0)
+    await reset(dut)
+    g, hw = tb.np_rng, tb.hw
+    arith = tb.cfg.arith
+    out = []
+    for seq_len in (int(v) for v in os.environ["PERF_LENGTHS"].split(",")):
+        x = g.integers(-128, 128, size=(seq_len, hw.d_model))
+        wq = g.integers(-128, 128, size=(hw.d_model, hw.head_dim))
+        wk = g.integers(-128, 128, size=(hw.d_model, hw.head_dim))
+        before = dict(tb.perf) if tb.perf else dict.fromkeys(PERF_FIELDS, 0)
+        await tb.job(x, wq, wk, arith)
+        perf = {n: tb.perf[n] - before[n] for n in PERF_FIELDS if n != "fifo_peak"}
+        q_hat = predict_hat(x, wq, arith, arith.sh_qhat)
+        k_hat = predict_hat(x, wk, arith, arith.sh_khat)
+        cands = mrsa_rounds(q_hat, k_hat, arith).cands
+        sizes = [int(c.sum()) for c in cands[:-1]]
+        assert perf["pairs"] == sum(sizes) and perf["c1"] == sizes[0], (perf, sizes)
+        ideal = sum(sizes) * hw.head_dim / hw.peb_lanes
+        out.append({"L": seq_len, "C_r": sizes, "kept": int(cands[-1].sum()), **perf,
+                    "ideal_predict_cycles": ideal,
+                    "predict_cycles_per_row": perf["predict_cycles"] / seq_len,
+                    "ideal_per_row": ideal / seq_len,
+                    "projection_cycles_per_token": (perf["cycles"] - perf["predict_cycles"]) / seq_len,
+                    "skipped_pairs": arith.n_rounds * sizes[0] - sum(sizes)})
+        dut._log.warning("cycles: %s", out[-1])
+    with open(os.environ["PERF_OUT"], "w") as f:
+        json.dump(out, f, indent=1)

@@ -1,6 +1,8 @@
 # amaranth: UnusedElaboratable=no
 """Speculation unit (SPEC 3): RTL mask and key_needed against golden, under back-pressure."""
 
+import json
+
 import pytest
 
 from lapa.config import HardwareConfig, LapaConfig
@@ -20,3 +22,14 @@ def test_rtl_speculation(simulator):
 def test_speculation_refuses(kw, name):
     with pytest.raises(ValueError, match=name):
         SpeculationUnit(LapaConfig(hw=CFG.hw.replace(**kw)))
+
+
+def test_rtl_speculation_counts_pairs(tmp_path):
+    """perf counters: candidates scored equal sum_r |C_r| of golden (checked in the testbench)."""
+    out = tmp_path / "perf.json"
+    run_cocotb(to_verilog(SpeculationUnit(CFG), "speculation"), "speculation", "sim.speculation",
+               config=CFG, testcase="cycles_per_row", env={"PERF_OUT": out, "PERF_LENGTHS": "1,16,9"})
+
+    rows = json.loads(out.read_text())
+    assert [r["L"] for r in rows] == [1, 16, 9]
+    assert all(r["predict_cycles"] >= r["ideal_predict_cycles"] for r in rows)
