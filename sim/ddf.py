@@ -58,7 +58,7 @@ async def _run(dut, gap, backpressure):
         idx = np.sort(g.choice(n_max, size=n, replace=False))
         return idx, g.integers(lo, hi, size=n)
 
-    for efb in (8, 1, 5):
+    for efb in (8, 1, 5) * int(os.environ.get("REPEAT", "1")):
         full = 1 << efb
         for eta in (0, full, full // 2, int(g.integers(0, full + 1))):
             rows = [row(int(g.integers(1, n_max + 1))) for _ in range(8)]
@@ -66,7 +66,8 @@ async def _run(dut, gap, backpressure):
             rows += [(np.arange(5), np.full(5, -lim)), (np.arange(n_max), np.full(n_max, lim - 1)),
                      (np.arange(3), np.array([lim - 1, -lim, 0]))]
             await tb.rows(rows, "range", eta, efb)
-    for margin in (0, 1, 2**31 - 1, 40, int(g.integers(0, lim))):
+    margins = [0, 1, 2**31 - 1, 40] + [int(g.integers(0, lim)) for _ in range(int(os.environ.get("REPEAT", "1")))]
+    for margin in margins:
         rows = [row(int(g.integers(1, n_max + 1))) for _ in range(8)]
         rows += [row(1), row(n_max, -3, 3), (np.arange(4), np.full(4, 7)),
                  (np.arange(3), np.array([lim - 1, -lim, 0]))]

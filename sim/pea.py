@@ -60,7 +60,7 @@ async def _run(dut, gap, backpressure):
     await reset(dut)
     g, d, lanes = tb.np_rng, tb.d, tb.lanes
     cols = 2 * lanes
-    for case in range(12):
+    for case in range(12 * int(os.environ.get('REPEAT', '1'))):
         mode, mant = LO_MODES[case % 4]
         x = g.integers(-128, 128, size=(6, d))
         w = g.integers(-128, 128, size=(d, cols))

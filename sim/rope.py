@@ -44,7 +44,7 @@ async def _run(dut, gap, backpressure):
     g, dh = tb.np_rng, tb.dh
     half = dh // 2
     n = 24
-    for case in range(10):
+    for case in range(10 * int(os.environ.get('REPEAT', '1'))):
         a = g.integers(-128, 128, size=(n, dh))
         if case == 1:
             a[:] = -128
@@ -52,7 +52,7 @@ async def _run(dut, gap, backpressure):
             a[:] = 0
         elif case == 3:
             a[:] = g.choice([-128, 127], size=(n, dh))
-        if case < 6:
+        if case % 10 < 6:
             base = int(g.choice([1, 2, 10000, 500000, 2**20]))
             pos0 = int(g.choice([0, 1, 777, 2**16]))
             c, s = rope_table(n, dh, base, pos0)

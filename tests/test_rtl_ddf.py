@@ -9,12 +9,15 @@ from rtl.generate import to_verilog
 from sim.runner import run_cocotb
 
 HW = HardwareConfig(d_model=32, head_dim=8, max_seq_len=24)
+LONG = [1, pytest.param(10, marks=pytest.mark.slow, id="long")]  # REPEAT: the long run multiplies the random cases
 
 
-def test_rtl_ddf(simulator):
+@pytest.mark.parametrize("repeat", LONG)
+def test_rtl_ddf(simulator, repeat):
     kw = {"max_len": HW.max_seq_len, "idx_width": HW.seq_index_width, "score_width": HW.peb_acc_width}
     run_cocotb(to_verilog(DDF(**kw), "ddf"), "ddf", "sim.ddf", simulator=simulator,
-               env={"MAX_LEN": kw["max_len"], "IDX_WIDTH": kw["idx_width"], "SCORE_WIDTH": kw["score_width"]})
+               env={"REPEAT": repeat, "MAX_LEN": kw["max_len"], "IDX_WIDTH": kw["idx_width"],
+                    "SCORE_WIDTH": kw["score_width"]})
 
 
 @pytest.mark.parametrize("kw,name", [({"max_len": 0}, "max_len"), ({"idx_width": 3}, "idx_width"),

@@ -9,15 +9,17 @@ from rtl.pea import PEA
 from sim.runner import run_cocotb
 
 HW = HardwareConfig(d_model=40, head_dim=8, max_seq_len=16, pea_lanes=4)
+LONG = [1, pytest.param(10, marks=pytest.mark.slow, id="long")]  # REPEAT: the long run multiplies the random cases
 
 
 def _pea():
     return PEA(lanes=HW.pea_lanes, d_model=HW.d_model, acc_width=HW.pea_acc_width)
 
 
-def test_rtl_pea(simulator):
+@pytest.mark.parametrize("repeat", LONG)
+def test_rtl_pea(simulator, repeat):
     run_cocotb(to_verilog(_pea(), "pea"), "pea", "sim.pea", simulator=simulator,
-               env={"LANES": HW.pea_lanes, "D_MODEL": HW.d_model})
+               env={"REPEAT": repeat, "LANES": HW.pea_lanes, "D_MODEL": HW.d_model})
 
 
 def test_pea_has_no_multiplier():

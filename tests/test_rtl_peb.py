@@ -9,6 +9,7 @@ from rtl.peb import PEB
 from sim.runner import run_cocotb
 
 HW = HardwareConfig(d_model=32, head_dim=8, max_seq_len=16, peb_lanes=4)
+LONG = [1, pytest.param(10, marks=pytest.mark.slow, id="long")]  # REPEAT: the long run multiplies the random cases
 
 
 def _peb():
@@ -16,10 +17,11 @@ def _peb():
                score_width=HW.peb_acc_width)
 
 
-def test_rtl_peb(simulator):
+@pytest.mark.parametrize("repeat", LONG)
+def test_rtl_peb(simulator, repeat):
     run_cocotb(to_verilog(_peb(), "peb"), "peb", "sim.peb", simulator=simulator,
-               env={"LANES": HW.peb_lanes, "HEAD_DIM": HW.head_dim, "IDX_WIDTH": HW.seq_index_width,
-                    "SCORE_WIDTH": HW.peb_acc_width})
+               env={"REPEAT": repeat, "LANES": HW.peb_lanes, "HEAD_DIM": HW.head_dim,
+                    "IDX_WIDTH": HW.seq_index_width, "SCORE_WIDTH": HW.peb_acc_width})
 
 
 def test_peb_has_no_multiplier():

@@ -11,11 +11,13 @@ from rtl.rope import RopeRotator, RopeTable
 from sim.runner import run_cocotb
 
 HEAD_DIM = 8
+LONG = [1, pytest.param(10, marks=pytest.mark.slow, id="long")]  # REPEAT: the long run multiplies the random cases
 
 
-def test_rtl_rope(simulator):
+@pytest.mark.parametrize("repeat", LONG)
+def test_rtl_rope(simulator, repeat):
     run_cocotb(to_verilog(RopeRotator(head_dim=HEAD_DIM), "rope"), "rope", "sim.rope",
-               simulator=simulator, env={"HEAD_DIM": HEAD_DIM})
+               simulator=simulator, env={"REPEAT": repeat, "HEAD_DIM": HEAD_DIM})
 
 
 def test_rope_table_load_and_read():

@@ -13,9 +13,10 @@ from sim.runner import run_cocotb
 CFG = LapaConfig(hw=HardwareConfig(d_model=32, head_dim=8, max_seq_len=16, pea_lanes=4, peb_lanes=4))
 
 
-def test_rtl_speculation(simulator):
+@pytest.mark.parametrize("cases", [8, pytest.param(60, marks=pytest.mark.slow, id="long")])
+def test_rtl_speculation(simulator, cases):
     run_cocotb(to_verilog(SpeculationUnit(CFG), "speculation"), "speculation", "sim.speculation",
-               simulator=simulator, config=CFG)
+               simulator=simulator, config=CFG, env={"CASES": cases})
 
 
 @pytest.mark.parametrize("kw,name", [({"pea_lanes": 3}, "pea_lanes"), ({"peb_lanes": 3}, "peb_lanes")])
