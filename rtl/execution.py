@@ -217,13 +217,14 @@ class ExecutionUnit(wiring.Component):
                 with m.Case(kind):
                     m.d.comb += [rq.m.eq(cfg[mn]), rq.n.eq(cfg[nn])]
         row_reg = Signal(data.ArrayLayout(i8, dh))
+        row_chunks = data.View(data.ArrayLayout(data.ArrayLayout(i8, R), JT), row_reg.as_value())
         m.d.comb += rq.o.ready.eq(p_out < JT)
         with m.If(rq.o.valid & rq.o.ready):
             m.d.sync += p_out.eq(p_out + 1)
             with m.Switch(p_out):
                 for j in range(JT):
                     with m.Case(j):
-                        m.d.sync += row_reg.as_value()[j * R * 8:(j + 1) * R * 8].eq(rq.o.payload)
+                        m.d.sync += row_chunks[j].eq(rq.o.payload)
         m.submodules.rope_table = table = RopeTable(head_dim=dh, max_seq_len=L)
         m.submodules.rope = rot = RopeRotator(head_dim=dh)
         m.d.comb += [table.w_en.eq(self.rope_w_en), table.w_addr.eq(self.rope_w_addr),
