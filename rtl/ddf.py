@@ -1,11 +1,13 @@
 """DDF threshold unit (TU) of SPEC section 3.5: running max/min, threshold phi, compaction.
 
-One query row's round at a time, in two phases:
+Two sides working concurrently on two banks of the candidate buffer: while the emit side
+thresholds and emits one list (a query row's round), the collect side takes the next one.
 
 1. collect: the `i` stream brings the round's candidates `{idx, score, last}` (key index s and
-   `A_r[t, s]`, `last` on the final candidate of the row). Each is written to the candidate
-   buffer (a `lib.memory.Memory` of `max_len` entries) while the running max `mx` (and the
-   running min `mn`) are updated; `i.ready` is high for the whole phase (one beat per cycle).
+   `A_r[t, s]`, `last` on the final candidate of the row). Each is written to its bank of the
+   candidate buffer (a `lib.memory.Memory` of 2 x `max_len` entries) while the running max `mx`
+   (and the running min `mn`) are updated, one beat per cycle. After `last` the bank passes to
+   the emit side as soon as that is idle; `i.ready` is low only while a full bank waits.
 2. threshold + emit: one cycle computes
    `phi = mx - (((mx - mn) * eta) >> eta_frac_bits)` (`ddf_mode` = 0, range) or
    `phi = mx - margin` (`ddf_mode` = 1, margin; no min, no multiply on that path); then the
@@ -15,8 +17,9 @@ One query row's round at a time, in two phases:
    The row's maximum always survives, so `o` carries at least one beat per row.
 
 `ddf_mode`, `eta` (the round's `round_eta`), `eta_frac_bits` and `margin` (the round's
-`round_margin`) are runtime inputs, held stable for the row. A row of n candidates costs
-n cycles to collect, 1 for phi and n (+1) to emit under no back-pressure.
+`round_margin`) are runtime inputs, read in the threshold cycle (the list the emit side
+takes). A list of n candidates costs n cycles to collect, then 2 + n (+1) to emit, overlapped
+with the collection of the next list.
 """
 
 from amaranth.hdl import Module, Mux, Signal, signed, unsigned
@@ -63,45 +66,58 @@ class DDF(wiring.Component):
         m = Module()
         sw = self.score_width
         entry = data.StructLayout({"idx": unsigned(self.idx_width), "score": signed(sw)})
-        m.submodules.buf = buf = memory.Memory(shape=entry, depth=self.max_len, init=[])
+        # two banks: the next row/round is collected into one while the other is emitted
+        m.submodules.buf = buf = memory.Memory(shape=entry, depth=2 * self.max_len, init=[])
         wr = buf.write_port()
         rd = buf.read_port(transparent_for=())
         cw = self.max_len.bit_length()
-        count = Signal(cw)     # candidates collected
+        beat = self.i.payload
+
+        # collect side
+        c_bank = Signal()
+        c_count = Signal(cw)
+        c_mx = Signal(signed(sw))
+        c_mn = Signal(signed(sw))
+        c_done = Signal()      # the bank holds a whole list, waiting for the emit side
+        m.d.comb += [self.i.ready.eq(~c_done), wr.addr.eq(Mux(c_bank, self.max_len, 0) + c_count),
+                     wr.data.idx.eq(beat.idx), wr.data.score.eq(beat.score), wr.en.eq(self.i.valid & ~c_done)]
+        with m.If(self.i.valid & ~c_done):
+            m.d.sync += c_count.eq(c_count + 1)
+            with m.If((c_count == 0) | (beat.score > c_mx)):
+                m.d.sync += c_mx.eq(beat.score)
+            with m.If((c_count == 0) | (beat.score < c_mn)):
+                m.d.sync += c_mn.eq(beat.score)
+            with m.If(beat.last):
+                m.d.sync += c_done.eq(1)
+
+        # emit side
+        e_bank = Signal()
+        e_count = Signal(cw)
+        e_mx = Signal(signed(sw))
+        e_mn = Signal(signed(sw))
         pos = Signal(cw)       # the entry on rd.data while emitting
-        mx = Signal(signed(sw))
-        mn = Signal(signed(sw))
         phi = Signal(signed(max(sw, DDF_MARGIN_WIDTH + 1) + 2))
         pend = Signal(entry)   # the last survivor found, not yet sent
         pend_valid = Signal()
-        beat = self.i.payload
         stall = self.o.valid & ~self.o.ready
-
         with m.FSM():
-            with m.State("collect"):
-                m.d.comb += [self.i.ready.eq(1), wr.addr.eq(count),
-                             wr.data.idx.eq(beat.idx), wr.data.score.eq(beat.score)]
-                with m.If(self.i.valid):
-                    m.d.comb += wr.en.eq(1)
-                    m.d.sync += count.eq(count + 1)
-                    with m.If((count == 0) | (beat.score > mx)):
-                        m.d.sync += mx.eq(beat.score)
-                    with m.If((count == 0) | (beat.score < mn)):
-                        m.d.sync += mn.eq(beat.score)
-                    with m.If(beat.last):
-                        m.next = "threshold"
+            with m.State("idle"):
+                with m.If(c_done):
+                    m.d.sync += [e_bank.eq(c_bank), e_count.eq(c_count), e_mx.eq(c_mx), e_mn.eq(c_mn),
+                                 c_bank.eq(~c_bank), c_count.eq(0), c_done.eq(0)]
+                    m.next = "threshold"
             with m.State("threshold"):
                 spread = Signal(unsigned(sw + 1))
-                m.d.comb += [spread.eq(mx - mn), rd.addr.eq(0)]
+                m.d.comb += [spread.eq(e_mx - e_mn), rd.addr.eq(Mux(e_bank, self.max_len, 0))]
                 with m.If(self.ddf_mode):
-                    m.d.sync += phi.eq(mx - self.margin)
+                    m.d.sync += phi.eq(e_mx - self.margin)
                 with m.Else():
-                    m.d.sync += phi.eq(mx - ((spread * self.eta) >> self.eta_frac_bits))
+                    m.d.sync += phi.eq(e_mx - ((spread * self.eta) >> self.eta_frac_bits))
                 m.d.sync += [pos.eq(0), pend_valid.eq(0)]
                 m.next = "emit"
             with m.State("emit"):
-                more = pos < count
-                m.d.comb += rd.addr.eq(Mux(~stall & more, pos + 1, pos))
+                more = pos < e_count
+                m.d.comb += rd.addr.eq(Mux(e_bank, self.max_len, 0) + Mux(~stall & more, pos + 1, pos))
                 with m.If(~stall):
                     m.d.sync += self.o.valid.eq(0)
                     with m.If(more):
@@ -117,8 +133,7 @@ class DDF(wiring.Component):
                                      self.o.payload.score.eq(pend.score),
                                      self.o.payload.last.eq(1), pend_valid.eq(0)]
                     with m.Else():
-                        m.d.sync += count.eq(0)
-                        m.next = "collect"
+                        m.next = "idle"
         return m
 
 
