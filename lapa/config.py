@@ -189,8 +189,9 @@ class HardwareConfig:
 
     @property
     def av_acc_width(self) -> int:
-        """A.V accumulator: max_seq_len uint16 x int8 products."""
-        return signed_width(self.max_seq_len * 65535 * 128)
+        """A.V accumulator: a row's probabilities sum to at most 2^16 (SPEC 4.4: each
+        P <= E * floor(2^32 / T) / 2^16 and sum E = T), so |sum P * v| <= 2^16 * 128."""
+        return signed_width(65536 * 128)
 
     @property
     def seq_index_width(self) -> int:

@@ -188,3 +188,18 @@ def test_probabilities_sum_to_65536(n, mult, shift, frac, seed, equal):
     T = int(softmax_exp(s.max() - s, mult, shift, frac).sum())
     assert 65536 - n - T / 65536 < total <= 65536
     assert p.max() == p[0, int(np.argmax(s[0]))]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 300), st.integers(1, 65535), st.integers(0, 30), st.integers(1, 8),
+       st.integers(0, 2**32 - 1))
+def test_av_accumulator_bound(n, mult, shift, frac, seed):
+    """The bound behind HardwareConfig.av_acc_width: |sum_s P[t, s] * v[s, j]| <= 2^16 * 128."""
+    from lapa.config import HardwareConfig
+
+    rng = np.random.default_rng(seed)
+    s = rng.integers(-2**12, 2**12, size=(1, n))
+    p = softmax_int(s, np.ones((1, n), bool), mult, shift, frac).astype(np.int64)
+    assert p.sum() <= 65536
+    worst = int(p.sum()) * 128
+    assert worst.bit_length() + 1 <= HardwareConfig().av_acc_width
