@@ -22,6 +22,11 @@ from .tools import CONSTRAINTS, DEFAULT_LIBERTY, ROOT, require_tool, run_tool
 __all__ = ["tech_settings", "asic_script", "synthesize_asic", "LIB_NAME", "NETLIST"]
 
 LIB_NAME = "cells.lib"
+ABC_SCRIPT = "map.abc"
+# ABC's default liberty script starts with SAT sweeping (&fraig, scorr, &dch), which stalls
+# for minutes on the requant multipliers; rewriting, delay-aware mapping, buffering and gate
+# sizing keep the area and timing figures meaningful at a fraction of the time.
+ABC_COMMANDS = "strash; dc2; &get -n; &nf {D}; &put; buffer; upsize {D}; dnsize {D}; stime -p"
 SRAM_MAP = "sram_map.v"
 SRAM_BLACKBOX = "sram_blackbox.v"
 NETLIST = "netlist.v"
@@ -41,7 +46,7 @@ def tech_settings(liberty, driving_cell=None, load_pf=None):
         if is_osu:
             driving_cell = osu["driving_cell"]
         else:
-            bufs = [(a, c) for c, a in cells.items()
+            bufs = [(a, c) for c, (a, _) in cells.items()
                     if re.match(r"(?i)buf", c) and not re.search(r"(?i)clk|tbuf|tri", c)]
             if not bufs:
                 raise UserError(f"--liberty = {liberty!r}: no buffer cell found to drive the "
@@ -55,13 +60,16 @@ def tech_settings(liberty, driving_cell=None, load_pf=None):
 
 
 def _liberty_cells(liberty):
-    """{cell name: area} from a liberty file (enough parsing to pick and check a cell)."""
+    """{cell name: (area, sequential)} from a liberty file (enough to size and pick cells)."""
     with open(liberty, errors="replace") as f:
         text = f.read()
+    starts = list(re.finditer(r"\bcell\s*\(\s*\"?([\w$]+)\"?\s*\)\s*\{", text))
     cells = {}
-    for m in re.finditer(r"\bcell\s*\(\s*\"?([\w$]+)\"?\s*\)\s*\{", text):
-        area = re.search(r"\barea\s*:\s*([0-9.eE+-]+)", text[m.end():m.end() + 4000])
-        cells[m.group(1)] = float(area.group(1)) if area else 0.0
+    for m, nxt in zip(starts, starts[1:] + [None]):
+        body = text[m.end():nxt.start() if nxt else len(text)]
+        area = re.search(r"\barea\s*:\s*([0-9.eE+-]+)", body)
+        seq = re.search(r"\b(ff|latch|statetable)\s*\(", body) is not None
+        cells[m.group(1)] = (float(area.group(1)) if area else 0.0, seq)
     return cells
 
 
@@ -87,9 +95,10 @@ def asic_script(top, period_ns, sram_min_bits, logic_depth=False):
         f"read_verilog -lib {SRAM_BLACKBOX}",
         f"techmap -D SRAM_MIN_BITS={sram_min_bits} -map {SRAM_MAP}",
         "tee -q -o sram.txt dump t:LAPA_SRAM",
-        f"synth -top {top} -run fine:",
+        f"synth -top {top} -run fine: -noabc",
         f"dfflibmap -liberty {LIB_NAME}",
-        f"abc -liberty {LIB_NAME} -constr abc.constr -D {round(period_ns * 1000)}",
+        f"abc -liberty {LIB_NAME} -constr abc.constr -D {round(period_ns * 1000)} "
+        f"-script {ABC_SCRIPT}",
         "setundef -zero",
         "opt_clean -purge",
         f"tee -q -o stat.json stat -json -liberty {LIB_NAME}",
@@ -108,6 +117,8 @@ def synthesize_asic(design, run_dir, liberty, tech, period_ns, sram_min_bits=256
         shutil.copyfile(os.path.join(CONSTRAINTS, name), os.path.join(run_dir, name))
     with open(os.path.join(run_dir, f"{design.name}.v"), "w") as f:
         f.write(design.verilog)
+    with open(os.path.join(run_dir, ABC_SCRIPT), "w") as f:
+        f.write(ABC_COMMANDS + "\n")
     with open(os.path.join(run_dir, "abc.constr"), "w") as f:
         f.write(f"set_driving_cell {tech['driving_cell']}\nset_load {tech['load_pf']}\n")
     with open(os.path.join(run_dir, "synth.ys"), "w") as f:
@@ -118,10 +129,8 @@ def synthesize_asic(design, run_dir, liberty, tech, period_ns, sram_min_bits=256
     top = module_key(design.name)
     pre = Hierarchy(load_stat(os.path.join(run_dir, "pre_stat.json")))
     modules = load_stat(os.path.join(run_dir, "stat.json"))
-    for mod, bits in _sram_bits(os.path.join(run_dir, "sram.txt")).items():
-        if mod in modules:
-            modules[mod]["sram_bits"] = bits
-            modules[mod]["area"] = modules[mod].get("area", 0) + bits * tech["sram_um2_per_bit"]
+    _own_area(modules, _liberty_cells(liberty), _sram_bits(os.path.join(run_dir, "sram.txt")),
+              tech["sram_um2_per_bit"])
     post = Hierarchy(modules)
     record = {
         "unit": design.unit,
@@ -150,6 +159,20 @@ def _children(pre, post, top):
                      "cells": n * post.total(sub, "cells"),
                      "mul_cells": n * pre.total(sub, "$mul") if sub in pre.modules else 0}
     return out
+
+
+def _own_area(modules, cells, sram_bits, sram_um2_per_bit):
+    """Set each module's own `area`, `sequential_area` and `sram_bits` (its cells only; the
+    hierarchy sums submodules), from the liberty's cell areas and the SRAM estimate."""
+    for key, m in modules.items():
+        area = seq = 0.0
+        for t, n in m.get("num_cells_by_type", {}).items():
+            if t in cells:
+                area += n * cells[t][0]
+                seq += n * cells[t][0] if cells[t][1] else 0.0
+        m["sram_bits"] = sram_bits.get(key, 0)
+        m["area"] = area + m["sram_bits"] * sram_um2_per_bit
+        m["sequential_area"] = seq
 
 
 def _sram_bits(path):

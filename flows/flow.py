@@ -78,7 +78,10 @@ def _tool_version(name, *args):
     if path is None:
         return None
     out = subprocess.run([path, *args], capture_output=True, text=True, timeout=600)
-    return (out.stdout or out.stderr).strip().splitlines()[0] if out.returncode == 0 else None
+    if out.returncode != 0:
+        return None
+    first = (out.stdout or out.stderr).strip().splitlines()[0]
+    return first.split(" (")[0]  # "Yosys 0.70 (git sha1 ..., compiler...)" -> "Yosys 0.70"
 
 
 def run_asic(designs, cfg, out_dir, liberty, period_ns, jobs=2, driving_cell=None,
@@ -107,7 +110,7 @@ def run_asic(designs, cfg, out_dir, liberty, period_ns, jobs=2, driving_cell=Non
         return rec
 
     blocks = _parallel(designs, work, jobs, "asic")
-    units = unit_totals(blocks, "area_um2")
+    units = unit_totals(blocks, "area_um2", "sram_area_um2")
     timed = [(r["timing"]["fmax_mhz"], name) for name, r in blocks.items()
              if r["timing"].get("fmax_mhz")]
     worst = min(timed) if timed else (None, None)
@@ -143,8 +146,8 @@ def run_ecp5(designs, cfg, out_dir, period_ns, device="85k", jobs=2):
     }
 
 
-def unit_totals(blocks, key):
-    """Per unit: `key` summed over its blocks, or its unit-level block's figure."""
+def unit_totals(blocks, key, *more):
+    """Per unit: `key` (and `more` keys) summed over its blocks, or its unit-level block's."""
     from rtl.registry import UNITS
 
     out = {}
@@ -153,10 +156,11 @@ def unit_totals(blocks, key):
         if not names:
             continue
         if unit in names:
-            out[unit] = {key: blocks[unit][key], "blocks": [unit], "source": "unit block"}
+            names, source = [unit], "unit block"
         else:
-            out[unit] = {key: sum(blocks[n][key] for n in names), "blocks": names,
-                         "source": "sum of leaf blocks"}
+            source = "sum of leaf blocks"
+        out[unit] = {k: sum(blocks[n][k] for n in names) for k in (key, *more)}
+        out[unit].update(blocks=names, source=source)
     return out
 
 
@@ -164,7 +168,7 @@ def share(units):
     """Speculation vs execution share in % of their sum (None unless both are present)."""
     if "speculation" not in units or "execution" not in units:
         return None
-    key = next(k for k in units["speculation"] if k not in ("blocks", "source"))
+    key = next(iter(units["speculation"]))  # the first figure: area, or LUT4 on ECP5
     spec, exe = units["speculation"][key], units["execution"][key]
     if spec + exe <= 0:
         return None

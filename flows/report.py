@@ -77,8 +77,9 @@ def _asic_md(r):
                  for s, v in sorted(b["submodules"].items(),
                                     key=lambda kv: -kv[1]["area_um2"])])]
     out += ["", "## Area per unit", "", markdown_table(
-        ("unit", "area um^2", "from"),
-        [(u, _fmt(v["area_um2"]), f"{v['source']}: {', '.join(v['blocks'])}")
+        ("unit", "area um^2", "of which SRAM (est.)", "from"),
+        [(u, _fmt(v["area_um2"]), _fmt(v["sram_area_um2"]),
+          f"{v['source']}: {', '.join(v['blocks'])}")
          for u, v in r["units"].items()])]
     out += ["", "## Timing", ""]
     if t["engine"] == "opensta":

@@ -2,7 +2,8 @@
 
 `stat -json` lists each module with its own cells; an instance of another module is a cell
 whose type is that module's name (keys look like "\\name"). Totals for a block are its own
-figures plus each submodule's total times its instance count.
+figures plus each submodule's total times its instance count. Figures that Yosys versions
+disagree on (whether `area` includes submodules) are recomputed by the caller per module.
 """
 
 from __future__ import annotations
@@ -16,8 +17,15 @@ _FIGURES = ("area", "sequential_area", "num_memory_bits", "num_memories", "sram_
 
 
 def load_stat(path):
+    """The `modules` of a `stat -json` file, with submodule cell types spelled like module keys
+    (Yosys writes an instance's type without the leading backslash)."""
     with open(path) as f:
-        return json.load(f)["modules"]
+        modules = json.load(f)["modules"]
+    for m in modules.values():
+        types = m.get("num_cells_by_type", {})
+        m["num_cells_by_type"] = {("\\" + t if "\\" + t in modules else t): n
+                                  for t, n in types.items()}
+    return modules
 
 
 class Hierarchy:
@@ -34,8 +42,9 @@ class Hierarchy:
 
     def own(self, mod, key):
         m = self.modules[mod]
-        if key == "cells":
-            return m.get("num_cells", 0) - sum(self.submodules(mod).values())
+        if key == "cells":  # leaf cells, black boxes included (Yosys's num_cells varies)
+            return sum(n for t, n in m.get("num_cells_by_type", {}).items()
+                       if t not in self.modules)
         if key in _FIGURES:
             return m.get(key, 0)
         return m.get("num_cells_by_type", {}).get(key, 0)

@@ -56,6 +56,8 @@ def test_small_asic_report_structure(small_report):
         assert b["area_um2"] > 0 and b["cells"] > 0, name
         assert b["sequential_area_um2"] <= b["area_um2"], name
         assert sum(b["cells_by_type"].values()) == b["cells"], name
+        assert (b["cells_by_type"].get("LAPA_SRAM", 0) > 0) == (b["sram_bits"] > 0), name
+        assert b["sram_area_um2"] < b["area_um2"], name
     for unit, u in r["units"].items():
         assert u["area_um2"] > 0, unit
     if r["share"] is not None:

@@ -67,5 +67,6 @@ def run(args):
     else:
         record = run_ecp5(designs, cfg, out, args.clock_ns, args.device, args.jobs)
     paths = write_reports(record, out)
-    print(open(paths["md"]).read())
+    with open(paths["md"]) as f:
+        print(f.read())
     print(f"wrote {paths['md']}, {paths['json']}, {paths['png']}")
