@@ -150,14 +150,25 @@ def synthesize_asic(design, run_dir, liberty, tech, period_ns, sram_min_bits=256
 
 
 def _children(pre, post, top):
-    """Direct submodules of `top` with their totals (the per-block breakdown of a unit)."""
+    """Direct submodules of `top` with their totals (the per-block breakdown of a unit).
+
+    Amaranth makes one module per instance; numbered copies (`loe0`, `loe1`, ...) are summed
+    under their common name with their count.
+    """
     out = {}
     prefix = top + "."
     for sub, n in post.submodules(top).items():
         name = sub[len(prefix):] if sub.startswith(prefix) else sub.lstrip("\\")
-        out[name] = {"instances": n, "area_um2": n * post.total(sub, "area"),
-                     "cells": n * post.total(sub, "cells"),
-                     "mul_cells": n * pre.total(sub, "$mul") if sub in pre.modules else 0}
+        base = re.sub(r"_?\d+$", "", name) or name
+        if not any(re.sub(r"_?\d+$", "", s[len(prefix):]) == base
+                   for s in post.submodules(top) if s != sub):
+            base = name
+        row = out.setdefault(base, {"instances": 0, "area_um2": 0.0, "cells": 0,
+                                    "mul_cells": 0})
+        row["instances"] += n
+        row["area_um2"] += n * post.total(sub, "area")
+        row["cells"] += n * post.total(sub, "cells")
+        row["mul_cells"] += n * pre.total(sub, "$mul") if sub in pre.modules else 0
     return out
 
 

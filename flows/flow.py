@@ -49,21 +49,27 @@ def designs_for(infos, cfg):
     return [Design(i.name, i.unit, to_verilog(i.factory(cfg), i.name)) for i in infos]
 
 
-def _parallel(designs, work, jobs, label):
-    """`work(design)` for each design on `jobs` threads (each runs an external tool)."""
+def _parallel(designs, work, jobs, label, heartbeat_s=60):
+    """`work(design)` for each design on `jobs` threads (each runs an external tool); a
+    heartbeat line names the blocks still running, so a long synthesis shows it is alive."""
     progress = Progress(len(designs), label)
     results = {}
+    t0 = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        started = {}
-        for d in designs:
-            started[pool.submit(_timed, work, d)] = d
+        pending = {pool.submit(_timed, work, d): d for d in designs}
         progress.start(f"{len(designs)} block(s) on {jobs} job(s): "
                        + ", ".join(d.name for d in designs))
-        for fut in concurrent.futures.as_completed(started):
-            d = started[fut]
-            rec, seconds = fut.result()
-            results[d.name] = rec
-            progress.step(d.name, seconds)
+        while pending:
+            done, _ = concurrent.futures.wait(pending, timeout=heartbeat_s,
+                                              return_when=concurrent.futures.FIRST_COMPLETED)
+            for fut in done:
+                d = pending.pop(fut)
+                rec, seconds = fut.result()
+                results[d.name] = rec
+                progress.step(d.name, seconds)
+            if not done:
+                print(f"[{label}] still running after {time.perf_counter() - t0:.0f} s: "
+                      + ", ".join(d.name for d in pending.values()), flush=True)
     return {d.name: results[d.name] for d in designs}
 
 
