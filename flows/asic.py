@@ -1,9 +1,10 @@
 """ASIC flow: Yosys `synth` with the hierarchy kept, flip-flops and logic mapped to a liberty.
 
 Per block: `$mul` cells and memory bits are counted before mapping (a multiplier left in PEA
-or PEB would show here), then `dfflibmap` + `abc -liberty -constr` map to standard cells (the
-constraints give ABC a driving cell and an output load, otherwise it leaves unbuffered
-fanouts), and `stat -json -liberty` gives area in the library's unit (um^2 for OSU 0.18 um).
+or PEB would show here), buffers become SRAM black boxes, then `dfflibmap` +
+`abc -liberty -constr` map to standard cells (the constraints give ABC a driving cell and an
+output load, otherwise it leaves unbuffered fanouts). Area is the liberty's cell areas (um^2
+for OSU 0.18 um) over each module's `stat -json` cell counts, plus the SRAM estimate.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from lapa.errors import UserError
 
 from .stat import Hierarchy, load_stat, module_key
-from .tools import CONSTRAINTS, DEFAULT_LIBERTY, ROOT, require_tool, run_tool
+from .tools import CONSTRAINTS, ROOT, require_tool, run_tool
 
 __all__ = ["tech_settings", "asic_script", "synthesize_asic", "LIB_NAME", "NETLIST"]
 
