@@ -65,7 +65,11 @@ def pack(shape, value) -> int:
     if isinstance(shape, data.Layout):
         return shape.const(value).as_bits()
     sh = Shape.cast(shape)
-    return Const(int(value), sh).value & ((1 << sh.width) - 1)
+    value = int(value)
+    lo, hi = (-(1 << (sh.width - 1)), (1 << (sh.width - 1)) - 1) if sh.signed else (0, (1 << sh.width) - 1)
+    if not lo <= value <= hi:
+        raise ValueError(f"pack: {value} does not fit {sh!r} ({lo}..{hi})")
+    return Const(value, sh).value & ((1 << sh.width) - 1)
 
 
 def unpack(shape, bits: int):
