@@ -25,16 +25,23 @@ from sim.streams import StreamSink, StreamSource, load_config, make_rng, pack, r
 
 
 class SpeculationTB:
-    def __init__(self, dut, gap, backpressure):
+    def __init__(self, dut, gap, backpressure, monitor=True):
         self.dut = dut
+        self.monitor = monitor
         self.cfg = load_config()
         self.hw = self.cfg.hw
         self.rng = make_rng(dut._log)
         self.np_rng = np.random.default_rng(self.rng.getrandbits(32))
         self.req = kv_request_layout(self.hw.seq_index_width)
         self.x = StreamSource(dut, "x", self.rng, gap=gap)
-        self.kept = StreamSink(dut, "kept", self.rng, backpressure=backpressure)
-        self.needed = StreamSink(dut, "needed", self.rng, backpressure=backpressure)
+        if monitor:
+            self.kept = StreamSink(dut, "kept", self.rng, backpressure=backpressure)
+            self.needed = StreamSink(dut, "needed", self.rng, backpressure=backpressure)
+        else:
+            # long measurements: outputs always taken and not looked at (no per-cycle Python);
+            # the counters are still checked against golden
+            dut.kept__ready.value = 1
+            dut.needed__ready.value = 1
         for name in ("start", "w_en", "rope_w_en", "w_addr", "rope_w_addr", "w_data", "rope_w_data"):
             getattr(dut, name).value = 0
         self.perf = {}
@@ -98,9 +105,16 @@ class SpeculationTB:
         k_hat = predict_hat(x, wk, arith, arith.sh_khat)
         mask = mrsa_rounds(q_hat, k_hat, arith).mask
         ctx = f"L={seq_len} {arith}"
+        if not self.monitor:
+            await self.x.wait_idle(timeout=10**7)
+            self.x._task.cancel()
+            await FallingEdge(dut.busy)
+            self.x = StreamSource(dut, "x", self.rng)
+            await FallingEdge(dut.clk)
+            return self._read_perf(mask, None)
         for t in range(seq_len):
             want = [int(s) for s in np.flatnonzero(mask[t])]
-            got = [unpack(self.req, b) for b in await self.kept.get(len(want), timeout=200000)]
+            got = [unpack(self.req, b) for b in await self.kept.get(len(want), timeout=10**7)]
             keys = [int(g.key) for g in got]
             lasts = [int(g.last) for g in got]
             assert keys == want, f"{ctx} row {t}: kept {keys}, want {want}"
@@ -114,7 +128,10 @@ class SpeculationTB:
         while int(dut.busy.value):
             await RisingEdge(dut.clk)
         assert not self.kept.items and not self.needed.items, "extra output beats"
-        perf = unpack(SpeculationUnit.perf_layout(), int(dut.perf.value))
+        return self._read_perf(mask, needed)
+
+    def _read_perf(self, mask, needed):
+        perf = unpack(SpeculationUnit.perf_layout(), int(self.dut.perf.value))
         self.perf = {n: int(getattr(perf, n)) for n in PERF_FIELDS}
         return mask, needed
 
@@ -178,7 +195,7 @@ async def cycles_per_row(dut):
     import json
 
     await start_clock(dut)
-    tb = SpeculationTB(dut, 0.0, 0.0)
+    tb = SpeculationTB(dut, 0.0, 0.0, monitor=os.environ.get("PERF_MONITOR", "1") == "1")
     await reset(dut)
     g, hw = tb.np_rng, tb.hw
     arith = tb.cfg.arith
