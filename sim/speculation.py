@@ -107,7 +107,7 @@ class SpeculationTB:
         ctx = f"L={seq_len} {arith}"
         if not self.monitor:
             await self.x.wait_idle(timeout=10**7)
-            self.x._task.cancel()
+            self.x.stop()
             await FallingEdge(dut.busy)
             self.x = StreamSource(dut, "x", self.rng)
             await FallingEdge(dut.clk)

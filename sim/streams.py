@@ -100,6 +100,10 @@ class _StreamPort:
         self.clk = dut.clk
         self.rng = rng or random.Random(seed)
 
+    def stop(self):
+        """End the driver's per-cycle task (long runs that no longer need it)."""
+        self._task.cancel()
+
 
 class StreamSource(_StreamPort):
     """Drives an Amaranth stream input `<prefix>__{valid,payload,ready}` from a queue of ints."""

@@ -25,12 +25,14 @@ def test_speculation_refuses(kw, name):
         SpeculationUnit(LapaConfig(hw=CFG.hw.replace(**kw)))
 
 
-def test_rtl_speculation_counts_pairs(tmp_path):
-    """perf counters: candidates scored equal sum_r |C_r| of golden (checked in the testbench)."""
+@pytest.mark.parametrize("monitor", [1, 0])
+def test_rtl_speculation_counts_pairs(tmp_path, monitor):
+    """perf counters: candidates scored equal sum_r |C_r| of golden (checked in the testbench),
+    with the outputs checked beat by beat (monitor = 1) or in the fast measurement mode."""
     out = tmp_path / "perf.json"
     run_cocotb(to_verilog(SpeculationUnit(CFG), "speculation"), "speculation", "sim.speculation",
-               config=CFG, testcase="cycles_per_row", env={"PERF_OUT": out, "PERF_LENGTHS": "1,16,9"})
-
+               config=CFG, testcase="cycles_per_row",
+               env={"PERF_OUT": out, "PERF_LENGTHS": "1,16,9", "PERF_MONITOR": monitor})
     rows = json.loads(out.read_text())
     assert [r["L"] for r in rows] == [1, 16, 9]
     assert all(r["predict_cycles"] >= r["ideal_predict_cycles"] for r in rows)
