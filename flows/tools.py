@@ -7,6 +7,7 @@ directory, so every run gets a folder holding copies of its inputs and uses rela
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,8 +16,8 @@ from typing import NamedTuple
 
 from lapa.errors import UserError
 
-__all__ = ["Design", "ROOT", "DEFAULT_LIBERTY", "find_tool", "require_tool", "check_liberty",
-           "run_tool", "Progress"]
+__all__ = ["Design", "ROOT", "DEFAULT_LIBERTY", "drop_ram_init", "find_tool", "require_tool",
+           "check_liberty", "run_tool", "Progress"]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_LIBERTY = os.path.join(ROOT, "tools", "osu018", "osu018_stdcells.lib")
@@ -29,6 +30,24 @@ class Design(NamedTuple):
     name: str
     unit: str
     verilog: str
+
+
+_INIT = re.compile(r"^(\s*)initial begin\n((?:\s*([\\\w$.]+)\[\d+\] = [^;\n]+;\n)+)\s*end\n",
+                   re.M)
+
+
+def drop_ram_init(verilog):
+    """Verilog without the `initial` contents of memories that are also written (RAMs).
+
+    Amaranth writes a buffer's reset contents as one assignment per word; Yosys's WASI build
+    takes many minutes to read those for long sequences, and neither an SRAM macro nor a
+    block RAM of the flows is initialised anyway. ROMs (never written) keep their contents.
+    """
+    def keep_or_drop(match):
+        name = re.escape(match.group(3))
+        written = re.search(rf"{name}\[[^\]]*\]\s*<=", verilog)
+        return "" if written else match.group(0)
+    return _INIT.sub(keep_or_drop, verilog)
 
 
 def find_tool(name):
