@@ -20,7 +20,7 @@ from lapa.errors import UserError
 from .stat import Hierarchy, load_stat, module_key
 from .tools import CONSTRAINTS, ROOT, drop_ram_init, require_tool, run_tool
 
-__all__ = ["tech_settings", "asic_script", "synthesize_asic", "LIB_NAME", "NETLIST"]
+__all__ = ["tech_settings", "asic_script", "synthesize_asic", "read_results", "LIB_NAME", "NETLIST"]
 
 LIB_NAME = "cells.lib"
 ABC_SCRIPT = "map.abc"
@@ -126,7 +126,13 @@ def synthesize_asic(design, run_dir, liberty, tech, period_ns, sram_min_bits=256
         f.write(asic_script(design.name, period_ns, sram_min_bits, logic_depth))
     t0 = time.perf_counter()
     run_tool([yosys, "-q", "-l", "yosys.log", "synth.ys"], run_dir, "yosys.out")
-    seconds = time.perf_counter() - t0
+    record = read_results(design, run_dir, liberty, tech, logic_depth)
+    record["synth_s"] = round(time.perf_counter() - t0, 2)
+    return record
+
+
+def read_results(design, run_dir, liberty, tech, logic_depth=False):
+    """The record of a finished synthesis run in `run_dir` (its stat files and SRAM dump)."""
     top = module_key(design.name)
     pre = Hierarchy(load_stat(os.path.join(run_dir, "pre_stat.json")))
     modules = load_stat(os.path.join(run_dir, "stat.json"))
@@ -145,7 +151,6 @@ def synthesize_asic(design, run_dir, liberty, tech, period_ns, sram_min_bits=256
         "sram_area_um2": post.total(top, "sram_bits") * tech["sram_um2_per_bit"],
         "logic_depth": _ltp_depth(os.path.join(run_dir, "ltp.txt")) if logic_depth else None,
         "submodules": _children(pre, post, top),
-        "synth_s": round(seconds, 2),
     }
     return record
 
