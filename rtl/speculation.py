@@ -35,6 +35,10 @@ high-water mark.
 Runtime configuration `config` (SPEC 5 names, layout `spec_config_layout`) must stay stable
 while `busy`. Cost per query row: sum_r |C_r| * dh / peb_lanes PEB beats plus a few cycles per
 round; a token's projection costs D (x row load) + (1 + project_k) * dh / pea_lanes * D cycles.
+Measured (Verilator, dh = 64, 16 + 16 lanes, D = 32 since the projection cost is exactly
+9 * D per token and separates; causal, round_bits (4, 4), eta 1/2, random int8 data):
+L = 256: 783.5 prediction cycles per row against the ideal sum_r |C_r| * dh / lanes = 765.9
+(+2.3 %); L = 1024: 3082.3 against 3064.9 (+0.6 %).
 """
 
 from amaranth.hdl import Array, Module, Mux, Signal, signed, unsigned
