@@ -11,7 +11,7 @@ from rtl.kv_control import kv_request_layout
 from rtl.mask_codec import MaskPacker, MaskUnpacker
 from rtl.resize import word_layout
 
-from .streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock, unpack
+from .streams import make_rng, pack, reset, start_clock, stream_pairs, unpack
 
 MAX_LEN, W = 130, 64
 IDX = (MAX_LEN - 1).bit_length()
@@ -58,10 +58,7 @@ def random_mask(rng, L):
 async def pack_and_unpack(dut, stall):
     await start_clock(dut)
     rng = make_rng(dut._log)
-    pk_src = StreamSource(dut, "pk_i", rng, gap=stall)
-    pk_snk = StreamSink(dut, "pk_o", rng, backpressure=stall)
-    up_src = StreamSource(dut, "up_i", rng, gap=stall)
-    up_snk = StreamSink(dut, "up_o", rng, backpressure=stall)
+    (pk_src, pk_snk), (up_src, up_snk) = stream_pairs(dut, rng, ("pk", "up"), stall)
     dut.seq_len.value = 1
     await reset(dut)
     req = kv_request_layout(IDX)

@@ -6,7 +6,7 @@ from amaranth.lib import wiring
 
 from rtl.resize import StreamResize, word_layout
 
-from .streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock, unpack
+from .streams import make_rng, pack, reset, start_clock, stream_pairs, unpack
 
 WORD, WIDE, NARROW = 64, 192, 16
 
@@ -35,10 +35,7 @@ class ResizePair(wiring.Component):
 async def widen_and_narrow(dut, stall):
     await start_clock(dut)
     rng = make_rng(dut._log)
-    up_src = StreamSource(dut, "up_i", rng, gap=stall)
-    up_sink = StreamSink(dut, "up_o", rng, backpressure=stall)
-    down_src = StreamSource(dut, "down_i", rng, gap=stall)
-    down_sink = StreamSink(dut, "down_o", rng, backpressure=stall)
+    (up_src, up_sink), (down_src, down_sink) = stream_pairs(dut, rng, ("up", "down"), stall)
     await reset(dut)
     k_up, k_down = WIDE // WORD, WORD // NARROW
     words = [rng.getrandbits(WORD) for _ in range(k_up * 200)]

@@ -178,6 +178,13 @@ class StreamSink(_StreamPort):
         raise TimeoutError(f"expected {n} items, got {len(self.items)} after {timeout} cycles")
 
 
+def stream_pairs(dut, rng, prefixes, stall=0.0):
+    """For each prefix p, a source on input `p_i` and a sink on output `p_o` (both stalling
+    with probability `stall`): the drivers of a harness holding several one-in, one-out blocks."""
+    return [(StreamSource(dut, f"{p}_i", rng, gap=stall), StreamSink(dut, f"{p}_o", rng, backpressure=stall))
+            for p in prefixes]
+
+
 async def stream_bench(dut, gap=0.0, backpressure=0.0, source="i", sink="o"):
     """Clock, a seeded rng, a source on stream input `source`, a sink on output `sink`, reset:
     the usual opening of a one-in, one-out block testbench. Returns (rng, source, sink)."""
