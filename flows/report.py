@@ -10,7 +10,7 @@ from lapa.report import markdown_table, write_json, write_text_atomic
 
 __all__ = ["write_reports", "markdown"]
 
-_UNIT_COLOURS = {"speculation": "#4477aa", "execution": "#ee6677", "control": "#999933"}
+_UNIT_COLOURS = {"speculation": "#4477aa", "execution": "#ee6677", "control": "#999933", "system": "#666666"}
 
 
 def write_reports(record, out_dir):

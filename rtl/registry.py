@@ -12,9 +12,10 @@ from typing import Callable, NamedTuple
 
 from lapa.errors import UserError
 
-__all__ = ["BlockInfo", "block", "blocks", "get_block", "UNITS"]
+__all__ = ["BlockInfo", "block", "blocks", "get_block", "UNITS", "ALL_UNITS"]
 
-UNITS = ("speculation", "execution", "control")
+UNITS = ("speculation", "execution", "control")   # the parts an area breakdown adds up
+ALL_UNITS = UNITS + ("system",)                     # "system": the whole accelerator (by name only)
 
 
 class BlockInfo(NamedTuple):
@@ -31,8 +32,8 @@ _BLOCKS: dict[str, BlockInfo] = {}
 
 def block(name, unit):
     """Decorator for `factory(cfg: LapaConfig) -> wiring.Component`."""
-    if unit not in UNITS:
-        raise ValueError(f"unit = {unit!r}: must be one of {UNITS}")
+    if unit not in ALL_UNITS:
+        raise ValueError(f"unit = {unit!r}: must be one of {ALL_UNITS}")
 
     def wrap(factory):
         doc = (factory.__doc__ or "").strip().splitlines()

@@ -93,8 +93,8 @@ def register_map(hw: HardwareConfig | None = None) -> list[Register]:
 
     add("ID", "const", [Field("id", 32, "0x4C415041 ('LAPA')", LAPA_ID)], "identification")
     add("CTRL", "rw", [Field("start", 1, "write 1 to start a job (self-clearing)"),
-                       Field("irq_enable", 1, "raise `irq` when a job ends"),
-                       Field("trace", 1, "also write q_hat, k_hat, q, k, v, mask, key_needed "
+                       Field("irq_enable", 1, "`irq` = irq_enable & STATUS.done (level)"),
+                       Field("trace", 1, "also write q_hat, k_hat, q, k, v, key_needed "
                                          "and probs to their *_ADDR buffers")], "control")
     add("STATUS", "ro", [Field("busy", 1, "a job is running"),
                          Field("done", 1, "the last job ended (cleared by start)"),
@@ -112,19 +112,21 @@ def register_map(hw: HardwareConfig | None = None) -> list[Register]:
                         Field("n_kv_heads", 9, "Hkv (H a multiple of it)", hw.n_kv_heads)],
         "job heads")
     for name, doc in (("X_ADDR", "x [L, D] int8, row-major"),
-                      ("WQ_ADDR", "wq [H, D, dh] int8"), ("WK_ADDR", "wk [Hkv, D, dh] int8"),
-                      ("WV_ADDR", "wv [Hkv, D, dh] int8"),
-                      ("WQ_LO_ADDR", "LO codes of wq [H, D, dh], one byte each"),
-                      ("WK_LO_ADDR", "LO codes of wk [Hkv, D, dh], one byte each"),
+                      ("WQ_ADDR", "wq [H, D, dh] int8, tile order (lapa.memlayout.exec_tiles)"),
+                      ("WK_ADDR", "wk [Hkv, D, dh] int8, tile order"),
+                      ("WV_ADDR", "wv [Hkv, D, dh] int8, tile order"),
+                      ("WQ_LO_ADDR", "LO codes of wq [H, D, dh], a byte each, PEA group order (pea_groups)"),
+                      ("WK_LO_ADDR", "LO codes of wk [Hkv, D, dh], a byte each, PEA group order"),
+                      ("ROPE_ADDR", "rope [L, dh] int16 table rows, c then s (read when rope = 1)"),
                       ("OUT_ADDR", "o [H, L, dh] int8, written by the accelerator"),
+                      ("MASK_ADDR", "mask [H, L, ceil(L/8)] bits, LSB first (written and read back)"),
                       ("Q_HAT_ADDR", "q_hat [H, L, dh] int8 (trace)"),
                       ("K_HAT_ADDR", "k_hat [Hkv, L, dh] int8 (trace)"),
                       ("Q_ADDR", "q [H, L, dh] int8 (trace)"),
-                      ("K_ADDR", "k [Hkv, L, dh] int8 (trace; rows not needed are 0)"),
-                      ("V_ADDR", "v [Hkv, L, dh] int8 (trace; rows not needed are 0)"),
-                      ("MASK_ADDR", "mask [H, L, ceil(L/8)] bits, LSB first (trace)"),
+                      ("K_ADDR", "k [Hkv, L, dh] int8 (trace; rows not needed are not written)"),
+                      ("V_ADDR", "v [Hkv, L, dh] int8 (trace; rows not needed are not written)"),
                       ("KEY_NEEDED_ADDR", "key_needed [Hkv, ceil(L/8)] bits, LSB first (trace)"),
-                      ("PROBS_ADDR", "probs [H, L, L] uint16 little-endian (trace)")):
+                      ("PROBS_ADDR", "probs [H, L, L] uint16 (trace; each row's kept probabilities, compacted)")):
         add(name, "rw", [Field(name.lower(), 32, doc)], f"byte address of {doc.split()[0]}")
     for f in dataclasses.fields(ArithConfig):
         if f.name.startswith("round_"):
@@ -153,6 +155,8 @@ def register_map(hw: HardwareConfig | None = None) -> list[Register]:
         add(f"PAIRS_ROUND{r + 1}", "ro", [Field(f"pairs_round{r + 1}", 32,
                                                 f"pairs kept after round {r + 1}, all heads")],
             "performance counter")
+    add("PROGRESS", "ro", [Field("heads_done", 9, "query heads whose o rows are all written")],
+        "progress of the running job")
     add("KV_ROWS", "ro", [Field("kv_rows", 32, "K/V rows computed, all KV heads")],
         "performance counter")
     return regs

@@ -3,8 +3,8 @@
 Producer k offers a span on `req[k]` (bus-aligned byte address, number of bus words) and its
 words on `data[k]`. The arbiter grants the lowest-numbered waiting producer whose turn it is
 (round robin), passes its command to the AXI4 writer and its words through until the writer
-reports the span done; `error` goes high (sticky) if any span got an error response. A span
-must have at least one word.
+reports the span done (`done[k]` pulses for one cycle, after the memory's write response); `error`
+goes high (sticky) if any span got an error response. A span must have at least one word.
 """
 
 from amaranth.hdl import Module, Mux, Signal
@@ -29,6 +29,7 @@ class WriteBack(wiring.Component):
             "axi": Out(AXI4(addr_width=addr_width, data_width=data_width)),
             "req": In(stream.Signature(DMACommand(addr_width))).array(n_src),
             "data": In(stream.Signature(data_width)).array(n_src),
+            "done": Out(n_src),
             "error": Out(1),
             "busy": Out(1),
         })
@@ -78,6 +79,7 @@ class WriteBack(wiring.Component):
                                          wr.data.payload.eq(self.data[k].payload),
                                          self.data[k].ready.eq(wr.data.ready)]
                 with m.If(wr.done.valid):
+                    m.d.comb += self.done.bit_select(grant, 1).eq(1)
                     m.d.sync += turn.eq(Mux(grant == n - 1, 0, grant + 1))
                     m.next = "IDLE"
         return m

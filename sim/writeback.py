@@ -38,8 +38,12 @@ async def spans_land_intact(dut, stall):
             datas[k].send_all(words)
             for i, w in enumerate(words):
                 expect[addr + i * BPB] = w
+    done = [0] * N_SRC     # `done` pulses per producer: one per span, after its write response
     for _ in range(200000):
         await RisingEdge(dut.clk)
+        pulses = int(dut.done.value)
+        for k in range(N_SRC):
+            done[k] += (pulses >> k) & 1
         if all(s.idle for s in reqs + datas) and not int(dut.busy.value):
             break
     else:
@@ -50,3 +54,4 @@ async def spans_land_intact(dut, stall):
         got = int.from_bytes(ram.read(a, BPB), "little")
         assert got == w, f"word at {a:#x} = {got:#x}, wrote {w:#x}"
     assert int(dut.error.value) == 0
+    assert done == [12] * N_SRC, f"done pulses per producer {done}, expected 12 each"

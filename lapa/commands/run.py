@@ -1,6 +1,15 @@
-"""`build.py run --backend golden IN.npz OUT.npz`: every output of SPEC section 6 for a vector file."""
+"""`build.py run --backend golden|rtl IN.npz OUT.npz`: every output of SPEC section 6 for a vector file.
+
+The RTL backend generates the accelerator for the file's shapes (hardware options override the
+fitted shape; a layer the hardware cannot hold is refused before simulation), simulates it with
+cocotb and adds `cycles` and the performance counters to the outputs.
+"""
+
+import dataclasses
 
 from ..backends import BACKENDS, run_backend
+from ..cliargs import add_config_args
+from ..config import HardwareConfig
 from ..summary import layer_summary
 from ..vectors import load_vectors, save_npz
 
@@ -12,13 +21,22 @@ def register(sub):
     p.add_argument("--backend", choices=tuple(BACKENDS), default="golden")
     p.add_argument("--waves", metavar="FILE.fst", default=None,
                    help="RTL backend: dump waveforms to this file")
+    p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator",
+                   help="RTL backend: simulator (default verilator)")
     p.add_argument("--quiet", action="store_true", help="no summary")
+    add_config_args(p, arith=False)
     p.set_defaults(func=run)
 
 
 def run(args):
     inputs = load_vectors(args.input)
-    options = {"waves": args.waves} if args.waves else {}
+    options = {}
+    if args.backend == "rtl":
+        given = tuple(f.name for f in dataclasses.fields(HardwareConfig) if getattr(args, f.name) is not None)
+        options = {"waves": args.waves, "simulator": args.simulator, "given": given,
+                   "hw": HardwareConfig(**{k: getattr(args, k) for k in given})}
+    elif args.waves:
+        options = {"waves": args.waves}
     out = run_backend(args.backend, inputs, **options)
     save_npz(args.output, out)
     if not args.quiet:

@@ -1,0 +1,480 @@
+"""LAPA top level: speculation unit -> mask in memory -> data fetcher -> execution unit, one controller.
+
+Ports: `axil` (AXI4-Lite slave, the register map of `rtl.regmap`), `axi` (AXI4 master, 64-bit
+data, 32-bit byte addresses, the job's buffers of `lapa.memlayout`), `irq` (level:
+CTRL.irq_enable & STATUS.done).
+
+A job (CTRL.start) is checked (`rtl.config_check`: a refused job ends at once with STATUS.error
+and the ERROR code), then the controller runs, for every KV head g (its query heads h in order):
+1. RoPE table rows into both units' tables (once per job, when `rope` = 1).
+2. Per query head: its LO-coded wq (and, for the group's first head, wk) into the speculation
+   unit's weight buffer, then the x rows; the unit predicts the head's mask, whose kept-key lists
+   are packed to bit rows and written to MASK_ADDR. During the group's last head the execution
+   unit's x, wk and wv tiles are fetched too, and the unit's key_needed list goes straight to the
+   execution unit (only needed K/V rows are ever projected).
+3. Once the group's mask rows are in memory (write responses counted), per query head the wq
+   tiles and the head's mask rows (read back on demand, unpacked to kept-key lists) go to the
+   execution unit, which writes `o` rows to OUT_ADDR.
+With CTRL.trace, q_hat/k_hat, q/k/v rows, key_needed and the kept probabilities are written too.
+Every producer writes through a `RowSpanSource` (whole rows) into one round-robin `WriteBack`;
+all reads go through one in-order `DataFetcher`. Counters (CYCLES_*, PAIRS_ROUND*, KV_ROWS) count
+the current job.
+"""
+
+from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
+from amaranth.lib import data, fifo, wiring
+from amaranth.lib.wiring import In, Out
+
+from .axi import AXI4, AXI4Lite, join_read_write
+from .config_check import ConfigCheck
+from .execution import ExecutionUnit, exec_shape
+from .fetcher import DataFetcher
+from .kv_control import kv_request_layout
+from .mask_codec import MaskPacker, MaskUnpacker
+from .regbank import RegisterBank, bank_layout
+from .regmap import ERROR_CODES, register_map
+from .registry import block
+from .resize import StreamResize
+from .span import RowSpanSource
+from .speculation import SpeculationUnit, spec_shape
+from .writeback import WriteBack
+
+__all__ = ["BUS_BITS", "ADDR_WIDTH", "LapaTop", "top_shape"]
+
+BUS_BITS = 64
+BUS_BYTES = BUS_BITS // 8
+ADDR_WIDTH = 32
+
+# fetch destinations and write-back sources
+F_SPEC_X, F_SPEC_W, F_ROPE, F_EXEC_X, F_WK, F_WV, F_WQ, F_MASK = range(8)
+W_MASK, W_KEY_NEEDED, W_HAT, W_PROJ, W_PROBS, W_O = range(6)
+
+
+def _ratio_ok(bits):
+    return bits % BUS_BITS == 0 or BUS_BITS % bits == 0
+
+
+def top_shape(hw):
+    """Refuse shapes the 64-bit memory interface cannot carry, naming the parameter."""
+    spec_shape(hw)
+    exec_shape(hw)
+    if hw.d_model % BUS_BYTES:
+        raise ValueError(f"d_model = {hw.d_model}: must be a multiple of the {BUS_BYTES}-byte bus word")
+    if hw.head_dim % BUS_BYTES:
+        raise ValueError(f"head_dim = {hw.head_dim}: must be a multiple of the {BUS_BYTES}-byte bus word")
+    for name, bits in (("pea_lanes", 8 * hw.pea_lanes), ("mac_cols", 8 * hw.mac_cols),
+                       ("mac_rows * mac_cols", 8 * hw.mac_rows * hw.mac_cols),
+                       ("av_lanes", 8 * hw.av_lanes)):
+        if not _ratio_ok(bits):
+            raise ValueError(f"{name} = {bits // 8}: its bytes must divide or be a multiple of "
+                             f"the {BUS_BYTES}-byte bus word")
+
+
+class LapaTop(wiring.Component):
+    """The LAPA accelerator: AXI4-Lite registers, AXI4 memory master, interrupt."""
+
+    def __init__(self, cfg):
+        hw = cfg.hw
+        top_shape(hw)
+        self.cfg, self.hw = cfg, hw
+        self.regs = register_map(hw)
+        self.bank = RegisterBank(self.regs)
+        super().__init__({
+            "axil": In(AXI4Lite(addr_width=self.bank.addr_width)),
+            "axi": Out(AXI4(addr_width=ADDR_WIDTH, data_width=BUS_BITS)),
+            "irq": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        hw = self.hw
+        D, dh, L, H = hw.d_model, hw.head_dim, hw.max_seq_len, hw.n_heads
+        G = dh // hw.pea_lanes
+        iw = hw.seq_index_width
+        m.submodules.bank = bank = self.bank
+        wiring.connect(m, wiring.flipped(self.axil), bank.axil)
+        regs = bank.config
+        status = bank.status
+        m.submodules.check = check = ConfigCheck(bank_layout(self.regs, "rw"), max_seq_len=L,
+                                                 n_heads=H, max_rounds=hw.max_rounds)
+        m.d.comb += check.config.eq(regs)
+        m.submodules.spec = spec = SpeculationUnit(self.cfg)
+        m.submodules.exec = ex = ExecutionUnit(self.cfg)
+        m.submodules.fetcher = fetcher = DataFetcher(n_dest=8, addr_width=ADDR_WIDTH, data_width=BUS_BITS)
+        m.submodules.writeback = wb = WriteBack(n_src=6, addr_width=ADDR_WIDTH, data_width=BUS_BITS)
+        join_read_write(m, self.axi, fetcher.axi, wb.axi)
+
+        # The job's registers, latched at start (the host may rewrite them while a job runs).
+        job = Signal(bank_layout(self.regs, "rw"))
+        seq_len = job.seq_len[:L.bit_length()]
+        trace = job.ctrl.trace
+        grp = Signal(range(H + 1))        # query heads per KV head
+        for h in range(1, H + 1):
+            for g in range(1, h + 1):
+                if h % g == 0:
+                    with m.If((job.heads.n_heads == h) & (job.heads.n_kv_heads == g)):
+                        m.d.comb += grp.eq(h // g)
+        mask_words = Signal(range(L // BUS_BITS + 2))   # bus words per mask row
+        m.d.comb += mask_words.eq((seq_len + BUS_BITS - 1) >> 6)
+
+        # ---- Controller state
+        busy = Signal()
+        done = Signal()
+        err = Signal(4)
+        g_idx = Signal(range(H + 1))      # KV head
+        j_idx = Signal(range(H + 1))      # query head within the group
+        jq = Signal(range(H + 1))         # execution: wq/mask fetches issued in the group
+        last_head = j_idx == grp - 1
+        m.d.comb += [status.status.busy.eq(busy), status.status.done.eq(done),
+                     status.status.error.eq(err != 0), status.error.eq(err),
+                     self.irq.eq(done & regs.ctrl.irq_enable)]
+
+        # ---- Runtime configuration of the units
+        sc = spec.config
+        m.d.comb += [sc.seq_len.eq(seq_len), sc.causal.eq(job.causal), sc.rope.eq(job.rope),
+                     sc.project_k.eq(j_idx == 0), sc.last_head.eq(last_head),
+                     sc.sh_qhat.eq(job.sh_qhat), sc.sh_khat.eq(job.sh_khat), sc.ddf_mode.eq(job.ddf_mode),
+                     sc.n_rounds.eq(job.round_bits.n_rounds), sc.eta_frac_bits.eq(job.eta_frac_bits),
+                     sc.trace.eq(trace)]
+        for r in range(hw.max_rounds):
+            m.d.comb += [sc.round_bits[r].eq(job.round_bits[f"b{r + 1}"]),
+                         sc.round_eta[r].eq(job[f"round_eta{r + 1}"]),
+                         sc.round_margin[r].eq(job[f"round_margin{r + 1}"])]
+        ec = ex.config
+        m.d.comb += [ec.seq_len.eq(seq_len), ec.n_q_heads.eq(grp), ec.rope.eq(job.rope)]
+        for name in ("m_q", "n_q", "m_k", "n_k", "m_v", "n_v", "m_o", "n_o",
+                     "sm_mult", "sm_shift", "sm_frac_bits"):
+            m.d.comb += ec[name].eq(job[name])
+
+        # ---- Reads: a row-by-row fetch command generator in front of the data fetcher
+        fc_busy = Signal()
+        fc_dest = Signal(range(8))
+        fc_addr = Signal(ADDR_WIDTH)
+        fc_rows = Signal(range(max(L, D) + 1))
+        fc_words = Signal(range(max(L // BUS_BITS + 2, D // BUS_BYTES + 1, dh // 4 + 1)))
+        req = fetcher.req
+        m.d.comb += [req.valid.eq(fc_busy), req.payload.dest.eq(fc_dest),
+                     req.payload.addr.eq(fc_addr), req.payload.beats.eq(fc_words)]
+        with m.If(req.valid & req.ready):
+            m.d.sync += [fc_addr.eq(fc_addr + (fc_words << 3)), fc_rows.eq(fc_rows - 1)]
+            with m.If(fc_rows == 1):
+                m.d.sync += fc_busy.eq(0)
+
+        def fetch(dest, addr, rows, words):
+            """Start a fetch of `rows` rows of `words` bus words from `addr` (the generator is idle)."""
+            m.d.sync += [fc_busy.eq(1), fc_dest.eq(dest), fc_addr.eq(addr), fc_rows.eq(rows),
+                         fc_words.eq(words)]
+
+        def resized(dest, bits, **kw):
+            conv = StreamResize(in_width=BUS_BITS, out_width=bits, **kw)
+            m.submodules[f"fetch{dest}_resize"] = conv
+            wiring.connect(m, fetcher.dest[dest], conv.i)
+            return conv.o
+
+        # x bytes to the speculation unit
+        sx = resized(F_SPEC_X, 8)
+        m.d.comb += [spec.x.valid.eq(sx.valid), spec.x.payload.eq(sx.payload.data), sx.ready.eq(spec.x.ready)]
+        # LO codes (a byte each) into the speculation unit's weight buffer
+        sw = resized(F_SPEC_W, 8 * hw.pea_lanes)
+        spec_w_count = Signal(range(2 * G * D + 1))
+        m.d.comb += [sw.ready.eq(1), spec.w_en.eq(sw.valid), spec.w_addr.eq(spec_w_count)]
+        for lane in range(hw.pea_lanes):
+            m.d.comb += spec.w_data[lane].as_value().eq(sw.payload.data[8 * lane:8 * lane + 6])
+        with m.If(sw.valid):
+            m.d.sync += spec_w_count.eq(spec_w_count + 1)
+        # RoPE table rows into both units
+        rope = resized(F_ROPE, 16 * dh)
+        rope_count = Signal(range(L + 1))
+        m.d.comb += rope.ready.eq(1)
+        for unit in (spec, ex):
+            m.d.comb += [unit.rope_w_en.eq(rope.valid), unit.rope_w_addr.eq(rope_count),
+                         unit.rope_w_data.eq(rope.payload.data)]
+        with m.If(rope.valid):
+            m.d.sync += rope_count.eq(rope_count + 1)
+        # x chunks and weight tiles to the execution unit
+        for dest, port, bits in ((F_EXEC_X, ex.x, 8 * hw.mac_cols), (F_WK, ex.wk, 8 * hw.mac_rows * hw.mac_cols),
+                                 (F_WV, ex.wv, 8 * hw.mac_rows * hw.mac_cols),
+                                 (F_WQ, ex.wq, 8 * hw.mac_rows * hw.mac_cols)):
+            o = resized(dest, bits)
+            m.d.comb += [port.valid.eq(o.valid), port.payload.eq(o.payload.data), o.ready.eq(port.ready)]
+        # mask rows read back as kept-key lists
+        m.submodules.unpacker = unpacker = MaskUnpacker(max_seq_len=L, word_width=BUS_BITS)
+        wiring.connect(m, fetcher.dest[F_MASK], unpacker.i)
+        wiring.connect(m, unpacker.o, ex.kept)
+
+        # ---- Writes: one RowSpanSource per producer, round robin into the write-back
+        inflight = []    # rows handed to each source and not yet acknowledged by the memory
+
+        def source(k, max_words, rows_in):
+            src = RowSpanSource(max_row_words=max_words, addr_width=ADDR_WIDTH, data_width=BUS_BITS)
+            m.submodules[f"wsrc{k}"] = src
+            wiring.connect(m, src.req, wb.req[k])
+            wiring.connect(m, src.data, wb.data[k])
+            pending = Signal(range(2 * L * H + 2), name=f"wsrc{k}_pending")
+            m.d.sync += pending.eq(pending + rows_in - wb.done[k])
+            inflight.append(pending)
+            return src
+
+        def running(src, start, step, name):
+            """A source whose rows land one after the other from `start` (set at job start)."""
+            ptr = Signal(ADDR_WIDTH, name=f"{name}_ptr")
+            m.d.comb += [src.addr.valid.eq(1), src.addr.payload.eq(ptr)]
+            with m.If(src.addr.ready):
+                m.d.sync += ptr.eq(ptr + step)
+            return ptr, start
+
+        def tagged(src, name):
+            """A source whose row addresses are pushed as its rows arrive (a small FIFO)."""
+            q = fifo.SyncFIFOBuffered(width=ADDR_WIDTH, depth=4)
+            m.submodules[f"{name}_addr"] = q
+            m.d.comb += [src.addr.valid.eq(q.r_rdy), src.addr.payload.eq(q.r_data), q.r_en.eq(src.addr.ready)]
+            return q
+
+        mask_stride = mask_words << 3
+        # kept-key lists -> mask bit rows
+        m.submodules.packer = packer = MaskPacker(max_seq_len=L, word_width=BUS_BITS)
+        m.d.comb += packer.seq_len.eq(seq_len)
+        wiring.connect(m, spec.kept, packer.i)
+        kept_row = spec.kept.valid & spec.kept.ready & spec.kept.payload.last
+        mask_src = source(W_MASK, L // BUS_BITS + 1, kept_row)
+        wiring.connect(m, packer.o, mask_src.i)
+        ptr_inits = [running(mask_src, regs.mask_addr, mask_stride, "mask")]
+
+        # key_needed: to the execution unit, and (trace) a copy packed to KEY_NEEDED_ADDR
+        m.submodules.needed_copy = ncopy = fifo.SyncFIFOBuffered(width=kv_request_layout(iw).size, depth=2)
+        room = ncopy.w_rdy | ~trace
+        m.d.comb += [ex.needed.valid.eq(spec.needed.valid & room), ex.needed.payload.eq(spec.needed.payload),
+                     spec.needed.ready.eq(ex.needed.ready & room),
+                     ncopy.w_en.eq(spec.needed.valid & ex.needed.ready & trace),
+                     ncopy.w_data.eq(spec.needed.payload)]
+        m.submodules.needed_packer = npack = MaskPacker(max_seq_len=L, word_width=BUS_BITS)
+        m.d.comb += [npack.seq_len.eq(seq_len), npack.i.valid.eq(ncopy.r_rdy),
+                     npack.i.payload.eq(ncopy.r_data), ncopy.r_en.eq(npack.i.ready)]
+        kn_src = source(W_KEY_NEEDED, L // BUS_BITS + 1,
+                        ncopy.w_en & kv_request_layout(iw)(ncopy.w_data).last)
+        wiring.connect(m, npack.o, kn_src.i)
+        ptr_inits.append(running(kn_src, regs.key_needed_addr, mask_stride, "key_needed"))
+
+        # q_hat / k_hat rows (trace)
+        row_words = dh // BUS_BYTES
+        hat_fire = spec.hat.valid & spec.hat.ready
+        hat_src = source(W_HAT, row_words, hat_fire)
+        hat_addr = tagged(hat_src, "hat")
+        hat_row = StreamResize(in_width=8 * dh, out_width=BUS_BITS)
+        m.submodules.hat_resize = hat_row
+        q_hat_ptr = Signal(ADDR_WIDTH)
+        k_hat_ptr = Signal(ADDR_WIDTH)
+        m.d.comb += [hat_row.i.valid.eq(spec.hat.valid & hat_addr.w_rdy),
+                     hat_row.i.payload.data.eq(spec.hat.payload.data), hat_row.i.payload.last.eq(1),
+                     spec.hat.ready.eq(hat_row.i.ready & hat_addr.w_rdy),
+                     hat_addr.w_en.eq(hat_fire),
+                     hat_addr.w_data.eq(Mux(spec.hat.payload.is_k, k_hat_ptr, q_hat_ptr))]
+        wiring.connect(m, hat_row.o, hat_src.i)
+        with m.If(hat_fire):
+            with m.If(spec.hat.payload.is_k):
+                m.d.sync += k_hat_ptr.eq(k_hat_ptr + dh)
+            with m.Else():
+                m.d.sync += q_hat_ptr.eq(q_hat_ptr + dh)
+
+        # q / k / v rows of the execution unit (trace)
+        proj = ex.proj
+        proj_fire = proj.valid & proj.ready & trace
+        proj_src = source(W_PROJ, row_words, proj_fire)
+        proj_addr = tagged(proj_src, "proj")
+        proj_row = StreamResize(in_width=8 * dh, out_width=BUS_BITS)
+        m.submodules.proj_resize = proj_row
+        q_ptr = Signal(ADDR_WIDTH)
+        k_base = Signal(ADDR_WIDTH)     # k / v rows of the current KV head
+        v_base = Signal(ADDR_WIDTH)
+        row_off = Signal(ADDR_WIDTH)
+        m.d.comb += row_off.eq(proj.payload.row * dh)
+        with m.Switch(proj.payload.kind):
+            with m.Case(0):
+                m.d.comb += proj_addr.w_data.eq(q_ptr)
+            with m.Case(1):
+                m.d.comb += proj_addr.w_data.eq(k_base + row_off)
+            with m.Default():
+                m.d.comb += proj_addr.w_data.eq(v_base + row_off)
+        m.d.comb += [proj_row.i.valid.eq(proj.valid & trace & proj_addr.w_rdy),
+                     proj_row.i.payload.data.eq(proj.payload.data), proj_row.i.payload.last.eq(1),
+                     proj.ready.eq(~trace | (proj_row.i.ready & proj_addr.w_rdy)),
+                     proj_addr.w_en.eq(proj_fire)]
+        wiring.connect(m, proj_row.o, proj_src.i)
+        with m.If(proj_fire & (proj.payload.kind == 0)):
+            m.d.sync += q_ptr.eq(q_ptr + dh)
+
+        # kept probabilities, compacted per row (trace)
+        probs = ex.probs
+        probs_fire = probs.valid & probs.ready & trace
+        probs_src = source(W_PROBS, (2 * L + BUS_BYTES - 1) // BUS_BYTES, probs_fire & probs.payload.last)
+        probs_row = StreamResize(in_width=16, out_width=BUS_BITS, pad_last=True)
+        m.submodules.probs_resize = probs_row
+        m.d.comb += [probs_row.i.valid.eq(probs.valid & trace), probs_row.i.payload.data.eq(probs.payload.prob),
+                     probs_row.i.payload.last.eq(probs.payload.last),
+                     probs.ready.eq(~trace | probs_row.i.ready)]
+        wiring.connect(m, probs_row.o, probs_src.i)
+        probs_stride = ((seq_len + 3) >> 2) << 3
+        ptr_inits.append(running(probs_src, regs.probs_addr, probs_stride, "probs"))
+
+        # o rows
+        o = ex.o
+        ac_last = o.payload.chunk == dh // hw.av_lanes - 1
+        o_src = source(W_O, row_words, o.valid & o.ready & ac_last)
+        o_row = StreamResize(in_width=8 * hw.av_lanes, out_width=BUS_BITS)
+        m.submodules.o_resize = o_row
+        m.d.comb += [o_row.i.valid.eq(o.valid), o_row.i.payload.data.eq(o.payload.data),
+                     o_row.i.payload.last.eq(ac_last), o.ready.eq(o_row.i.ready)]
+        wiring.connect(m, o_row.o, o_src.i)
+        ptr_inits.append(running(o_src, regs.out_addr, dh, "o"))
+
+        quiet = Signal()
+        m.d.comb += quiet.eq(sum(p != 0 for p in inflight) == 0)
+
+        # ---- Counters (this job)
+        kept_base = Signal(data.ArrayLayout(32, hw.max_rounds))
+        kv_base = Signal(32)
+        with m.If(busy):
+            m.d.sync += status.cycles_total.eq(status.cycles_total + 1)
+            with m.If(spec.busy):
+                m.d.sync += status.cycles_spec.eq(status.cycles_spec + 1)
+            with m.If(ex.busy):
+                m.d.sync += status.cycles_exec.eq(status.cycles_exec + 1)
+            with m.If(fetcher.busy & ~self.axi.rvalid):
+                m.d.sync += status.cycles_stall.eq(status.cycles_stall + 1)
+        for r in range(4):
+            cnt = status[f"pairs_round{r + 1}"]
+            if r < hw.max_rounds:
+                m.d.comb += cnt.eq(spec.perf.kept_round[r][:32] - kept_base[r])
+            else:
+                m.d.comb += cnt.eq(0)
+        m.d.comb += status.kv_rows.eq(ex.perf.kv_rows - kv_base)
+        o_rows = Signal(range(L + 1))     # o rows written of the current head
+        with m.If(wb.done[W_O]):
+            m.d.sync += o_rows.eq(o_rows + 1)
+            with m.If(o_rows + 1 == seq_len):
+                m.d.sync += [o_rows.eq(0), status.progress.eq(status.progress + 1)]
+
+        # ---- Sequencer
+        wq_lo_ptr = Signal(ADDR_WIDTH)
+        wk_lo_ptr = Signal(ADDR_WIDTH)
+        wq_ptr = Signal(ADDR_WIDTH)
+        wk_ptr = Signal(ADDR_WIDTH)
+        wv_ptr = Signal(ADDR_WIDTH)
+        mask_rd_ptr = Signal(ADDR_WIDTH)
+        head_bytes = D * dh
+        axi_error = fetcher.error | wb.error
+        with m.FSM(name="control"):
+            with m.State("IDLE"):
+                with m.If(bank.start):
+                    m.d.sync += [job.eq(regs), done.eq(0), err.eq(check.error),
+                                 status.cycles_total.eq(0), status.cycles_spec.eq(0),
+                                 status.cycles_exec.eq(0), status.cycles_stall.eq(0),
+                                 status.progress.eq(0), o_rows.eq(0),
+                                 kv_base.eq(ex.perf.kv_rows)]
+                    m.d.sync += [kept_base[r].eq(spec.perf.kept_round[r][:32]) for r in range(hw.max_rounds)]
+                    with m.If(check.error != 0):
+                        m.d.sync += done.eq(1)
+                    with m.Else():
+                        m.d.sync += [busy.eq(1), g_idx.eq(0), j_idx.eq(0), rope_count.eq(0),
+                                     wq_lo_ptr.eq(regs.wq_lo_addr), wk_lo_ptr.eq(regs.wk_lo_addr),
+                                     wq_ptr.eq(regs.wq_addr), wk_ptr.eq(regs.wk_addr),
+                                     wv_ptr.eq(regs.wv_addr), mask_rd_ptr.eq(regs.mask_addr),
+                                     q_hat_ptr.eq(regs.q_hat_addr), k_hat_ptr.eq(regs.k_hat_addr),
+                                     q_ptr.eq(regs.q_addr), k_base.eq(regs.k_addr), v_base.eq(regs.v_addr)]
+                        m.d.sync += [ptr.eq(start) for ptr, start in ptr_inits]
+                        m.next = "ROPE"
+            with m.State("ROPE"):
+                with m.If(job.rope):
+                    fetch(F_ROPE, job.rope_addr, seq_len, 2 * dh // BUS_BYTES)
+                    m.next = "ROPE_WAIT"
+                with m.Else():
+                    m.next = "SPEC_WQ"
+            with m.State("ROPE_WAIT"):
+                with m.If(rope_count == seq_len):
+                    m.next = "SPEC_WQ"
+            with m.State("SPEC_WQ"):
+                with m.If(~fc_busy):
+                    fetch(F_SPEC_W, wq_lo_ptr, D, dh // BUS_BYTES)
+                    m.d.sync += [wq_lo_ptr.eq(wq_lo_ptr + head_bytes), spec_w_count.eq(0)]
+                    m.next = "SPEC_WK"
+            with m.State("SPEC_WK"):
+                with m.If(j_idx != 0):
+                    m.next = "SPEC_W_WAIT"
+                with m.Elif(~fc_busy):
+                    fetch(F_SPEC_W, wk_lo_ptr, D, dh // BUS_BYTES)
+                    m.d.sync += wk_lo_ptr.eq(wk_lo_ptr + head_bytes)
+                    m.next = "SPEC_W_WAIT"
+            with m.State("SPEC_W_WAIT"):
+                with m.If(spec_w_count == Mux(j_idx == 0, 2 * G * D, G * D)):
+                    m.next = "SPEC_START"
+            with m.State("SPEC_START"):
+                m.d.comb += spec.start.eq(1)
+                fetch(F_SPEC_X, job.x_addr, seq_len, D // BUS_BYTES)
+                m.next = "EXEC_X"
+            with m.State("EXEC_X"):
+                # the group's last head: the execution unit's inputs follow the x rows
+                with m.If(~last_head):
+                    m.next = "SPEC_WAIT"
+                with m.Elif(~fc_busy):
+                    fetch(F_EXEC_X, job.x_addr, seq_len, D // BUS_BYTES)
+                    m.next = "EXEC_WK"
+            with m.State("EXEC_WK"):
+                with m.If(~fc_busy):
+                    fetch(F_WK, wk_ptr, D, dh // BUS_BYTES)
+                    m.d.sync += wk_ptr.eq(wk_ptr + head_bytes)
+                    m.next = "EXEC_WV"
+            with m.State("EXEC_WV"):
+                with m.If(~fc_busy):
+                    fetch(F_WV, wv_ptr, D, dh // BUS_BYTES)
+                    m.d.sync += wv_ptr.eq(wv_ptr + head_bytes)
+                    m.next = "SPEC_WAIT"
+            with m.State("SPEC_WAIT"):
+                with m.If(~fc_busy & ~spec.busy):
+                    with m.If(~last_head):
+                        m.d.sync += j_idx.eq(j_idx + 1)
+                        m.next = "SPEC_WQ"
+                    with m.Else():
+                        m.next = "MASK_WAIT"
+            with m.State("MASK_WAIT"):
+                # the group's mask rows must be in memory before they are read back
+                with m.If(inflight[W_MASK] == 0):
+                    m.d.sync += jq.eq(0)
+                    m.next = "EXEC_WQ"
+            with m.State("EXEC_WQ"):
+                with m.If(~fc_busy):
+                    fetch(F_WQ, wq_ptr, D, dh // BUS_BYTES)
+                    m.d.sync += wq_ptr.eq(wq_ptr + head_bytes)
+                    m.next = "EXEC_MASK"
+            with m.State("EXEC_MASK"):
+                with m.If(~fc_busy):
+                    fetch(F_MASK, mask_rd_ptr, seq_len, mask_words)
+                    m.next = "EXEC_MASK_NEXT"
+            with m.State("EXEC_MASK_NEXT"):
+                with m.If(~fc_busy):
+                    m.d.sync += [mask_rd_ptr.eq(fc_addr), jq.eq(jq + 1)]
+                    with m.If(jq + 1 == grp):
+                        m.next = "EXEC_WAIT"
+                    with m.Else():
+                        m.next = "EXEC_WQ"
+            with m.State("EXEC_WAIT"):
+                with m.If(~ex.busy & (inflight[W_O] == 0) & (inflight[W_PROJ] == 0)):
+                    seq_bytes = seq_len * dh
+                    m.d.sync += [k_base.eq(k_base + seq_bytes), v_base.eq(v_base + seq_bytes),
+                                 j_idx.eq(0), g_idx.eq(g_idx + 1)]
+                    with m.If(g_idx + 1 == job.heads.n_kv_heads):
+                        m.next = "FINISH"
+                    with m.Else():
+                        m.next = "SPEC_WQ"
+            with m.State("FINISH"):
+                with m.If(quiet & ~wb.busy):
+                    m.d.sync += [busy.eq(0), done.eq(1)]
+                    with m.If(axi_error):
+                        m.d.sync += err.eq(ERROR_CODES["AXI"])
+                    m.next = "IDLE"
+        return m
+
+
+@block("top", unit="system")
+def _top(cfg):
+    """The LAPA accelerator top level (AXI4-Lite registers, AXI4 master, irq)."""
+    return LapaTop(cfg)

@@ -1,0 +1,105 @@
+# amaranth: UnusedElaboratable=no
+"""The whole accelerator end to end: vector files through the generated top level (cocotb, AXI RAM
+and AXI-Lite master models) against the golden model, bit for bit, on one build per configuration."""
+
+import numpy as np
+import pytest
+
+from golden.example import example_layer
+from golden.model import run_layer
+from lapa.config import HardwareConfig, LapaConfig
+from lapa.errors import UserError
+from lapa.vectors import LayerInputs
+from rtl.generate import to_verilog
+from rtl.top import LapaTop, top_shape
+from sim.layer import check_fits, hw_for_layer, run_rtl_jobs
+from sim.lint import lint_verilog
+
+OUTPUTS = ("q_hat", "k_hat", "q", "k", "v", "mask", "key_needed", "probs", "o")
+HW = HardwareConfig(d_model=32, head_dim=16, max_seq_len=32, n_heads=9, n_kv_heads=3,
+                    pea_lanes=16, peb_lanes=16, mac_rows=2, mac_cols=8, av_lanes=8)
+CFG = LapaConfig(hw=HW)
+
+
+def layer(L, H, Hkv, seed, **arith):
+    cal = example_layer(L, HW.d_model, HW.head_dim, H, Hkv, seed=seed)
+    return LayerInputs(cal.x, cal.wq, cal.wk, cal.wv, cal.arith.replace(**arith))
+
+
+def corner_layer(L, seed):
+    """x of zeros and -128, weights of -128 / 0 / 127: saturation and zero LO codes."""
+    rng = np.random.default_rng(seed)
+    base = layer(L, 1, 1, seed)
+    x = rng.choice(np.array([-128, 0, 127, 1], np.int8), size=base.x.shape)
+    x[0] = 0
+    ws = [rng.choice(np.array([-128, 0, 127, -1], np.int8), size=w.shape) for w in (base.wq, base.wk, base.wv)]
+    return LayerInputs(x, *ws, base.arith)
+
+
+def cases():
+    return [
+        layer(32, 9, 3, 1),                                          # maximum length, GQA 9/3
+        layer(1, 1, 1, 2),                                           # one token
+        layer(7, 4, 4, 3, causal=False, rope=True, pos0=5),          # MHA, not causal, RoPE
+        layer(20, 9, 3, 4, ddf_mode="margin", round_bits=(2, 3, 3), round_eta=(0, 0, 0),
+              round_margin=(3000, 2000, 1000), rope=True),           # margin mode, three rounds
+        layer(13, 4, 2, 5, round_bits=(8,), round_eta=(200,), round_margin=(0,)),  # one round
+        layer(9, 2, 1, 6, round_bits=(2, 2, 2, 2), round_eta=(256, 256, 256, 256),
+              round_margin=(0, 0, 0, 0), causal=False),               # four rounds, keep all
+        corner_layer(16, 7),
+    ]
+
+
+def check(inputs, out, counters, tag):
+    gold = run_layer(inputs.x, inputs.wq, inputs.wk, inputs.wv, inputs.arith)
+    for name in OUTPUTS:
+        assert out[name].shape == gold[name].shape, f"{tag}: {name} shape"
+        bad = np.argwhere(out[name] != gold[name])
+        assert bad.size == 0, f"{tag}: {name} differs at {bad[:5].tolist()} ({len(bad)} places)"
+    rounds = gold["round_candidates"].sum(axis=0)   # |C_1| .. |C_R| summed over heads
+    kept = list(rounds[1:]) + [int(gold["mask"].sum())]
+    for r, want in enumerate(kept):
+        assert counters[f"pairs_round{r + 1}"] == want, f"{tag}: PAIRS_ROUND{r + 1}"
+    assert counters["kv_rows"] == int(gold["key_needed"].sum()), f"{tag}: KV_ROWS"
+    assert 0 < counters["cycles_spec"] < counters["cycles_total"], tag
+    assert 0 < counters["cycles_exec"] < counters["cycles_total"], tag
+
+
+def test_top_end_to_end(simulator):
+    """Every shape and mode of `cases()` on one build, every output against golden."""
+    jobs = cases()
+    for n, ((out, counters), inputs) in enumerate(zip(run_rtl_jobs(jobs, CFG, simulator=simulator), jobs)):
+        check(inputs, out, counters, f"case {n}")
+
+
+def test_top_backpressure_and_reset(simulator):
+    """Random stalls on every AXI channel, and a reset in the middle of a job before two more."""
+    jobs = [layer(32, 9, 3, 11, rope=True), layer(10, 4, 2, 12)]
+    results = run_rtl_jobs(jobs, CFG, simulator=simulator, pause=0.3, reset_mid=True)
+    for n, ((out, counters), inputs) in enumerate(zip(results, jobs)):
+        check(inputs, out, counters, f"job {n}")
+
+
+def test_top_lint_clean():
+    assert lint_verilog(to_verilog(LapaTop(CFG), "lapa_top"), "lapa_top") == []
+
+
+@pytest.mark.parametrize("kw,name", [({"d_model": 36, "mac_cols": 4}, "d_model"),
+                                     ({"head_dim": 12, "pea_lanes": 4, "peb_lanes": 4, "mac_rows": 1,
+                                       "mac_cols": 4, "av_lanes": 4}, "head_dim"),
+                                     ({"head_dim": 24, "av_lanes": 12, "pea_lanes": 8, "peb_lanes": 8,
+                                       "mac_rows": 1}, "av_lanes")])
+def test_top_refuses_shapes(kw, name):
+    with pytest.raises(ValueError, match=name):
+        top_shape(HW.replace(**kw))
+
+
+def test_layer_refused_before_simulation():
+    inputs = layer(32, 9, 3, 1)
+    with pytest.raises(UserError, match="max_seq_len = 16"):
+        check_fits(inputs.shape, HW.replace(max_seq_len=16))
+    with pytest.raises(UserError, match="head_dim = 32"):
+        check_fits(inputs.shape, HW.replace(head_dim=32))
+    with pytest.raises(UserError, match="n_heads = 4"):
+        check_fits(inputs.shape, HW.replace(n_heads=4, n_kv_heads=2))
+    assert hw_for_layer((100, 576, 64, 9, 3)).max_seq_len == 128
