@@ -9,6 +9,9 @@ One job (`start`, then `busy` until done) predicts the mask of one query head:
    RoPE rotator (`rtl.rope`, rotated when `config.rope` = 1, table row t = position pos0 + t)
    into the q_hat / k_hat row buffers. `project_k` = 0 keeps the previous job's k_hat (the
    other query heads of the same KV head, grouped-query attention).
+   Trace (only when `config.trace` = 1): once every row is stored, and before the prediction,
+   the `hat` stream gives the q_hat rows t = 0..seq_len-1 then, when `project_k` = 1, the k_hat
+   rows, as stored (after RoPE): what `golden.speculation.predict_hat` gives.
 2. Prediction (SPEC 3.3-3.6), row by row: q_hat[t] goes through dh floor LOEs (qlo); round 1
    feeds the PEB with C_1 (s <= t when `config.causal`, else s < seq_len) from a counter; the
    DDF thresholds each round; survivors of round r < R go through a FIFO (with their A_r,
@@ -28,13 +31,26 @@ unit takes as `kept` and `needed`):
 - `needed`: at the end of a job with `config.last_head` = 1, key_needed of the KV head, the
   union over every job since the previous `last_head` job (its query heads), as ascending key
   indices, `last` on the final one; the union is then cleared.
-`perf` counts busy cycles, the cycles after the projection (rows and `needed`), PEA and PEB beats, candidates scored (sum over rounds of |C_r|) and
-|C_1| summed over rows, since reset (skipped pairs = R * c1 - pairs), and the candidate FIFO's
-high-water mark.
+- `hat` (layout `hat_layout`: `{is_k, row, data}`, data the dh int8 values of the row): with
+  `config.trace` = 1, every q_hat row (`is_k` = 0, `row` = t, in order), then with `project_k`
+  = 1 every k_hat row (`is_k` = 1), between the projection and the prediction; the job waits
+  for `hat` (valid/ready). With `trace` = 0, `hat.valid` stays 0 and no cycle is added.
+
+FSM: idle -> (load_x -> pass) per token -> drain -> [trace] -> (load_q -> capture_q -> feed)
+per row -> finish -> [needed] -> idle.
+
+`perf` (layout `SpeculationUnit.perf_layout(hw)`, PERF_WIDTH-bit counters since reset; PERF_FIELDS,
+then `kept_round`): busy cycles (`cycles`), the cycles of the prediction (`predict_cycles`: rows
+and `needed`, after the trace), PEA and PEB beats, candidates scored (`pairs`, sum over rounds
+of |C_r|) and |C_1| summed over rows (`c1`; skipped pairs = R * c1 - pairs), the candidate
+FIFO's high-water mark (`fifo_peak`), and `kept_round[r]` (r < max_rounds, 0-based): the DDF
+survivors of round r, |C_{r+1}| summed over rows (golden `mrsa_rounds(...).cands[r + 1].sum()`;
+the last round's are the kept keys).
 
 Runtime configuration `config` (SPEC 5 names, layout `spec_config_layout`) must stay stable
 while `busy`. Cost per query row: sum_r |C_r| * dh / peb_lanes PEB beats plus a few cycles per
-round; a token's projection costs D (x row load) + (1 + project_k) * dh / pea_lanes * D cycles.
+round; a token's projection costs D (x row load) + (1 + project_k) * dh / pea_lanes * D cycles;
+the trace, when on, (1 + project_k) * seq_len + 1 cycles without back-pressure.
 Measured (Verilator, dh = 64, 16 + 16 lanes, D = 32 since the projection cost is exactly
 9 * D per token and separates; causal, round_bits (4, 4), eta 1/2, random int8 data):
 L = 256: 783.5 prediction cycles per row against the ideal sum_r |C_r| * dh / lanes = 765.9
@@ -55,7 +71,7 @@ from .peb import PEB, PEB_BITS_WIDTH
 from .registry import block
 from .rope import RopeRotator, RopeTable, rope_table_layout
 
-__all__ = ["PERF_WIDTH", "PERF_FIELDS", "spec_config_layout", "spec_shape", "SpeculationUnit"]
+__all__ = ["PERF_WIDTH", "PERF_FIELDS", "spec_config_layout", "hat_layout", "spec_shape", "SpeculationUnit"]
 
 PERF_WIDTH = 40
 PERF_FIELDS = ("cycles", "predict_cycles", "pea_beats", "peb_beats", "pairs", "c1", "fifo_peak")
@@ -73,7 +89,14 @@ def spec_config_layout(hw: HardwareConfig):
         "round_eta": data.ArrayLayout(unsigned(DDF_ETA_WIDTH), r),
         "round_margin": data.ArrayLayout(unsigned(DDF_MARGIN_WIDTH), r),
         "eta_frac_bits": unsigned(DDF_ETA_FRAC_WIDTH),
+        "trace": 1,
     })
+
+
+def hat_layout(hw: HardwareConfig):
+    """One beat of the `hat` trace stream: a q_hat (`is_k` = 0) or k_hat (`is_k` = 1) row."""
+    return data.StructLayout({"is_k": 1, "row": unsigned(hw.seq_index_width),
+                              "data": data.ArrayLayout(signed(8), hw.head_dim)})
 
 
 def spec_shape(hw: HardwareConfig):
@@ -107,13 +130,16 @@ class SpeculationUnit(wiring.Component):
             "rope_w_data": In(rope_table_layout(hw.head_dim)),
             "kept": Out(stream.Signature(kv_request_layout(iw))),
             "needed": Out(stream.Signature(kv_request_layout(iw))),
-            "perf": Out(self.perf_layout()),
+            "hat": Out(stream.Signature(hat_layout(hw))),
+            "perf": Out(self.perf_layout(hw)),
         })
 
     @staticmethod
-    def perf_layout():
-        """The performance counters (PERF_FIELDS), PERF_WIDTH bits each."""
-        return data.StructLayout({n: PERF_WIDTH for n in PERF_FIELDS})
+    def perf_layout(hw: HardwareConfig):
+        """The performance counters: PERF_FIELDS, then `kept_round` (one per round, max_rounds),
+        PERF_WIDTH bits each."""
+        return data.StructLayout({**{n: PERF_WIDTH for n in PERF_FIELDS},
+                                  "kept_round": data.ArrayLayout(unsigned(PERF_WIDTH), hw.max_rounds)})
 
     def elaborate(self, platform):
         m = Module()
@@ -268,6 +294,10 @@ class SpeculationUnit(wiring.Component):
                      ddf.o.ready.eq(Mux(final, self.kept.ready, cands.w_rdy))]
         with m.If(cands.level > perf.fifo_peak):
             m.d.sync += perf.fifo_peak.eq(cands.level)  # the candidate FIFO's high-water mark
+        with m.If(ddf.o.valid & ddf.o.ready):
+            for r in range(R):
+                with m.If(ddf_round == r):  # the survivors of round r (to the FIFO, or `kept`)
+                    m.d.sync += perf.kept_round[r].eq(perf.kept_round[r] + 1)
         rows_done = Signal(iw + 1)
         with m.If(ddf.o.valid & ddf.o.ready & ddf.o.payload.last):
             m.d.sync += ddf_round.eq(Mux(final, 0, ddf_round + 1))
@@ -282,6 +312,20 @@ class SpeculationUnit(wiring.Component):
             with m.If(self.kept.payload.key > top_needed):
                 m.d.sync += top_needed.eq(self.kept.payload.key)
         scan = Signal(iw)
+
+        # ---- Trace: q_hat (then k_hat) rows out of the row buffers, through q_rd / k_rd ----
+        # (the feeder is idle then; state "trace" overrides their addr / en). tr_* is the row being read,
+        # p_* the one on the read ports' data, i.e. `hat`'s beat, held while `hat` stalls.
+        tr_row = Signal(iw)
+        tr_is_k = Signal()
+        tr_done = Signal()          # every row read
+        p_valid = Signal()
+        p_row = Signal(iw)
+        p_is_k = Signal()
+        tr_adv = ~p_valid | self.hat.ready
+        m.d.comb += [self.hat.valid.eq(p_valid), self.hat.payload.row.eq(p_row),
+                     self.hat.payload.is_k.eq(p_is_k),
+                     self.hat.payload.data.eq(Mux(p_is_k, k_rd.data.as_value(), q_rd.data.as_value()))]
 
         # ---- Control ----
         with m.FSM():
@@ -310,8 +354,27 @@ class SpeculationUnit(wiring.Component):
                             m.next = "load_x"
             with m.State("drain"):
                 with m.If(hats_done == seq_len):
-                    m.d.sync += predicting.eq(1)
-                    m.next = "load_q"
+                    with m.If(cfg.trace):
+                        m.d.sync += [tr_row.eq(0), tr_is_k.eq(0), tr_done.eq(0), p_valid.eq(0)]
+                        m.next = "trace"
+                    with m.Else():
+                        m.d.sync += predicting.eq(1)
+                        m.next = "load_q"
+            with m.State("trace"):
+                m.d.comb += [q_rd.addr.eq(tr_row), k_rd.addr.eq(tr_row), q_rd.en.eq(tr_adv), k_rd.en.eq(tr_adv)]
+                with m.If(tr_adv):
+                    m.d.sync += [p_valid.eq(~tr_done), p_row.eq(tr_row), p_is_k.eq(tr_is_k)]
+                    with m.If(~tr_done):
+                        m.d.sync += tr_row.eq(tr_row + 1)
+                        with m.If(tr_row == seq_len - 1):
+                            m.d.sync += tr_row.eq(0)
+                            with m.If(~tr_is_k & cfg.project_k):
+                                m.d.sync += tr_is_k.eq(1)
+                            with m.Else():
+                                m.d.sync += tr_done.eq(1)
+                    with m.Else():  # the last beat goes out now (or none was left)
+                        m.d.sync += predicting.eq(1)
+                        m.next = "load_q"
             with m.State("load_q"):
                 # q_row feeds the PEB's q chunks: change it only once the last row's beats are in
                 m.d.comb += q_rd.addr.eq(row_t)
