@@ -134,32 +134,37 @@ def decode_outputs(lay: MemoryLayout, raw: dict, single: bool):
 
 
 class _Progress(threading.Thread):
-    """Prints the progress file the testbench keeps ("job j/n: heads h/H") while it changes."""
+    """Prints the progress file the testbench keeps ("job j/n, heads done h/H") while it
+    changes: one updated line on a terminal, else a line at most every `every` seconds."""
 
-    def __init__(self, path, stream):
+    def __init__(self, path, stream, every=15.0):
         super().__init__(daemon=True)
         self.path, self.stream, self.stop = path, stream, threading.Event()
+        self.tty = stream.isatty()
+        self.every = 0.0 if self.tty else every
 
     def run(self):
-        shown = None
+        shown, last = None, 0.0
         while not self.stop.wait(0.5):
             try:
                 text = Path(self.path).read_text().strip()
             except OSError:
                 continue
-            if text and text != shown:
-                print(f"\r{text}   ", end="", file=self.stream, flush=True)
-                shown = text
-        if shown is not None:
+            if text and text != shown and time.monotonic() - last >= self.every:
+                print(f"\r{text}   " if self.tty else text, end="" if self.tty else "\n",
+                      file=self.stream, flush=True)
+                shown, last = text, time.monotonic()
+        if shown is not None and self.tty:
             print(file=self.stream, flush=True)
 
 
 def run_rtl_jobs(jobs, cfg: LapaConfig, *, simulator="verilator", waves=None, pause=0.0,
-                 reset_mid=False, progress=None, trace=True):
+                 reset_mid=False, progress=None, trace=True, overrides=None):
     """Run several `LayerInputs` (all of `cfg.hw`'s shape limits) on one build; returns a list of
     (outputs, counters) in order. `pause`: probability of a stall on every AXI channel of the
     RAM model (random read latency, back-pressure). `reset_mid`: the first job is reset halfway
-    and run again."""
+    and run again. `overrides`: register writes ({name: value}) after each job's own, to test
+    the hardware's refusals; a refused job raises `UserError` naming the ERROR code."""
     from rtl.generate import to_verilog
     from rtl.top import LapaTop
     from sim.runner import run_cocotb
@@ -169,6 +174,7 @@ def run_rtl_jobs(jobs, cfg: LapaConfig, *, simulator="verilator", waves=None, pa
     for n, inputs in enumerate(jobs):
         check_fits(inputs.shape, cfg.hw)
         lay, image, writes = job_image(inputs, cfg.hw, trace=trace)
+        writes += list((overrides or {}).items())
         path = work / f"job{n}.npz"
         np.savez(path, image=np.frombuffer(image, np.uint8))
         outputs = {name: [lay[name].addr, lay[name].size] for name in MemoryLayout.OUTPUTS}
@@ -177,8 +183,10 @@ def run_rtl_jobs(jobs, cfg: LapaConfig, *, simulator="verilator", waves=None, pa
         layouts.append(lay)
     env = {"LAPA_JOBS": json.dumps({"jobs": specs, "pause": pause, "reset_mid": reset_mid,
                                     "progress": str(work / "progress")})}
-    show = progress if progress is not None else sys.stderr.isatty()
-    watcher = _Progress(work / "progress", sys.stderr) if show else None
+    watcher = _Progress(work / "progress", sys.stderr) if progress is not False else None
+    if watcher:
+        print(f"RTL backend: generating and building the accelerator ({simulator}), "
+              f"{len(jobs)} job(s)", file=sys.stderr, flush=True)
     if watcher:
         watcher.start()
     try:
@@ -194,9 +202,12 @@ def run_rtl_jobs(jobs, cfg: LapaConfig, *, simulator="verilator", waves=None, pa
         with np.load(spec["result"]) as res:
             raw = {name: res[name].tobytes() for name in MemoryLayout.OUTPUTS}
             counters = {name: int(res[name]) for name in COUNTERS}
-            status = int(res["status"])
+            status, error = int(res["status"]), int(res["error"])
         if status & 0b100:
-            raise UserError(f"the accelerator refused the job: ERROR = {int(res['error'])}")
+            from rtl.regmap import ERROR_CODES
+
+            code = {v: k for k, v in ERROR_CODES.items()}.get(error, "?")
+            raise UserError(f"the accelerator refused the job: ERROR = {error} ({code})")
         results.append((decode_outputs(lay, raw, np.asarray(inputs.wq).ndim == 2), counters))
     return results
 

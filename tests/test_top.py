@@ -11,6 +11,7 @@ from lapa.config import HardwareConfig, LapaConfig
 from lapa.errors import UserError
 from lapa.vectors import LayerInputs
 from rtl.generate import to_verilog
+from rtl.regmap import ERROR_CODES
 from rtl.top import LapaTop, top_shape
 from sim.layer import check_fits, hw_for_layer, run_rtl_jobs
 from sim.lint import lint_verilog
@@ -80,6 +81,14 @@ def test_top_backpressure_and_reset(simulator):
         check(inputs, out, counters, f"job {n}")
 
 
+@pytest.mark.parametrize("writes,code", [({"SEQ_LEN": 33}, "SEQ_LEN"), ({"HEADS": 9 | (2 << 9)}, "HEADS"),
+                                         ({"ROUND_BITS": 2 | (4 << 3) | (3 << 7)}, "ROUND_BITS")])
+def test_top_error_register(writes, code):
+    """Registers the hardware cannot run: the job ends at once with STATUS.error and the code."""
+    with pytest.raises(UserError, match=f"ERROR = {ERROR_CODES[code]} \\({code}\\)"):
+        run_rtl_jobs([layer(8, 1, 1, 21)], CFG, overrides=writes)
+
+
 def test_top_lint_clean():
     assert lint_verilog(to_verilog(LapaTop(CFG), "lapa_top"), "lapa_top") == []
 
@@ -103,3 +112,30 @@ def test_layer_refused_before_simulation():
     with pytest.raises(UserError, match="n_heads = 4"):
         check_fits(inputs.shape, HW.replace(n_heads=4, n_kv_heads=2))
     assert hw_for_layer((100, 576, 64, 9, 3)).max_seq_len == 128
+
+
+def _hw_options(hw):
+    return [a for f in ("d_model", "head_dim", "max_seq_len", "n_heads", "n_kv_heads", "pea_lanes",
+                        "peb_lanes", "mac_rows", "mac_cols", "av_lanes")
+            for a in (f"--{f.replace('_', '-')}", str(getattr(hw, f)))]
+
+
+def test_cli_rtl_backend_matches_golden(tmp_path, capsys):
+    """`build.py run` with --backend golden and --backend rtl on one file: identical outputs."""
+    from lapa.cli import main
+
+    vec = tmp_path / "in.npz"
+    assert main(["example", str(vec), "--seq-len", "12", "--d-model", "32", "--head-dim", "16",
+                 "--heads", "9", "--kv-heads", "3", "--rope", "1", "--seed", "3"]) == 0
+    assert main(["run", "--backend", "golden", str(vec), str(tmp_path / "g.npz")]) == 0
+    assert main(["run", "--backend", "rtl", str(vec), str(tmp_path / "r.npz"), *_hw_options(HW)]) == 0
+    assert "rtl backend" in capsys.readouterr().out
+    with np.load(tmp_path / "g.npz") as g, np.load(tmp_path / "r.npz") as r:
+        for name in OUTPUTS + ("exec_macs", "dense_macs"):
+            assert r[name].dtype == g[name].dtype and np.array_equal(r[name], g[name]), name
+        assert int(r["cycles"]) > 0 and int(r["kv_rows"]) == int(g["key_needed"].sum())
+    # a layer longer than the hardware's buffers: refused before any simulation, no output
+    out = tmp_path / "never.npz"
+    assert main(["run", "--backend", "rtl", str(vec), str(out), "--max-seq-len", "8"]) == 2
+    assert "max_seq_len = 8" in capsys.readouterr().err
+    assert not out.exists()
