@@ -9,19 +9,25 @@ and the ERROR code), then the controller runs, for every KV head g (its query he
 1. RoPE table rows into both units' tables (once per job, when `rope` = 1).
 2. Per query head: its LO-coded wq (and, for the group's first head, wk) into the speculation
    unit's weight buffer, then the x rows; the unit predicts the head's mask, whose kept-key lists
-   are packed to bit rows and written to MASK_ADDR. During the group's last head the execution
-   unit's x, wk and wv tiles are fetched too, and the unit's key_needed list goes straight to the
-   execution unit (only needed K/V rows are ever projected).
+   are packed to bit rows and written to MASK_ADDR. The unit's key_needed list goes straight
+   to the execution unit (only needed K/V rows are ever projected).
 3. Once the group's mask rows are in memory (write responses counted), per query head the wq
    tiles and the head's mask rows (read back on demand, unpacked to kept-key lists) go to the
    execution unit, which writes `o` rows to OUT_ADDR.
+Steps 1-2 (the speculation side) and step 3 (the execution side) are two sequencers: the
+speculation unit predicts group g + 1 while the execution unit computes group g, limited only
+by the data between them (the execution unit takes `needed` in its LOAD/KV phases).
 With CTRL.trace, q_hat/k_hat, q/k/v rows, key_needed and the kept probabilities are written too.
 Every producer writes through a `RowSpanSource` (whole rows) into one round-robin `WriteBack`;
-all reads go through one in-order `DataFetcher`. Counters (CYCLES_*, PAIRS_ROUND*, KV_ROWS) count
+all reads go through one in-order `DataFetcher`, fed row by row by one generator per side; a
+row is requested only when its consumer can take all of it (a FIFO's free space for x rows and
+mask rows; the unit's own request for wq), so no read waits in the fetcher for a busy consumer. Counters (CYCLES_*, PAIRS_ROUND*, KV_ROWS) count
 the current job.
 """
 
-from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
+from types import SimpleNamespace
+
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, fifo, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -123,6 +129,7 @@ class LapaTop(wiring.Component):
         err = Signal(4)
         g_idx = Signal(range(H + 1))      # KV head
         j_idx = Signal(range(H + 1))      # query head within the group
+        g_exec = Signal(range(H + 1))     # KV head of the execution side
         jq = Signal(range(H + 1))         # execution: wq/mask fetches issued in the group
         last_head = j_idx == grp - 1
         m.d.comb += [status.status.busy.eq(busy), status.status.done.eq(done),
@@ -146,33 +153,55 @@ class LapaTop(wiring.Component):
                      "sm_mult", "sm_shift", "sm_frac_bits"):
             m.d.comb += ec[name].eq(job[name])
 
-        # ---- Reads: a row-by-row fetch command generator in front of the data fetcher
-        fc_busy = Signal()
-        fc_dest = Signal(range(8))
-        fc_addr = Signal(ADDR_WIDTH)
-        fc_rows = Signal(range(max(L, D) + 1))
-        fc_words = Signal(range(max(L // BUS_BITS + 2, D // BUS_BYTES + 1, dh // 4 + 1)))
+        # ---- Reads: two row-by-row fetch generators (speculation side, execution side) share the
+        # in-order data fetcher. A row is requested only when its consumer can take all of it
+        # (credit), so a request never holds the fetcher while another side waits.
         req = fetcher.req
-        m.d.comb += [req.valid.eq(fc_busy), req.payload.dest.eq(fc_dest),
-                     req.payload.addr.eq(fc_addr), req.payload.beats.eq(fc_words)]
-        with m.If(req.valid & req.ready):
-            m.d.sync += [fc_addr.eq(fc_addr + (fc_words << 3)), fc_rows.eq(fc_rows - 1)]
-            with m.If(fc_rows == 1):
-                m.d.sync += fc_busy.eq(0)
+        room = {}                          # dest -> (space counter, words freed this cycle)
 
-        def fetch(dest, addr, rows, words):
-            """Start a fetch of `rows` rows of `words` bus words from `addr` (the generator is idle)."""
-            m.d.sync += [fc_busy.eq(1), fc_dest.eq(dest), fc_addr.eq(addr), fc_rows.eq(rows),
-                         fc_words.eq(words)]
+        def generator(side):
+            g = SimpleNamespace(busy=Signal(name=f"{side}_busy"), dest=Signal(range(8), name=f"{side}_dest"),
+                                addr=Signal(ADDR_WIDTH, name=f"{side}_addr"),
+                                rows=Signal(range(max(L, D) + 1), name=f"{side}_rows"),
+                                words=Signal(range(max(L // BUS_BITS + 2, D // BUS_BYTES + 1, dh // 4 + 1)),
+                                             name=f"{side}_words"),
+                                valid=Signal(name=f"{side}_valid"), fire=Signal(name=f"{side}_fire"))
+            ok = 1
+            for dest, (space, _) in room.items():
+                ok = ok & ((g.dest != dest) | (space >= g.words))
+            m.d.comb += g.valid.eq(g.busy & ok)
+            with m.If(g.fire):
+                m.d.sync += [g.addr.eq(g.addr + (g.words << 3)), g.rows.eq(g.rows - 1)]
+                with m.If(g.rows == 1):
+                    m.d.sync += g.busy.eq(0)
 
-        def resized(dest, bits, **kw):
-            conv = StreamResize(in_width=BUS_BITS, out_width=bits, **kw)
+            def issue(dest, addr, rows, words):
+                """Fetch `rows` rows of `words` bus words from `addr` (the generator is idle)."""
+                m.d.sync += [g.busy.eq(1), g.dest.eq(dest), g.addr.eq(addr), g.rows.eq(rows), g.words.eq(words)]
+            g.issue = issue
+            return g
+
+        def resized(dest, bits, credit_depth=0):
+            """The fetcher's words for `dest`, resized to `bits`; with `credit_depth`, through a FIFO
+            of that many words whose free space gates the requests for `dest`."""
+            words = fetcher.dest[dest]
+            if credit_depth:
+                q = fifo.SyncFIFOBuffered(width=BUS_BITS + 1, depth=credit_depth)
+                m.submodules[f"fetch{dest}_fifo"] = q
+                space = Signal(range(credit_depth + 1), name=f"fetch{dest}_space", init=credit_depth)
+                freed = q.r_en & q.r_rdy
+                room[dest] = (space, freed)
+                m.d.comb += [q.w_en.eq(words.valid), q.w_data.eq(words.payload), words.ready.eq(q.w_rdy)]
+                conv = StreamResize(in_width=BUS_BITS, out_width=bits)
+                m.d.comb += [conv.i.valid.eq(q.r_rdy), conv.i.payload.eq(q.r_data), q.r_en.eq(conv.i.ready)]
+            else:
+                conv = StreamResize(in_width=BUS_BITS, out_width=bits)
+                wiring.connect(m, words, conv.i)
             m.submodules[f"fetch{dest}_resize"] = conv
-            wiring.connect(m, fetcher.dest[dest], conv.i)
             return conv.o
 
         # x bytes to the speculation unit
-        sx = resized(F_SPEC_X, 8)
+        sx = resized(F_SPEC_X, 8, credit_depth=2 * D // BUS_BYTES)
         m.d.comb += [spec.x.valid.eq(sx.valid), spec.x.payload.eq(sx.payload.data), sx.ready.eq(spec.x.ready)]
         # LO codes (a byte each) into the speculation unit's weight buffer
         sw = resized(F_SPEC_W, 8 * hw.pea_lanes)
@@ -199,8 +228,23 @@ class LapaTop(wiring.Component):
             m.d.comb += [port.valid.eq(o.valid), port.payload.eq(o.payload.data), o.ready.eq(port.ready)]
         # mask rows read back as kept-key lists
         m.submodules.unpacker = unpacker = MaskUnpacker(max_seq_len=L, word_width=BUS_BITS)
-        wiring.connect(m, fetcher.dest[F_MASK], unpacker.i)
+        wiring.connect(m, resized(F_MASK, BUS_BITS, credit_depth=2 * (L // BUS_BITS + 1)), unpacker.i)
         wiring.connect(m, unpacker.o, ex.kept)
+
+        gen_s, gen_e = generator("fetch_spec"), generator("fetch_exec")
+        turn = Signal()                    # round robin between the two sides
+        pick_e = Signal()
+        m.d.comb += [pick_e.eq(gen_e.valid & (~gen_s.valid | turn)),
+                     req.valid.eq(gen_s.valid | gen_e.valid),
+                     req.payload.dest.eq(Mux(pick_e, gen_e.dest, gen_s.dest)),
+                     req.payload.addr.eq(Mux(pick_e, gen_e.addr, gen_s.addr)),
+                     req.payload.beats.eq(Mux(pick_e, gen_e.words, gen_s.words)),
+                     gen_e.fire.eq(req.ready & pick_e), gen_s.fire.eq(req.ready & gen_s.valid & ~pick_e)]
+        with m.If(req.valid & req.ready):
+            m.d.sync += turn.eq(~pick_e)
+        for dest, (space, freed) in room.items():
+            taken = Mux(req.valid & req.ready & (req.payload.dest == dest), req.payload.beats, 0)
+            m.d.sync += space.eq(space + freed - taken)
 
         # ---- Writes: one RowSpanSource per producer, round robin into the write-back
         inflight = []    # rows handed to each source and not yet acknowledged by the memory
@@ -354,16 +398,27 @@ class LapaTop(wiring.Component):
             with m.If(o_rows + 1 == seq_len):
                 m.d.sync += [o_rows.eq(0), status.progress.eq(status.progress + 1)]
 
-        # ---- Sequencer
+        # ---- Sequencers: the job, then the speculation side and the execution side in parallel.
+        # The speculation side runs ahead (group g + 1 while the execution unit works on group g);
+        # they meet where the data flows: `needed` (the execution unit takes it in its LOAD/KV
+        # phases) and the mask rows (read only once the group's rows are acknowledged in memory).
         wq_lo_ptr = Signal(ADDR_WIDTH)
         wk_lo_ptr = Signal(ADDR_WIDTH)
         wq_ptr = Signal(ADDR_WIDTH)
         wk_ptr = Signal(ADDR_WIDTH)
         wv_ptr = Signal(ADDR_WIDTH)
         mask_rd_ptr = Signal(ADDR_WIDTH)
+        mask_written = Signal(range(2 * H * L + 1))   # mask rows acknowledged by the memory
+        mask_needed = Signal.like(mask_written)        # ... before the execution side's group
+        with m.If(wb.done[W_MASK]):
+            m.d.sync += mask_written.eq(mask_written + 1)
+        group_rows = Signal.like(mask_written)
+        m.d.comb += group_rows.eq(grp * seq_len)
         head_bytes = D * dh
         axi_error = fetcher.error | wb.error
-        with m.FSM(name="control"):
+        run_s = Signal()                   # the speculation side is working through the groups
+        run_e = Signal()
+        with m.FSM(name="job"):
             with m.State("IDLE"):
                 with m.If(bank.start):
                     m.d.sync += [job.eq(regs), done.eq(0), err.eq(check.error),
@@ -375,102 +430,123 @@ class LapaTop(wiring.Component):
                     with m.If(check.error != 0):
                         m.d.sync += done.eq(1)
                     with m.Else():
-                        m.d.sync += [busy.eq(1), g_idx.eq(0), j_idx.eq(0), rope_count.eq(0),
+                        m.d.sync += [busy.eq(1), g_idx.eq(0), j_idx.eq(0), g_exec.eq(0), rope_count.eq(0),
                                      wq_lo_ptr.eq(regs.wq_lo_addr), wk_lo_ptr.eq(regs.wk_lo_addr),
                                      wq_ptr.eq(regs.wq_addr), wk_ptr.eq(regs.wk_addr),
                                      wv_ptr.eq(regs.wv_addr), mask_rd_ptr.eq(regs.mask_addr),
+                                     mask_written.eq(0), mask_needed.eq(0),
                                      q_hat_ptr.eq(regs.q_hat_addr), k_hat_ptr.eq(regs.k_hat_addr),
                                      q_ptr.eq(regs.q_addr), k_base.eq(regs.k_addr), v_base.eq(regs.v_addr)]
                         m.d.sync += [ptr.eq(start) for ptr, start in ptr_inits]
                         m.next = "ROPE"
             with m.State("ROPE"):
                 with m.If(job.rope):
-                    fetch(F_ROPE, job.rope_addr, seq_len, 2 * dh // BUS_BYTES)
+                    gen_s.issue(F_ROPE, job.rope_addr, seq_len, 2 * dh // BUS_BYTES)
                     m.next = "ROPE_WAIT"
                 with m.Else():
-                    m.next = "SPEC_WQ"
+                    m.d.sync += [run_s.eq(1), run_e.eq(1)]
+                    m.next = "RUN"
             with m.State("ROPE_WAIT"):
                 with m.If(rope_count == seq_len):
-                    m.next = "SPEC_WQ"
-            with m.State("SPEC_WQ"):
-                with m.If(~fc_busy):
-                    fetch(F_SPEC_W, wq_lo_ptr, D, dh // BUS_BYTES)
-                    m.d.sync += [wq_lo_ptr.eq(wq_lo_ptr + head_bytes), spec_w_count.eq(0)]
-                    m.next = "SPEC_WK"
-            with m.State("SPEC_WK"):
-                with m.If(j_idx != 0):
-                    m.next = "SPEC_W_WAIT"
-                with m.Elif(~fc_busy):
-                    fetch(F_SPEC_W, wk_lo_ptr, D, dh // BUS_BYTES)
-                    m.d.sync += wk_lo_ptr.eq(wk_lo_ptr + head_bytes)
-                    m.next = "SPEC_W_WAIT"
-            with m.State("SPEC_W_WAIT"):
-                with m.If(spec_w_count == Mux(j_idx == 0, 2 * G * D, G * D)):
-                    m.next = "SPEC_START"
-            with m.State("SPEC_START"):
-                m.d.comb += spec.start.eq(1)
-                fetch(F_SPEC_X, job.x_addr, seq_len, D // BUS_BYTES)
-                m.next = "EXEC_X"
-            with m.State("EXEC_X"):
-                # the group's last head: the execution unit's inputs follow the x rows
-                with m.If(~last_head):
-                    m.next = "SPEC_WAIT"
-                with m.Elif(~fc_busy):
-                    fetch(F_EXEC_X, job.x_addr, seq_len, D // BUS_BYTES)
-                    m.next = "EXEC_WK"
-            with m.State("EXEC_WK"):
-                with m.If(~fc_busy):
-                    fetch(F_WK, wk_ptr, D, dh // BUS_BYTES)
-                    m.d.sync += wk_ptr.eq(wk_ptr + head_bytes)
-                    m.next = "EXEC_WV"
-            with m.State("EXEC_WV"):
-                with m.If(~fc_busy):
-                    fetch(F_WV, wv_ptr, D, dh // BUS_BYTES)
-                    m.d.sync += wv_ptr.eq(wv_ptr + head_bytes)
-                    m.next = "SPEC_WAIT"
-            with m.State("SPEC_WAIT"):
-                with m.If(~fc_busy & ~spec.busy):
-                    with m.If(~last_head):
-                        m.d.sync += j_idx.eq(j_idx + 1)
-                        m.next = "SPEC_WQ"
-                    with m.Else():
-                        m.next = "MASK_WAIT"
-            with m.State("MASK_WAIT"):
-                # the group's mask rows must be in memory before they are read back
-                with m.If(inflight[W_MASK] == 0):
-                    m.d.sync += jq.eq(0)
-                    m.next = "EXEC_WQ"
-            with m.State("EXEC_WQ"):
-                with m.If(~fc_busy):
-                    fetch(F_WQ, wq_ptr, D, dh // BUS_BYTES)
-                    m.d.sync += wq_ptr.eq(wq_ptr + head_bytes)
-                    m.next = "EXEC_MASK"
-            with m.State("EXEC_MASK"):
-                with m.If(~fc_busy):
-                    fetch(F_MASK, mask_rd_ptr, seq_len, mask_words)
-                    m.next = "EXEC_MASK_NEXT"
-            with m.State("EXEC_MASK_NEXT"):
-                with m.If(~fc_busy):
-                    m.d.sync += [mask_rd_ptr.eq(fc_addr), jq.eq(jq + 1)]
-                    with m.If(jq + 1 == grp):
-                        m.next = "EXEC_WAIT"
-                    with m.Else():
-                        m.next = "EXEC_WQ"
-            with m.State("EXEC_WAIT"):
-                with m.If(~ex.busy & (inflight[W_O] == 0) & (inflight[W_PROJ] == 0)):
-                    seq_bytes = seq_len * dh
-                    m.d.sync += [k_base.eq(k_base + seq_bytes), v_base.eq(v_base + seq_bytes),
-                                 j_idx.eq(0), g_idx.eq(g_idx + 1)]
-                    with m.If(g_idx + 1 == job.heads.n_kv_heads):
-                        m.next = "FINISH"
-                    with m.Else():
-                        m.next = "SPEC_WQ"
+                    m.d.sync += [run_s.eq(1), run_e.eq(1)]
+                    m.next = "RUN"
+            with m.State("RUN"):
+                with m.If(~run_s & ~run_e):
+                    m.next = "FINISH"
             with m.State("FINISH"):
                 with m.If(quiet & ~wb.busy):
                     m.d.sync += [busy.eq(0), done.eq(1)]
                     with m.If(axi_error):
                         m.d.sync += err.eq(ERROR_CODES["AXI"])
                     m.next = "IDLE"
+
+        with m.FSM(name="spec_side"):
+            with m.State("IDLE"):
+                with m.If(run_s):
+                    m.next = "WQ"
+            with m.State("WQ"):
+                with m.If(~gen_s.busy):
+                    gen_s.issue(F_SPEC_W, wq_lo_ptr, D, dh // BUS_BYTES)
+                    m.d.sync += [wq_lo_ptr.eq(wq_lo_ptr + head_bytes), spec_w_count.eq(0)]
+                    m.next = "WK"
+            with m.State("WK"):
+                with m.If(j_idx != 0):
+                    m.next = "W_WAIT"
+                with m.Elif(~gen_s.busy):
+                    gen_s.issue(F_SPEC_W, wk_lo_ptr, D, dh // BUS_BYTES)
+                    m.d.sync += wk_lo_ptr.eq(wk_lo_ptr + head_bytes)
+                    m.next = "W_WAIT"
+            with m.State("W_WAIT"):
+                with m.If(spec_w_count == Mux(j_idx == 0, 2 * G * D, G * D)):
+                    m.next = "START"
+            with m.State("START"):
+                m.d.comb += spec.start.eq(1)
+                gen_s.issue(F_SPEC_X, job.x_addr, seq_len, D // BUS_BYTES)
+                m.next = "WAIT"
+            with m.State("WAIT"):
+                with m.If(~gen_s.busy & ~spec.busy):
+                    with m.If(~last_head):
+                        m.d.sync += j_idx.eq(j_idx + 1)
+                        m.next = "WQ"
+                    with m.Else():
+                        m.d.sync += [j_idx.eq(0), g_idx.eq(g_idx + 1)]
+                        with m.If(g_idx + 1 == job.heads.n_kv_heads):
+                            m.d.sync += run_s.eq(0)
+                            m.next = "IDLE"
+                        with m.Else():
+                            m.next = "WQ"
+
+        with m.FSM(name="exec_side"):
+            with m.State("IDLE"):
+                with m.If(run_e):
+                    m.next = "X"
+            with m.State("X"):
+                # the execution unit is in LOAD: x and the group's wk / wv tiles
+                with m.If(~gen_e.busy):
+                    gen_e.issue(F_EXEC_X, job.x_addr, seq_len, D // BUS_BYTES)
+                    m.d.sync += mask_needed.eq(mask_needed + group_rows)
+                    m.next = "WK"
+            with m.State("WK"):
+                with m.If(~gen_e.busy):
+                    gen_e.issue(F_WK, wk_ptr, D, dh // BUS_BYTES)
+                    m.d.sync += wk_ptr.eq(wk_ptr + head_bytes)
+                    m.next = "WV"
+            with m.State("WV"):
+                with m.If(~gen_e.busy):
+                    gen_e.issue(F_WV, wv_ptr, D, dh // BUS_BYTES)
+                    m.d.sync += [wv_ptr.eq(wv_ptr + head_bytes), jq.eq(0)]
+                    m.next = "MASK_WAIT"
+            with m.State("MASK_WAIT"):
+                # the group's mask rows must be in memory before they are read back
+                with m.If(mask_written >= mask_needed):
+                    m.next = "WQ"
+            with m.State("WQ"):
+                # wq tiles only when the unit asks for them (Q_LOAD), so they never wait in the fetcher
+                with m.If(~gen_e.busy & ex.wq.ready):
+                    gen_e.issue(F_WQ, wq_ptr, D, dh // BUS_BYTES)
+                    m.d.sync += wq_ptr.eq(wq_ptr + head_bytes)
+                    m.next = "MASK"
+            with m.State("MASK"):
+                with m.If(~gen_e.busy):
+                    gen_e.issue(F_MASK, mask_rd_ptr, seq_len, mask_words)
+                    m.next = "MASK_NEXT"
+            with m.State("MASK_NEXT"):
+                with m.If(~gen_e.busy):
+                    m.d.sync += [mask_rd_ptr.eq(gen_e.addr), jq.eq(jq + 1)]
+                    with m.If(jq + 1 == grp):
+                        m.next = "DRAIN"
+                    with m.Else():
+                        m.next = "WQ"
+            with m.State("DRAIN"):
+                with m.If(~ex.busy & (inflight[W_O] == 0) & (inflight[W_PROJ] == 0)):
+                    seq_bytes = seq_len * dh
+                    m.d.sync += [k_base.eq(k_base + seq_bytes), v_base.eq(v_base + seq_bytes),
+                                 g_exec.eq(g_exec + 1)]
+                    with m.If(g_exec + 1 == job.heads.n_kv_heads):
+                        m.d.sync += run_e.eq(0)
+                        m.next = "IDLE"
+                    with m.Else():
+                        m.next = "X"
         return m
 
 
