@@ -1,4 +1,10 @@
-"""`build.py bench golden`: benchmarks that print figures and write a JSON record (never pass/fail)."""
+"""`build.py bench golden|rtl`: benchmarks that print figures and write a JSON record (never pass/fail).
+
+`golden`: seconds per head of the NumPy model. `rtl`: one layer (default SmolLM2-shaped: D = 576,
+dh = 64, H = 9, Hkv = 3) through the generated accelerator at each L: end-to-end cycles against
+the ideal of the configured PE counts, busy cycles per unit, memory stalls, wall time, and whether
+every output equals the golden model's.
+"""
 
 import platform
 import time
@@ -12,7 +18,7 @@ def _bench_golden(args):
     from golden.model import run_layer
 
     rows, record = [], []
-    for L in args.lengths:
+    for L in args.lengths or (512, 1024, 2048, 4096):
         cal = example_layer(L, args.d_model, args.head_dim, 1, 1, seed=L)
         times = []
         for _ in range(args.repeat):
@@ -30,14 +36,67 @@ def _bench_golden(args):
     return {"benchmark": "golden", "machine": platform.machine(), "results": record}
 
 
-BENCHES = {"golden": _bench_golden}
+def _ideal_cycles(hw, out, shape):
+    """Cycles with every PE busy: speculation (PEA shift-adds / pea_lanes + PEB / peb_lanes) and
+    execution (MACs of projections and scores / the R x C array; A.V runs beside it)."""
+    L, D, dh, H, Hkv = shape
+    cands = int(out["round_candidates"].sum())
+    spec = (H + Hkv) * L * D * dh / hw.pea_lanes + cands * dh / hw.peb_lanes
+    nnz, needed = int(out["mask"].sum()), int(out["key_needed"].sum())
+    execm = (H * L * D * dh + 2 * needed * D * dh + nnz * dh) / (hw.mac_rows * hw.mac_cols)
+    return spec, execm
+
+
+def _bench_rtl(args):
+    import numpy as np
+
+    from golden.example import example_layer
+    from golden.model import run_layer
+    from lapa.vectors import LayerInputs
+    from sim.layer import hw_for_layer, run_rtl_layer
+
+    rows, record = [], []
+    for L in args.lengths or (256,):
+        cal = example_layer(L, args.d_model, args.head_dim, args.heads, args.kv_heads, seed=L)
+        inputs = LayerInputs(cal.x, cal.wq, cal.wk, cal.wv, cal.arith)
+        hw = hw_for_layer(inputs.shape)
+        print(f"  L={L}: generating, building and simulating (this takes minutes)", flush=True)
+        t0 = time.perf_counter()
+        out = run_rtl_layer(inputs)
+        wall = time.perf_counter() - t0
+        gold = run_layer(cal.x, cal.wq, cal.wk, cal.wv, cal.arith)
+        exact = all(np.array_equal(out[k], gold[k]) for k in
+                    ("q_hat", "k_hat", "q", "k", "v", "mask", "key_needed", "probs", "o"))
+        spec, execm = _ideal_cycles(hw, out, inputs.shape)
+        cycles = int(out["cycles"])
+        rec = {"seq_len": L, "d_model": args.d_model, "head_dim": args.head_dim, "heads": args.heads,
+               "kv_heads": args.kv_heads, "hardware": {k: getattr(hw, k) for k in (
+                   "max_seq_len", "pea_lanes", "peb_lanes", "mac_rows", "mac_cols", "av_lanes")},
+               "cycles": cycles, "cycles_spec": int(out["cycles_spec"]), "cycles_exec": int(out["cycles_exec"]),
+               "cycles_stall": int(out["cycles_stall"]), "ideal_spec": round(spec), "ideal_exec": round(execm),
+               "ideal_overlapped": round(max(spec, execm)), "kv_rows": int(out["kv_rows"]),
+               "wall_seconds": round(wall, 1), "bit_exact": exact}
+        record.append(rec)
+        rows.append((L, f"{cycles:,}", f"{rec['cycles_spec']:,}", f"{rec['cycles_exec']:,}",
+                     f"{rec['cycles_stall']:,}", f"{round(spec):,}", f"{round(execm):,}",
+                     f"{cycles / max(spec, execm):.2f}", f"{wall:.0f}", "yes" if exact else "NO"))
+        print(f"  L={L}: {cycles:,} cycles, {wall:.0f} s wall, bit-exact: {exact}", flush=True)
+    print(markdown_table(("L", "cycles", "spec busy", "exec busy", "stall", "ideal spec", "ideal exec",
+                          "cycles / ideal", "wall s", "= golden"), rows))
+    return {"benchmark": "rtl", "machine": platform.machine(), "results": record}
+
+
+BENCHES = {"golden": _bench_golden, "rtl": _bench_rtl}
 
 
 def register(sub):
     p = sub.add_parser("bench", help="benchmarks: print figures and write a JSON record",
                        description=__doc__)
     p.add_argument("target", choices=tuple(BENCHES))
-    p.add_argument("--lengths", type=ordered_int_list, default=(512, 1024, 2048, 4096))
+    p.add_argument("--lengths", type=ordered_int_list, default=None,
+                   help="sequence lengths (default golden 512,1024,2048,4096; rtl 256)")
+    p.add_argument("--heads", type=int, default=9, help="rtl: query heads (default 9)")
+    p.add_argument("--kv-heads", type=int, default=3, help="rtl: KV heads (default 3)")
     p.add_argument("--d-model", type=int, default=576)
     p.add_argument("--head-dim", type=int, default=64)
     p.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
