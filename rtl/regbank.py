@@ -42,7 +42,8 @@ class RegisterBank(wiring.Component):
     def __init__(self, regs, *, addr_width=None):
         self.regs = list(regs)
         span = 4 * len(self.regs)
-        self.addr_width = addr_width or max(3, (span - 1).bit_length())
+        # the default window always has a word past the map, which answers SLVERR
+        self.addr_width = addr_width or max(3, span.bit_length())
         if (1 << self.addr_width) < span:
             raise ValueError(f"addr_width = {addr_width}: too narrow for {len(self.regs)} registers")
         super().__init__({
