@@ -13,14 +13,15 @@ import os
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.triggers import ClockCycles, RisingEdge, Timer
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
 from rtl.regmap import register_map
 
 from .streams import load_config, make_rng, reset, start_clock
 
-POLL = 2000   # cycles between progress polls
+POLL = 2000      # cycles between progress polls
+PERIOD_NS = 10
 
 
 def _pauses(rng, p):
@@ -64,8 +65,10 @@ class Host:
                 await reset(dut)
                 assert int(await self.read("STATUS")) == 0, "STATUS not cleared by reset"
                 return cycles
-            await ClockCycles(dut.clk, POLL if cut is None else min(POLL, cut - cycles))
-            cycles += POLL if cut is None else min(POLL, cut - cycles)
+            # a Timer is one simulator callback; ClockCycles would wake Python on every edge
+            step = POLL if cut is None else min(POLL, cut - cycles)
+            await Timer(step * PERIOD_NS, "ns")
+            cycles += step
             if not int(dut.irq.value):
                 heads = await self.read("PROGRESS")
                 with open(self.progress, "w") as f:
@@ -84,7 +87,7 @@ class Host:
 async def run_jobs(dut):
     """Every job of LAPA_JOBS, in order, on one reset (and one more after a mid-job reset)."""
     spec = json.loads(os.environ["LAPA_JOBS"])
-    await start_clock(dut)
+    await start_clock(dut, PERIOD_NS)
     host = Host(dut, spec)
     await reset(dut)
     jobs = spec["jobs"]
