@@ -21,8 +21,8 @@ With CTRL.trace, q_hat/k_hat, q/k/v rows, key_needed and the kept probabilities 
 Every producer writes through a `RowSpanSource` (whole rows) into one round-robin `WriteBack`;
 all reads go through one in-order `DataFetcher`, fed row by row by one generator per side; a
 row is requested only when its consumer can take all of it (a FIFO's free space for x rows and
-mask rows; the unit's own request for wq), so no read waits in the fetcher for a busy consumer. Counters (CYCLES_*, PAIRS_ROUND*, KV_ROWS) count
-the current job.
+mask rows; the unit's own request for wq), so no read waits in the fetcher for a busy consumer.
+Counters (CYCLES_*, PAIRS_ROUND*, KV_ROWS) count the current job.
 """
 
 from types import SimpleNamespace
@@ -416,6 +416,15 @@ class LapaTop(wiring.Component):
         m.d.comb += group_rows.eq(grp * seq_len)
         head_bytes = D * dh
         axi_error = fetcher.error | wb.error
+
+        def fetch_head(gen, dest, ptr, nxt, *extra):
+            """When `gen` is idle: fetch one head's D x dh weight bytes from `ptr` (advanced past
+            them) for `dest`, then go to state `nxt`."""
+            with m.If(~gen.busy):
+                gen.issue(dest, ptr, D, dh // BUS_BYTES)
+                m.d.sync += [ptr.eq(ptr + head_bytes), *extra]
+                m.next = nxt
+
         run_s = Signal()                   # the speculation side is working through the groups
         run_e = Signal()
         with m.FSM(name="job"):
@@ -465,17 +474,12 @@ class LapaTop(wiring.Component):
                 with m.If(run_s):
                     m.next = "WQ"
             with m.State("WQ"):
-                with m.If(~gen_s.busy):
-                    gen_s.issue(F_SPEC_W, wq_lo_ptr, D, dh // BUS_BYTES)
-                    m.d.sync += [wq_lo_ptr.eq(wq_lo_ptr + head_bytes), spec_w_count.eq(0)]
-                    m.next = "WK"
+                fetch_head(gen_s, F_SPEC_W, wq_lo_ptr, "WK", spec_w_count.eq(0))
             with m.State("WK"):
                 with m.If(j_idx != 0):
                     m.next = "W_WAIT"
-                with m.Elif(~gen_s.busy):
-                    gen_s.issue(F_SPEC_W, wk_lo_ptr, D, dh // BUS_BYTES)
-                    m.d.sync += wk_lo_ptr.eq(wk_lo_ptr + head_bytes)
-                    m.next = "W_WAIT"
+                with m.Else():
+                    fetch_head(gen_s, F_SPEC_W, wk_lo_ptr, "W_WAIT")
             with m.State("W_WAIT"):
                 with m.If(spec_w_count == Mux(j_idx == 0, 2 * G * D, G * D)):
                     m.next = "START"
@@ -507,25 +511,17 @@ class LapaTop(wiring.Component):
                     m.d.sync += mask_needed.eq(mask_needed + group_rows)
                     m.next = "WK"
             with m.State("WK"):
-                with m.If(~gen_e.busy):
-                    gen_e.issue(F_WK, wk_ptr, D, dh // BUS_BYTES)
-                    m.d.sync += wk_ptr.eq(wk_ptr + head_bytes)
-                    m.next = "WV"
+                fetch_head(gen_e, F_WK, wk_ptr, "WV")
             with m.State("WV"):
-                with m.If(~gen_e.busy):
-                    gen_e.issue(F_WV, wv_ptr, D, dh // BUS_BYTES)
-                    m.d.sync += [wv_ptr.eq(wv_ptr + head_bytes), jq.eq(0)]
-                    m.next = "MASK_WAIT"
+                fetch_head(gen_e, F_WV, wv_ptr, "MASK_WAIT", jq.eq(0))
             with m.State("MASK_WAIT"):
                 # the group's mask rows must be in memory before they are read back
                 with m.If(mask_written >= mask_needed):
                     m.next = "WQ"
             with m.State("WQ"):
                 # wq tiles only when the unit asks for them (Q_LOAD), so they never wait in the fetcher
-                with m.If(~gen_e.busy & ex.wq.ready):
-                    gen_e.issue(F_WQ, wq_ptr, D, dh // BUS_BYTES)
-                    m.d.sync += wq_ptr.eq(wq_ptr + head_bytes)
-                    m.next = "MASK"
+                with m.If(ex.wq.ready):
+                    fetch_head(gen_e, F_WQ, wq_ptr, "MASK")
             with m.State("MASK"):
                 with m.If(~gen_e.busy):
                     gen_e.issue(F_MASK, mask_rd_ptr, seq_len, mask_words)
