@@ -73,6 +73,36 @@ def test_top_end_to_end(simulator):
         check(inputs, out, counters, f"case {n}")
 
 
+def random_cases(n, seed):
+    """n random layers: every length up to the maximum, every head grouping the hardware holds,
+    both masks, RoPE, both DDF modes and 1 to 4 rounds."""
+    rng = np.random.default_rng(seed)
+    groups = [(h, g) for h in range(1, HW.n_heads + 1) for g in range(1, h + 1) if h % g == 0]
+    out = []
+    for k in range(n):
+        H, Hkv = groups[rng.integers(len(groups))]
+        R = int(rng.integers(1, 5))
+        bits = tuple(int(b) for b in np.diff(np.concatenate([[0], np.sort(rng.choice(np.arange(1, 8), R - 1,
+                                                                                  replace=False)), [8]])))
+        arith = {"causal": bool(rng.integers(2)), "rope": bool(rng.integers(2)), "pos0": int(rng.integers(0, 100)),
+                 "round_bits": bits}
+        if rng.integers(2):
+            arith.update(ddf_mode="margin", round_eta=(0,) * R,
+                         round_margin=tuple(int(v) for v in rng.integers(0, 4000, R)))
+        else:
+            arith.update(round_eta=tuple(int(v) for v in rng.integers(0, 257, R)), round_margin=(0,) * R)
+        out.append(layer(int(rng.integers(1, HW.max_seq_len + 1)), H, Hkv, 100 + k, **arith))
+    return out
+
+
+@pytest.mark.slow
+def test_top_random_sweep(simulator):
+    """24 random layers on one build (`-m slow`)."""
+    jobs = random_cases(24, 7)
+    for n, ((out, counters), inputs) in enumerate(zip(run_rtl_jobs(jobs, CFG, simulator=simulator), jobs)):
+        check(inputs, out, counters, f"random case {n}")
+
+
 def test_top_backpressure_and_reset(simulator):
     """Random stalls on every AXI channel, and a reset in the middle of a job before two more."""
     jobs = [layer(32, 9, 3, 11, rope=True), layer(10, 4, 2, 12)]
