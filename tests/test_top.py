@@ -169,3 +169,13 @@ def test_cli_rtl_backend_matches_golden(tmp_path, capsys):
     assert main(["run", "--backend", "rtl", str(vec), str(out), "--max-seq-len", "8"]) == 2
     assert "max_seq_len = 8" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_rtl_backend_writes_waves(tmp_path):
+    """`--waves FILE.fst`: a Verilator build with tracing writes the waveform file (`-m slow`)."""
+    from sim.layer import run_rtl_layer
+
+    waves = tmp_path / "job.fst"
+    out = run_rtl_layer(layer(6, 1, 1, 31), hw=HW, given=tuple(f for f in HW.__dataclass_fields__), waves=str(waves))
+    assert waves.stat().st_size > 1000 and int(out["cycles"]) > 0
