@@ -95,7 +95,7 @@ def asic_script(top, period_ns, sram_min_bits, logic_depth=False):
         f"synth -top {top} -run :fine",
         f"read_verilog -lib {SRAM_BLACKBOX}",
         f"techmap -D SRAM_MIN_BITS={sram_min_bits} -map {SRAM_MAP}",
-        "tee -q -o sram.txt dump t:LAPA_SRAM",
+        "tee -q -o sram.txt dump -m t:LAPA_SRAM",
         f"synth -top {top} -run fine: -noabc",
         f"dfflibmap -liberty {LIB_NAME}",
         f"abc -liberty {LIB_NAME} -constr abc.constr -D {round(period_ns * 1000)} "

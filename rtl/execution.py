@@ -46,7 +46,7 @@ from .requant import REQUANT_M_WIDTH, REQUANT_N_WIDTH, Requant
 from .rope import RopeRotator, RopeTable, rope_table_layout
 from .softmax import Softmax, prob_beat
 
-__all__ = ["KIND_Q", "KIND_K", "KIND_V", "exec_config_layout", "exec_shape", "step_nested", "ExecutionUnit"]
+__all__ = ["KIND_Q", "KIND_K", "KIND_V", "exec_config_layout", "exec_shape", "proj_layout", "o_layout", "step_nested", "ExecutionUnit"]
 
 KIND_Q, KIND_K, KIND_V = 0, 1, 2
 
@@ -61,6 +61,18 @@ def exec_config_layout(hw: HardwareConfig):
         fields[f"n_{t}"] = unsigned(REQUANT_N_WIDTH)
     fields.update({"sm_mult": unsigned(16), "sm_shift": unsigned(6), "sm_frac_bits": unsigned(4)})
     return data.StructLayout(fields)
+
+
+def proj_layout(hw: HardwareConfig):
+    """One `proj` beat: a projected q, k or v row (KIND_*), its token, dh int8."""
+    return data.StructLayout({"kind": 2, "row": unsigned(hw.seq_index_width),
+                              "data": data.ArrayLayout(signed(8), hw.head_dim)})
+
+
+def o_layout(hw: HardwareConfig):
+    """One `o` beat: token, chunk (dh / av_lanes per row), av_lanes int8."""
+    return data.StructLayout({"row": unsigned(hw.seq_index_width), "chunk": range(hw.head_dim // hw.av_lanes),
+                              "data": data.ArrayLayout(signed(8), hw.av_lanes)})
 
 
 def exec_shape(hw: HardwareConfig):
@@ -106,12 +118,9 @@ class ExecutionUnit(wiring.Component):
             "wv": In(stream.Signature(tile)),
             "needed": In(stream.Signature(kv_request_layout(self.idx_width))),
             "kept": In(stream.Signature(kv_request_layout(self.idx_width))),
-            "proj": Out(stream.Signature(data.StructLayout({
-                "kind": 2, "row": unsigned(self.idx_width), "data": data.ArrayLayout(i8, dh)}))),
+            "proj": Out(stream.Signature(proj_layout(hw))),
             "probs": Out(stream.Signature(prob_beat())),
-            "o": Out(stream.Signature(data.StructLayout({
-                "row": unsigned(self.idx_width), "chunk": range(self.ac_n),
-                "data": data.ArrayLayout(i8, A)}))),
+            "o": Out(stream.Signature(o_layout(hw))),
             "busy": Out(1),
             "rope_w_en": In(1),
             "rope_w_addr": In(unsigned(self.idx_width)),

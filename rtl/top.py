@@ -18,7 +18,7 @@ Steps 1-2 (the speculation side) and step 3 (the execution side) are two sequenc
 speculation unit predicts group g + 1 while the execution unit computes group g, limited only
 by the data between them (the execution unit takes `needed` in its LOAD/KV phases).
 With CTRL.trace, q_hat/k_hat, q/k/v rows, key_needed and the kept probabilities are written too.
-Every producer writes through a `RowSpanSource` (whole rows) into one round-robin `WriteBack`;
+Every result row goes out through the `ResultWriter` (`rtl.results`: whole rows, round robin);
 all reads go through one in-order `DataFetcher`, fed row by row by one generator per side; a
 row is requested only when its consumer can take all of it (a FIFO's free space for x rows and
 mask rows; the unit's own request for wq), so no read waits in the fetcher for a busy consumer.
@@ -35,15 +35,13 @@ from .axi import AXI4, AXI4Lite, join_read_write
 from .config_check import ConfigCheck
 from .execution import ExecutionUnit, exec_shape
 from .fetcher import DataFetcher
-from .kv_control import kv_request_layout
-from .mask_codec import MaskPacker, MaskUnpacker
+from .mask_codec import MaskUnpacker
 from .regbank import RegisterBank, bank_layout
 from .regmap import ERROR_CODES, register_map
 from .registry import block
 from .resize import StreamResize
-from .span import RowSpanSource
+from .results import RESULT_BUFFERS, ResultWriter
 from .speculation import SpeculationUnit, spec_shape
-from .writeback import WriteBack
 
 __all__ = ["BUS_BITS", "ADDR_WIDTH", "LapaTop", "top_shape"]
 
@@ -53,7 +51,6 @@ ADDR_WIDTH = 32
 
 # fetch destinations and write-back sources
 F_SPEC_X, F_SPEC_W, F_ROPE, F_EXEC_X, F_WK, F_WV, F_WQ, F_MASK = range(8)
-W_MASK, W_KEY_NEEDED, W_HAT, W_PROJ, W_PROBS, W_O = range(6)
 
 
 def _ratio_ok(bits):
@@ -96,7 +93,6 @@ class LapaTop(wiring.Component):
         hw = self.hw
         D, dh, L, H = hw.d_model, hw.head_dim, hw.max_seq_len, hw.n_heads
         G = dh // hw.pea_lanes
-        iw = hw.seq_index_width
         m.submodules.bank = bank = self.bank
         wiring.connect(m, wiring.flipped(self.axil), bank.axil)
         regs = bank.config
@@ -107,8 +103,8 @@ class LapaTop(wiring.Component):
         m.submodules.spec = spec = SpeculationUnit(self.cfg)
         m.submodules.exec = ex = ExecutionUnit(self.cfg)
         m.submodules.fetcher = fetcher = DataFetcher(n_dest=8, addr_width=ADDR_WIDTH, data_width=BUS_BITS)
-        m.submodules.writeback = wb = WriteBack(n_src=6, addr_width=ADDR_WIDTH, data_width=BUS_BITS)
-        join_read_write(m, self.axi, fetcher.axi, wb.axi)
+        m.submodules.results = wr = ResultWriter(hw, addr_width=ADDR_WIDTH, data_width=BUS_BITS)
+        join_read_write(m, self.axi, fetcher.axi, wr.axi)
 
         # The job's registers, latched at start (the host may rewrite them while a job runs).
         job = Signal(bank_layout(self.regs, "rw"))
@@ -246,133 +242,14 @@ class LapaTop(wiring.Component):
             taken = Mux(req.valid & req.ready & (req.payload.dest == dest), req.payload.beats, 0)
             m.d.sync += space.eq(space + freed - taken)
 
-        # ---- Writes: one RowSpanSource per producer, round robin into the write-back
-        inflight = []    # rows handed to each source and not yet acknowledged by the memory
-
-        def source(k, max_words, rows_in):
-            src = RowSpanSource(max_row_words=max_words, addr_width=ADDR_WIDTH, data_width=BUS_BITS)
-            m.submodules[f"wsrc{k}"] = src
-            wiring.connect(m, src.req, wb.req[k])
-            wiring.connect(m, src.data, wb.data[k])
-            pending = Signal(range(2 * L * H + 2), name=f"wsrc{k}_pending")
-            m.d.sync += pending.eq(pending + rows_in - wb.done[k])
-            inflight.append(pending)
-            return src
-
-        def running(src, start, step, name):
-            """A source whose rows land one after the other from `start` (set at job start)."""
-            ptr = Signal(ADDR_WIDTH, name=f"{name}_ptr")
-            m.d.comb += [src.addr.valid.eq(1), src.addr.payload.eq(ptr)]
-            with m.If(src.addr.ready):
-                m.d.sync += ptr.eq(ptr + step)
-            return ptr, start
-
-        def tagged(src, name):
-            """A source whose row addresses are pushed as its rows arrive (a small FIFO)."""
-            q = fifo.SyncFIFOBuffered(width=ADDR_WIDTH, depth=4)
-            m.submodules[f"{name}_addr"] = q
-            m.d.comb += [src.addr.valid.eq(q.r_rdy), src.addr.payload.eq(q.r_data), q.r_en.eq(src.addr.ready)]
-            return q
-
-        mask_stride = mask_words << 3
-        # kept-key lists -> mask bit rows
-        m.submodules.packer = packer = MaskPacker(max_seq_len=L, word_width=BUS_BITS)
-        m.d.comb += packer.seq_len.eq(seq_len)
-        wiring.connect(m, spec.kept, packer.i)
-        kept_row = spec.kept.valid & spec.kept.ready & spec.kept.payload.last
-        mask_src = source(W_MASK, L // BUS_BITS + 1, kept_row)
-        wiring.connect(m, packer.o, mask_src.i)
-        ptr_inits = [running(mask_src, regs.mask_addr, mask_stride, "mask")]
-
-        # key_needed: to the execution unit, and (trace) a copy packed to KEY_NEEDED_ADDR
-        m.submodules.needed_copy = ncopy = fifo.SyncFIFOBuffered(width=kv_request_layout(iw).size, depth=2)
-        room = ncopy.w_rdy | ~trace
-        m.d.comb += [ex.needed.valid.eq(spec.needed.valid & room), ex.needed.payload.eq(spec.needed.payload),
-                     spec.needed.ready.eq(ex.needed.ready & room),
-                     ncopy.w_en.eq(spec.needed.valid & ex.needed.ready & trace),
-                     ncopy.w_data.eq(spec.needed.payload)]
-        m.submodules.needed_packer = npack = MaskPacker(max_seq_len=L, word_width=BUS_BITS)
-        m.d.comb += [npack.seq_len.eq(seq_len), npack.i.valid.eq(ncopy.r_rdy),
-                     npack.i.payload.eq(ncopy.r_data), ncopy.r_en.eq(npack.i.ready)]
-        kn_src = source(W_KEY_NEEDED, L // BUS_BITS + 1,
-                        ncopy.w_en & kv_request_layout(iw)(ncopy.w_data).last)
-        wiring.connect(m, npack.o, kn_src.i)
-        ptr_inits.append(running(kn_src, regs.key_needed_addr, mask_stride, "key_needed"))
-
-        # q_hat / k_hat rows (trace)
-        row_words = dh // BUS_BYTES
-        hat_fire = spec.hat.valid & spec.hat.ready
-        hat_src = source(W_HAT, row_words, hat_fire)
-        hat_addr = tagged(hat_src, "hat")
-        hat_row = StreamResize(in_width=8 * dh, out_width=BUS_BITS)
-        m.submodules.hat_resize = hat_row
-        q_hat_ptr = Signal(ADDR_WIDTH)
-        k_hat_ptr = Signal(ADDR_WIDTH)
-        m.d.comb += [hat_row.i.valid.eq(spec.hat.valid & hat_addr.w_rdy),
-                     hat_row.i.payload.data.eq(spec.hat.payload.data), hat_row.i.payload.last.eq(1),
-                     spec.hat.ready.eq(hat_row.i.ready & hat_addr.w_rdy),
-                     hat_addr.w_en.eq(hat_fire),
-                     hat_addr.w_data.eq(Mux(spec.hat.payload.is_k, k_hat_ptr, q_hat_ptr))]
-        wiring.connect(m, hat_row.o, hat_src.i)
-        with m.If(hat_fire):
-            with m.If(spec.hat.payload.is_k):
-                m.d.sync += k_hat_ptr.eq(k_hat_ptr + dh)
-            with m.Else():
-                m.d.sync += q_hat_ptr.eq(q_hat_ptr + dh)
-
-        # q / k / v rows of the execution unit (trace)
-        proj = ex.proj
-        proj_fire = proj.valid & proj.ready & trace
-        proj_src = source(W_PROJ, row_words, proj_fire)
-        proj_addr = tagged(proj_src, "proj")
-        proj_row = StreamResize(in_width=8 * dh, out_width=BUS_BITS)
-        m.submodules.proj_resize = proj_row
-        q_ptr = Signal(ADDR_WIDTH)
-        k_base = Signal(ADDR_WIDTH)     # k / v rows of the current KV head
-        v_base = Signal(ADDR_WIDTH)
-        row_off = Signal(ADDR_WIDTH)
-        m.d.comb += row_off.eq(proj.payload.row * dh)
-        with m.Switch(proj.payload.kind):
-            with m.Case(0):
-                m.d.comb += proj_addr.w_data.eq(q_ptr)
-            with m.Case(1):
-                m.d.comb += proj_addr.w_data.eq(k_base + row_off)
-            with m.Default():
-                m.d.comb += proj_addr.w_data.eq(v_base + row_off)
-        m.d.comb += [proj_row.i.valid.eq(proj.valid & trace & proj_addr.w_rdy),
-                     proj_row.i.payload.data.eq(proj.payload.data), proj_row.i.payload.last.eq(1),
-                     proj.ready.eq(~trace | (proj_row.i.ready & proj_addr.w_rdy)),
-                     proj_addr.w_en.eq(proj_fire)]
-        wiring.connect(m, proj_row.o, proj_src.i)
-        with m.If(proj_fire & (proj.payload.kind == 0)):
-            m.d.sync += q_ptr.eq(q_ptr + dh)
-
-        # kept probabilities, compacted per row (trace)
-        probs = ex.probs
-        probs_fire = probs.valid & probs.ready & trace
-        probs_src = source(W_PROBS, (2 * L + BUS_BYTES - 1) // BUS_BYTES, probs_fire & probs.payload.last)
-        probs_row = StreamResize(in_width=16, out_width=BUS_BITS, pad_last=True)
-        m.submodules.probs_resize = probs_row
-        m.d.comb += [probs_row.i.valid.eq(probs.valid & trace), probs_row.i.payload.data.eq(probs.payload.prob),
-                     probs_row.i.payload.last.eq(probs.payload.last),
-                     probs.ready.eq(~trace | probs_row.i.ready)]
-        wiring.connect(m, probs_row.o, probs_src.i)
-        probs_stride = ((seq_len + 3) >> 2) << 3
-        ptr_inits.append(running(probs_src, regs.probs_addr, probs_stride, "probs"))
-
-        # o rows
-        o = ex.o
-        ac_last = o.payload.chunk == dh // hw.av_lanes - 1
-        o_src = source(W_O, row_words, o.valid & o.ready & ac_last)
-        o_row = StreamResize(in_width=8 * hw.av_lanes, out_width=BUS_BITS)
-        m.submodules.o_resize = o_row
-        m.d.comb += [o_row.i.valid.eq(o.valid), o_row.i.payload.data.eq(o.payload.data),
-                     o_row.i.payload.last.eq(ac_last), o.ready.eq(o_row.i.ready)]
-        wiring.connect(m, o_row.o, o_src.i)
-        ptr_inits.append(running(o_src, regs.out_addr, dh, "o"))
-
-        quiet = Signal()
-        m.d.comb += quiet.eq(sum(p != 0 for p in inflight) == 0)
+        # ---- Writes: every result row through the result writer
+        for name in ("kept", "needed", "hat"):
+            wiring.connect(m, getattr(spec, name), getattr(wr, name))
+        for name in ("proj", "probs", "o"):
+            wiring.connect(m, getattr(ex, name), getattr(wr, name))
+        wiring.connect(m, wr.needed_out, ex.needed)
+        m.d.comb += [wr.seq_len.eq(seq_len), wr.trace.eq(trace)]
+        m.d.comb += [wr.base[name].eq(regs[f"{name}_addr"]) for name in RESULT_BUFFERS]
 
         # ---- Counters (this job)
         kept_base = Signal(data.ArrayLayout(32, hw.max_rounds))
@@ -393,7 +270,7 @@ class LapaTop(wiring.Component):
                 m.d.comb += cnt.eq(0)
         m.d.comb += status.kv_rows.eq(ex.perf.kv_rows - kv_base)
         o_rows = Signal(range(L + 1))     # o rows written of the current head
-        with m.If(wb.done[W_O]):
+        with m.If(wr.o_rows):
             m.d.sync += o_rows.eq(o_rows + 1)
             with m.If(o_rows + 1 == seq_len):
                 m.d.sync += [o_rows.eq(0), status.progress.eq(status.progress + 1)]
@@ -408,14 +285,11 @@ class LapaTop(wiring.Component):
         wk_ptr = Signal(ADDR_WIDTH)
         wv_ptr = Signal(ADDR_WIDTH)
         mask_rd_ptr = Signal(ADDR_WIDTH)
-        mask_written = Signal(range(2 * H * L + 1))   # mask rows acknowledged by the memory
-        mask_needed = Signal.like(mask_written)        # ... before the execution side's group
-        with m.If(wb.done[W_MASK]):
-            m.d.sync += mask_written.eq(mask_written + 1)
-        group_rows = Signal.like(mask_written)
+        mask_needed = Signal.like(wr.mask_rows)    # mask rows in memory before the execution group
+        group_rows = Signal.like(wr.mask_rows)
         m.d.comb += group_rows.eq(grp * seq_len)
         head_bytes = D * dh
-        axi_error = fetcher.error | wb.error
+        axi_error = fetcher.error | wr.error
 
         def fetch_head(gen, dest, ptr, nxt, *extra):
             """When `gen` is idle: fetch one head's D x dh weight bytes from `ptr` (advanced past
@@ -443,10 +317,8 @@ class LapaTop(wiring.Component):
                                      wq_lo_ptr.eq(regs.wq_lo_addr), wk_lo_ptr.eq(regs.wk_lo_addr),
                                      wq_ptr.eq(regs.wq_addr), wk_ptr.eq(regs.wk_addr),
                                      wv_ptr.eq(regs.wv_addr), mask_rd_ptr.eq(regs.mask_addr),
-                                     mask_written.eq(0), mask_needed.eq(0),
-                                     q_hat_ptr.eq(regs.q_hat_addr), k_hat_ptr.eq(regs.k_hat_addr),
-                                     q_ptr.eq(regs.q_addr), k_base.eq(regs.k_addr), v_base.eq(regs.v_addr)]
-                        m.d.sync += [ptr.eq(start) for ptr, start in ptr_inits]
+                                     mask_needed.eq(0)]
+                        m.d.comb += wr.start.eq(1)
                         m.next = "ROPE"
             with m.State("ROPE"):
                 with m.If(job.rope):
@@ -463,7 +335,7 @@ class LapaTop(wiring.Component):
                 with m.If(~run_s & ~run_e):
                     m.next = "FINISH"
             with m.State("FINISH"):
-                with m.If(quiet & ~wb.busy):
+                with m.If(wr.quiet):
                     m.d.sync += [busy.eq(0), done.eq(1)]
                     with m.If(axi_error):
                         m.d.sync += err.eq(ERROR_CODES["AXI"])
@@ -516,7 +388,7 @@ class LapaTop(wiring.Component):
                 fetch_head(gen_e, F_WV, wv_ptr, "MASK_WAIT", jq.eq(0))
             with m.State("MASK_WAIT"):
                 # the group's mask rows must be in memory before they are read back
-                with m.If(mask_written >= mask_needed):
+                with m.If(wr.mask_rows >= mask_needed):
                     m.next = "WQ"
             with m.State("WQ"):
                 # wq tiles only when the unit asks for them (Q_LOAD), so they never wait in the fetcher
@@ -534,10 +406,9 @@ class LapaTop(wiring.Component):
                     with m.Else():
                         m.next = "WQ"
             with m.State("DRAIN"):
-                with m.If(~ex.busy & (inflight[W_O] == 0) & (inflight[W_PROJ] == 0)):
-                    seq_bytes = seq_len * dh
-                    m.d.sync += [k_base.eq(k_base + seq_bytes), v_base.eq(v_base + seq_bytes),
-                                 g_exec.eq(g_exec + 1)]
+                with m.If(~ex.busy & wr.exec_quiet):
+                    m.d.comb += wr.next_group.eq(1)
+                    m.d.sync += g_exec.eq(g_exec + 1)
                     with m.If(g_exec + 1 == job.heads.n_kv_heads):
                         m.d.sync += run_e.eq(0)
                         m.next = "IDLE"
