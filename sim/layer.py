@@ -28,7 +28,7 @@ from lapa.errors import UserError
 from lapa.memlayout import MemoryLayout, exec_tiles, expand_probs, lo_bytes, pea_groups
 from lapa.vectors import LayerInputs
 
-__all__ = ["hw_for_layer", "check_fits", "job_image", "decode_outputs", "run_rtl_jobs", "run_rtl_layer",
+__all__ = ["hw_for_layer", "check_fits", "cycle_bound", "job_image", "decode_outputs", "run_rtl_jobs", "run_rtl_layer",
            "COUNTERS"]
 
 BUS_BYTES = 8
@@ -75,6 +75,15 @@ def check_fits(shape, hw: HardwareConfig):
 def _heads(w):
     w = np.asarray(w)
     return w if w.ndim == 3 else w[None]
+
+
+def cycle_bound(shape, hw: HardwareConfig) -> int:
+    """A generous cycle limit for one job (4x every unit working alone on dense masks): past it
+    the testbench reports a hang instead of simulating forever."""
+    L, D, dh, H, Hkv = shape
+    spec = (H + Hkv) * L * D * (1 + 2 * dh // hw.pea_lanes) + H * L * L * hw.max_rounds * dh // hw.peb_lanes
+    mac = (H * L * D * dh + 2 * Hkv * L * D * dh + H * L * L * dh) // (hw.mac_rows * hw.mac_cols)
+    return 4 * (spec + mac + H * L * L * dh // hw.av_lanes) + 200_000
 
 
 def job_image(inputs: LayerInputs, hw: HardwareConfig, trace=True):
@@ -179,7 +188,8 @@ def run_rtl_jobs(jobs, cfg: LapaConfig, *, simulator="verilator", waves=None, pa
         np.savez(path, image=np.frombuffer(image, np.uint8))
         outputs = {name: [lay[name].addr, lay[name].size] for name in MemoryLayout.OUTPUTS}
         specs.append({"image": str(path), "writes": writes, "outputs": outputs,
-                      "result": str(work / f"result{n}.npz"), "heads": inputs.shape[3]})
+                      "result": str(work / f"result{n}.npz"), "heads": inputs.shape[3],
+                      "max_cycles": cycle_bound(inputs.shape, cfg.hw)})
         layouts.append(lay)
     env = {"LAPA_JOBS": json.dumps({"jobs": specs, "pause": pause, "reset_mid": reset_mid,
                                     "progress": str(work / "progress")})}

@@ -69,6 +69,9 @@ class Host:
             step = POLL if cut is None else min(POLL, cut - cycles)
             await Timer(step * PERIOD_NS, "ns")
             cycles += step
+            if cycles > job["max_cycles"]:
+                raise AssertionError(f"job {n + 1}: no irq after {cycles} cycles (STATUS = "
+                                     f"{await self.read('STATUS'):#x}, PROGRESS = {await self.read('PROGRESS')})")
             if not int(dut.irq.value):
                 heads = await self.read("PROGRESS")
                 with open(self.progress, "w") as f:
