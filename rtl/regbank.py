@@ -29,11 +29,7 @@ def bank_layout(regs, access):
 
 def reset_value(reg):
     """The register's value after reset (its fields' resets packed)."""
-    value, lo = 0, 0
-    for f in reg.fields:
-        value |= f.reset << lo
-        lo += f.width
-    return value
+    return reg.pack()
 
 
 class RegisterBank(wiring.Component):

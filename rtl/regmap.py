@@ -56,6 +56,21 @@ class Register:
     def width(self):
         return sum(f.width for f in self.fields)
 
+    def pack(self, **values):
+        """The register's 32-bit value with the named fields set (the others at their reset),
+        each field checked to fit."""
+        unknown = set(values) - {f.name for f in self.fields}
+        if unknown:
+            raise ValueError(f"{self.name}: no field {', '.join(sorted(unknown))}")
+        word, lo = 0, 0
+        for f in self.fields:
+            v = int(values.get(f.name, f.reset))
+            if not 0 <= v < 1 << f.width:
+                raise ValueError(f"{self.name}.{f.name} = {v}: does not fit {f.width} bits")
+            word |= v << lo
+            lo += f.width
+        return word
+
 
 def _spec_field_width(name, hw):
     widths = {"causal": 1, "rope": 1, "rope_base": 21, "pos0": 17, "ddf_mode": 1, "w_lo_mode": 1,

@@ -26,7 +26,7 @@ from golden.rope import rope_table
 from lapa.config import ConfigError, HardwareConfig, LapaConfig
 from lapa.errors import UserError
 from lapa.memlayout import MemoryLayout, exec_tiles, expand_probs, lo_bytes, pea_groups
-from lapa.vectors import LayerInputs
+from lapa.vectors import SCALAR_KEYS, LayerInputs, arith_to_arrays
 
 __all__ = ["hw_for_layer", "check_fits", "cycle_bound", "job_image", "decode_outputs", "run_rtl_jobs", "run_rtl_layer",
            "COUNTERS"]
@@ -109,24 +109,21 @@ def job_image(inputs: LayerInputs, hw: HardwareConfig, trace=True):
         c, s = rope_table(L, dh, arith.rope_base, arith.pos0)
         put("rope", np.concatenate([c, s], axis=1))
 
-    regs = {r.name for r in register_map(hw)}
-    writes = [("SEQ_LEN", L), ("HEADS", H | (Hkv << 9))]
+    regs = {r.name: r for r in register_map(hw)}
+    writes = [("SEQ_LEN", L), ("HEADS", regs["HEADS"].pack(n_heads=H, n_kv_heads=Hkv))]
     for name in lay.buffers:
         reg = {"o": "OUT_ADDR"}.get(name, f"{name.upper()}_ADDR")
         if reg in regs:
             writes.append((reg, lay[name].addr))
-    enums = {"ddf_mode": ("range", "margin"), "w_lo_mode": ("floor", "round")}
-    for name in ("causal", "rope", "rope_base", "pos0", "ddf_mode", "w_lo_mode", "w_lo_mant_bits",
-                 "sh_qhat", "sh_khat", "eta_frac_bits", "m_q", "n_q", "m_k", "n_k", "m_v", "n_v",
-                 "m_o", "n_o", "sm_mult", "sm_shift", "sm_frac_bits"):
-        val = getattr(arith, name)
-        writes.append((name.upper(), enums[name].index(val) if name in enums else int(val)))
-    rb = list(arith.round_bits) + [0] * (4 - arith.n_rounds)
-    writes.append(("ROUND_BITS", arith.n_rounds | sum(b << (3 + 4 * i) for i, b in enumerate(rb))))
+    arrays = arith_to_arrays(arith)                 # enumerations as 0 / 1, as in vector files
+    writes += [(name.upper(), int(arrays[name])) for name in SCALAR_KEYS]
+    R = arith.n_rounds
+    writes.append(("ROUND_BITS", regs["ROUND_BITS"].pack(
+        n_rounds=R, **{f"b{r + 1}": arith.round_bits[r] if r < R else 0 for r in range(4)})))
     for r in range(4):
-        writes.append((f"ROUND_ETA{r + 1}", arith.round_eta[r] if r < arith.n_rounds else 0))
-        writes.append((f"ROUND_MARGIN{r + 1}", arith.round_margin[r] if r < arith.n_rounds else 0))
-    writes.append(("CTRL", 0b010 | (0b100 if trace else 0)))   # irq_enable, trace
+        writes.append((f"ROUND_ETA{r + 1}", arith.round_eta[r] if r < R else 0))
+        writes.append((f"ROUND_MARGIN{r + 1}", arith.round_margin[r] if r < R else 0))
+    writes.append(("CTRL", regs["CTRL"].pack(irq_enable=1, trace=int(trace))))
     return lay, bytes(image), writes
 
 
