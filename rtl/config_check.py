@@ -11,7 +11,12 @@ from amaranth.lib.wiring import In, Out
 
 from .regmap import ERROR_CODES
 
-__all__ = ["ConfigCheck"]
+__all__ = ["ConfigCheck", "head_groupings"]
+
+
+def head_groupings(n_heads):
+    """Every (H, Hkv) a design for `n_heads` query heads runs: H <= n_heads, Hkv divides H."""
+    return [(h, g) for h in range(1, n_heads + 1) for g in range(1, h + 1) if h % g == 0]
 
 
 class ConfigCheck(wiring.Component):
@@ -25,10 +30,8 @@ class ConfigCheck(wiring.Component):
         """(code name, condition that refuses the job), in priority order."""
         c = self.config
         heads_ok = 0
-        for h in range(1, self.n_heads + 1):
-            for g in range(1, h + 1):
-                if h % g == 0:
-                    heads_ok = heads_ok | ((c.heads.n_heads == h) & (c.heads.n_kv_heads == g))
+        for h, g in head_groupings(self.n_heads):
+            heads_ok = heads_ok | ((c.heads.n_heads == h) & (c.heads.n_kv_heads == g))
         rb = c.round_bits
         n = rb.n_rounds
         slices = [rb.b1, rb.b2, rb.b3, rb.b4]

@@ -82,14 +82,6 @@ class ResultWriter(wiring.Component):
             inflight.append(pending)
             return src
 
-        def running(src, start, step, name):
-            """A source whose rows land one after the other from `start` (set at `start`)."""
-            ptr = Signal(A, name=f"{name}_ptr")
-            m.d.comb += [src.addr.valid.eq(1), src.addr.payload.eq(ptr)]
-            with m.If(self.start):
-                m.d.sync += ptr.eq(start)
-            with m.Elif(src.addr.ready):
-                m.d.sync += ptr.eq(ptr + step)
 
         def tagged(src, name):
             """A source whose row addresses are pushed as its rows arrive (a small FIFO)."""
@@ -99,10 +91,19 @@ class ResultWriter(wiring.Component):
             return q
 
         def pointer(name, start):
+            """An address register loaded with `start` when a job starts (then moved by its user
+            only outside that cycle)."""
             ptr = Signal(A, name=f"{name}_ptr")
             with m.If(self.start):
                 m.d.sync += ptr.eq(start)
             return ptr
+
+        def running(src, start, step, name):
+            """A source whose rows land one after the other from `start`."""
+            ptr = pointer(name, start)
+            m.d.comb += [src.addr.valid.eq(1), src.addr.payload.eq(ptr)]
+            with m.If(src.addr.ready & ~self.start):
+                m.d.sync += ptr.eq(ptr + step)
 
         def row_beats(name, beats, addr_q, enable, fire):
             """Each dh-byte beat of `beats` (taken only when `enable`) as one row of bus words,

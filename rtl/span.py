@@ -5,7 +5,7 @@ address per row. A row is offered to the write-back (`req`: address and the row'
 then its words on `data`) only once all of its words are buffered, so a granted span never
 waits on its producer: write-back of several producers cannot deadlock on a slow one, and the
 row length need not be known in advance (rows of kept probabilities). The buffer holds `rows`
-rows of up to `max_row_words` words; `idle` is high when nothing is buffered or pending.
+rows of up to `max_row_words` words.
 """
 
 from amaranth.hdl import Module, Signal
@@ -33,7 +33,6 @@ class RowSpanSource(wiring.Component):
             "addr": In(stream.Signature(addr_width)),
             "req": Out(stream.Signature(DMACommand(addr_width))),
             "data": Out(stream.Signature(data_width)),
-            "idle": Out(1),
         })
 
     def elaborate(self, platform):
@@ -59,5 +58,4 @@ class RowSpanSource(wiring.Component):
         m.d.comb += [lengths.r_en.eq(fire), self.addr.ready.eq(fire)]
         m.d.comb += [self.data.valid.eq(words.r_rdy), self.data.payload.eq(words.r_data),
                      words.r_en.eq(self.data.ready)]
-        m.d.comb += self.idle.eq(~words.r_rdy & ~lengths.r_rdy & (count == 0))
         return m

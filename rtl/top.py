@@ -32,7 +32,7 @@ from amaranth.lib import data, fifo, wiring
 from amaranth.lib.wiring import In, Out
 
 from .axi import AXI4, AXI4Lite, join_read_write
-from .config_check import ConfigCheck
+from .config_check import ConfigCheck, head_groupings
 from .execution import ExecutionUnit, exec_shape
 from .fetcher import DataFetcher
 from .mask_codec import MaskUnpacker
@@ -111,16 +111,14 @@ class LapaTop(wiring.Component):
         seq_len = job.seq_len[:L.bit_length()]
         trace = job.ctrl.trace
         grp = Signal(range(H + 1))        # query heads per KV head
-        for h in range(1, H + 1):
-            for g in range(1, h + 1):
-                if h % g == 0:
-                    with m.If((job.heads.n_heads == h) & (job.heads.n_kv_heads == g)):
-                        m.d.comb += grp.eq(h // g)
+        for h, g in head_groupings(H):
+            with m.If((job.heads.n_heads == h) & (job.heads.n_kv_heads == g)):
+                m.d.comb += grp.eq(h // g)
         mask_words = Signal(range(L // BUS_BITS + 2))   # bus words per mask row
-        m.d.comb += mask_words.eq((seq_len + BUS_BITS - 1) >> 6)
+        m.d.comb += mask_words.eq((seq_len + BUS_BITS - 1) >> (BUS_BITS.bit_length() - 1))
 
         # ---- Controller state
-        busy = Signal()
+        busy = Signal()                   # the job FSM is past IDLE
         done = Signal()
         err = Signal(4)
         g_idx = Signal(range(H + 1))      # KV head
@@ -181,19 +179,17 @@ class LapaTop(wiring.Component):
             """The fetcher's words for `dest`, resized to `bits`; with `credit_depth`, through a FIFO
             of that many words whose free space gates the requests for `dest`."""
             words = fetcher.dest[dest]
+            conv = StreamResize(in_width=BUS_BITS, out_width=bits)
+            m.submodules[f"fetch{dest}_resize"] = conv
             if credit_depth:
                 q = fifo.SyncFIFOBuffered(width=BUS_BITS + 1, depth=credit_depth)
                 m.submodules[f"fetch{dest}_fifo"] = q
                 space = Signal(range(credit_depth + 1), name=f"fetch{dest}_space", init=credit_depth)
-                freed = q.r_en & q.r_rdy
-                room[dest] = (space, freed)
-                m.d.comb += [q.w_en.eq(words.valid), q.w_data.eq(words.payload), words.ready.eq(q.w_rdy)]
-                conv = StreamResize(in_width=BUS_BITS, out_width=bits)
-                m.d.comb += [conv.i.valid.eq(q.r_rdy), conv.i.payload.eq(q.r_data), q.r_en.eq(conv.i.ready)]
+                room[dest] = (space, q.r_en & q.r_rdy)
+                m.d.comb += [q.w_en.eq(words.valid), q.w_data.eq(words.payload), words.ready.eq(q.w_rdy),
+                             conv.i.valid.eq(q.r_rdy), conv.i.payload.eq(q.r_data), q.r_en.eq(conv.i.ready)]
             else:
-                conv = StreamResize(in_width=BUS_BITS, out_width=bits)
                 wiring.connect(m, words, conv.i)
-            m.submodules[f"fetch{dest}_resize"] = conv
             return conv.o
 
         # x bytes to the speculation unit
@@ -301,7 +297,7 @@ class LapaTop(wiring.Component):
 
         run_s = Signal()                   # the speculation side is working through the groups
         run_e = Signal()
-        with m.FSM(name="job"):
+        with m.FSM(name="job") as job_fsm:
             with m.State("IDLE"):
                 with m.If(bank.start):
                     m.d.sync += [job.eq(regs), done.eq(0), err.eq(check.error),
@@ -313,7 +309,7 @@ class LapaTop(wiring.Component):
                     with m.If(check.error != 0):
                         m.d.sync += done.eq(1)
                     with m.Else():
-                        m.d.sync += [busy.eq(1), g_idx.eq(0), j_idx.eq(0), g_exec.eq(0), rope_count.eq(0),
+                        m.d.sync += [g_idx.eq(0), j_idx.eq(0), g_exec.eq(0), rope_count.eq(0),
                                      wq_lo_ptr.eq(regs.wq_lo_addr), wk_lo_ptr.eq(regs.wk_lo_addr),
                                      wq_ptr.eq(regs.wq_addr), wk_ptr.eq(regs.wk_addr),
                                      wv_ptr.eq(regs.wv_addr), mask_rd_ptr.eq(regs.mask_addr),
@@ -336,10 +332,12 @@ class LapaTop(wiring.Component):
                     m.next = "FINISH"
             with m.State("FINISH"):
                 with m.If(wr.quiet):
-                    m.d.sync += [busy.eq(0), done.eq(1)]
+                    m.d.sync += done.eq(1)
                     with m.If(axi_error):
                         m.d.sync += err.eq(ERROR_CODES["AXI"])
                     m.next = "IDLE"
+
+        m.d.comb += busy.eq(~job_fsm.ongoing("IDLE"))
 
         with m.FSM(name="spec_side"):
             with m.State("IDLE"):
