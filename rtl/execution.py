@@ -145,11 +145,15 @@ class ExecutionUnit(wiring.Component):
         m.submodules.kv = kv = KVControl(max_seq_len=L)
         m.d.comb += [sm.sm_mult.eq(cfg.sm_mult), sm.sm_shift.eq(cfg.sm_shift),
                      sm.sm_frac_bits.eq(cfg.sm_frac_bits), av.m_o.eq(cfg.m_o), av.n_o.eq(cfg.n_o)]
-        # `needed` only while this KV head's keys are being taken (LOAD, KV_*): a request for
-        # the next KV head must not slip in before START clears the computed flags.
-        kv_en = Signal()
-        m.d.comb += [kv.i.valid.eq(self.needed.valid & kv_en), self.needed.ready.eq(kv.i.ready & kv_en),
-                     kv.i.payload.eq(self.needed.payload)]
+        # `needed` only while this KV head's keys are being taken (LOAD, KV_*) and its `last` is
+        # not yet in: a request for the next KV head must not slip in before START clears the
+        # computed flags (it would be deduplicated against this head's keys).
+        kv_en, needed_done = Signal(), Signal()
+        take_needed = kv_en & ~needed_done
+        m.d.comb += [kv.i.valid.eq(self.needed.valid & take_needed),
+                     self.needed.ready.eq(kv.i.ready & take_needed), kv.i.payload.eq(self.needed.payload)]
+        with m.If(self.needed.valid & self.needed.ready & self.needed.payload.last):
+            m.d.sync += needed_done.eq(1)
 
         # On-chip buffers.
         m.submodules.x_buf = x_buf = Memory(shape=data.ArrayLayout(i8, C), depth=L * IC, init=[])
@@ -382,7 +386,7 @@ class ExecutionUnit(wiring.Component):
         with m.FSM():
             with m.State("START"):
                 m.d.comb += kv.clear.eq(1)
-                m.d.sync += [x_addr.eq(0), wk_addr.eq(0), wv_addr.eq(0), head.eq(0)]
+                m.d.sync += [x_addr.eq(0), wk_addr.eq(0), wv_addr.eq(0), head.eq(0), needed_done.eq(0)]
                 m.next = "LOAD"
             with m.State("LOAD"):
                 # busy (and the cycle count) from the first beat in, not while waiting for it

@@ -108,11 +108,12 @@ class ExecTB:
                 blk = w[ic * C:(ic + 1) * C, jt * R:(jt + 1) * R].T
                 yield pack(self.layouts["wk"], blk.tolist())
 
-    async def run_case(self, x, wq, wk, wv, mask, arith, label):
-        """Drive one KV head group (wq [G, D, dh], wk/wv [D, dh], mask [G, L, L]) and check all."""
-        hw, dut = self.hw, self.dut
+    def drive(self, x, wq, wk, wv, mask, arith):
+        """Queue one KV head group's inputs (wq [G, D, dh], wk/wv [D, dh], mask [G, L, L]) behind
+        whatever is queued; return the golden (proj, probs, o) beats and the shape figures."""
+        hw = self.hw
         G, L = wq.shape[0], x.shape[0]
-        R, C, A, dh = hw.mac_rows, hw.mac_cols, hw.av_lanes, hw.head_dim
+        C, A, dh = hw.mac_cols, hw.av_lanes, hw.head_dim
         needed = key_needed(mask)
         table = rope_table(L, dh, arith.rope_base, arith.pos0) if arith.rope else None
         q = [project(x, wq[h], arith.m_q, arith.n_q, table) for h in range(G)]
@@ -120,11 +121,6 @@ class ExecTB:
         v = project_on_demand(x, wv, arith.m_v, arith.n_v, needed)
         heads = [execute_head(q[h], k, v, mask[h], arith) for h in range(G)]
 
-        self.set_config(arith, L, G)
-        if arith.rope:
-            await self.load_rope_table(arith)
-        perf_layout = self.unit.signature.members["perf"].shape
-        before = perf_layout.from_bits(int(dut.perf.value))
         self.src["x"].send_all(pack(self.layouts["x"], x[t, i:i + C].tolist())
                                for t in range(L) for i in range(0, hw.d_model, C))
         self.src["wk"].send_all(self.tiles(wk))
@@ -139,41 +135,57 @@ class ExecTB:
                 self.src["kept"].send_all(pack(self.layouts["kept"], {"key": int(s), "last": int(j == len(kept) - 1)})
                                           for j, s in enumerate(kept))
 
-        want_proj = [(kind, s, rows[s].tolist()) for s in keys for kind, rows in ((KIND_K, k), (KIND_V, v))]
-        want_proj += [(KIND_Q, t, q[h][t].tolist()) for h in range(G) for t in range(L)]
-        want_probs = [(int(heads[h][0][t, s]), int(s == np.flatnonzero(mask[h, t])[-1]))
-                      for h in range(G) for t in range(L) for s in np.flatnonzero(mask[h, t])]
-        want_o = [(t, c, heads[h][1][t, c * A:(c + 1) * A].tolist())
-                  for h in range(G) for t in range(L) for c in range(dh // A)]
-        budget = 200 * (L * hw.d_model + int(mask.sum()) * dh + 100)
-        got_proj = [unpack(self.layouts["proj"], b) for b in await self.sink["proj"].get(len(want_proj), budget)]
-        got_proj = [(int(p.kind), int(p.row), [int(e) for e in p.data]) for p in got_proj]
-        for j, (g, w) in enumerate(zip(got_proj, want_proj)):
-            assert g == w, f"{label}: proj beat {j}: got (kind, row, data) {g}, want {w}"
-        got_probs = [unpack(self.layouts["probs"], b) for b in await self.sink["probs"].get(len(want_probs), budget)]
-        got_probs = [(int(p.prob), int(p.last)) for p in got_probs]
-        for j, (g, w) in enumerate(zip(got_probs, want_probs)):
-            assert g == w, f"{label}: probs beat {j}: got (prob, last) {g}, want {w}"
-        got_o = [unpack(self.layouts["o"], b) for b in await self.sink["o"].get(len(want_o), budget)]
-        got_o = [(int(p.row), int(p.chunk), [int(e) for e in p.data]) for p in got_o]
-        for j, (g, w) in enumerate(zip(got_o, want_o)):
-            assert g == w, f"{label}: o beat {j}: got (row, chunk, data) {g}, want {w}"
+        want = {"proj": [(kind, s, rows[s].tolist()) for s in keys for kind, rows in ((KIND_K, k), (KIND_V, v))]
+                + [(KIND_Q, t, q[h][t].tolist()) for h in range(G) for t in range(L)],
+                "probs": [(int(heads[h][0][t, s]), int(s == np.flatnonzero(mask[h, t])[-1]))
+                          for h in range(G) for t in range(L) for s in np.flatnonzero(mask[h, t])],
+                "o": [(t, c, heads[h][1][t, c * A:(c + 1) * A].tolist())
+                      for h in range(G) for t in range(L) for c in range(dh // A)]}
+        return want, (L, G, int(needed.sum()), int(mask.sum()), mask.sum(axis=2).tolist())
+
+    async def run_case(self, x, wq, wk, wv, mask, arith, label):
+        """Drive one KV head group and check every output beat and the perf counters."""
+        return await self.run_groups([(x, wq, wk, wv, mask)], arith, label)
+
+    async def run_groups(self, groups, arith, label):
+        """Queue several KV head groups of one shape back to back (each group's `needed` right
+        behind the previous one's `last`), then check every output beat and the perf counters."""
+        hw, dut = self.hw, self.dut
+        L, G = groups[0][0].shape[0], groups[0][1].shape[0]
+        self.set_config(arith, L, G)
+        if arith.rope:
+            await self.load_rope_table(arith)
+        perf_layout = self.unit.signature.members["perf"].shape
+        before = perf_layout.from_bits(int(dut.perf.value))
+        driven = [self.drive(*g, arith) for g in groups]
+        want = {name: [b for w, _ in driven for b in w[name]] for name in ("proj", "probs", "o")}
+        figures = [f for _, f in driven]
+        budget = 200 * sum(L * hw.d_model + nnz * hw.head_dim + 100 for _, _, _, nnz, _ in figures)
+        fields = {"proj": ("kind", "row", "data"), "probs": ("prob", "last"), "o": ("row", "chunk", "data")}
+        for name, names in fields.items():
+            beats = await self.sink[name].get(len(want[name]), budget)
+            got = [unpack(self.layouts[name], b) for b in beats]
+            got = [tuple([int(e) for e in getattr(p, f)] if f == "data" else int(getattr(p, f)) for f in names)
+                   for p in got]
+            for j, (g, w) in enumerate(zip(got, want[name])):
+                assert g == w, f"{label}: {name} beat {j}: got {names} {g}, want {w}"
         for _ in range(4):  # back in START: nothing more comes out
             await RisingEdge(dut.clk)
         assert not any(s.items for s in self.sink.values()), f"{label}: extra output beats"
         after = perf_layout.from_bits(int(dut.perf.value))
         perf = {name: int(getattr(after, name)) - int(getattr(before, name)) for name in perf_layout.members}
-        assert perf["kv_rows"] == int(needed.sum()), f"{label}: {perf['kv_rows']} K/V rows computed"
-        shape = (self.hw, L, G, int(needed.sum()))
-        assert (perf["mac_beats"], perf["av_beats"]) == model_beats(*shape, int(mask.sum())), \
-            f"{label}: PE beats {perf}"
-        if self.full_rate:
-            want = model_cycles(*shape, mask.sum(axis=2).tolist())
-            assert perf["cycles"] == want, f"{label}: {perf['cycles']} cycles, the cycle model says {want}"
+        K = sum(f[2] for f in figures)
+        assert perf["kv_rows"] == K, f"{label}: {perf['kv_rows']} K/V rows computed, {K} keys needed"
+        beats = [model_beats(self.hw, Lg, Gg, Kg, nnz) for Lg, Gg, Kg, nnz, _ in figures]
+        assert (perf["mac_beats"], perf["av_beats"]) == tuple(map(sum, zip(*beats))), f"{label}: PE beats {perf}"
+        if self.full_rate and len(groups) == 1:
+            Lg, Gg, Kg, _, rows = figures[0]
+            want_cycles = model_cycles(self.hw, Lg, Gg, Kg, rows)
+            assert perf["cycles"] == want_cycles, f"{label}: {perf['cycles']} cycles, the cycle model says {want_cycles}"
         if os.environ.get("EXEC_PERF_LOG"):
             with open(os.environ["EXEC_PERF_LOG"], "a") as f:
-                f.write(json.dumps({"label": label, "L": L, "G": G, "K": int(needed.sum()),
-                                    "rows": mask.sum(axis=2).tolist(), **perf}) + "\n")
+                Lg, Gg, Kg, _, rows = figures[0]
+                f.write(json.dumps({"label": label, "L": Lg, "G": Gg, "K": Kg, "rows": rows, **perf}) + "\n")
         return perf
 
 
@@ -236,13 +248,19 @@ async def _run(dut, gap, backpressure):
     for j, (L, G, arith, mask_kind) in enumerate(cases):
         label = f"case {j} (L={L}, heads={G}, {mask_kind}, causal={arith.causal}, ddf={arith.ddf_mode})"
         await tb.run_case(*make_case(rng, hw, L, G, arith, mask_kind), arith, label)
+    # Back to back: the next group's `needed` queued right behind this one's `last`. Every key
+    # of the dense group is computed, so a request of the next group taken early would be
+    # deduplicated against it (its K/V never computed).
+    arith = random_arith(rng, causal=False)
+    await tb.run_groups([make_case(rng, hw, Lmax, group, arith, kind) for kind in ("dense", "speculation", "dense")],
+                        arith, "back to back (dense, speculation, dense)")
 
 
 @cocotb.test()
 @cocotb.parametrize(stalls=[(0.0, 0.0), (0.3, 0.4)])
 async def head_groups(dut, stalls):
     """Golden-speculation, dense and one-key masks; GQA; RoPE on/off; L = 1 and max_seq_len;
-    at full rate, then with random source gaps and sink back-pressure."""
+    groups queued back to back; at full rate, then with random source gaps and sink back-pressure."""
     await _run(dut, *stalls)
 
 
