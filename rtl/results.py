@@ -139,7 +139,7 @@ class ResultWriter(wiring.Component):
         m.d.comb += [self.needed_out.valid.eq(self.needed.valid & room),
                      self.needed_out.payload.eq(self.needed.payload),
                      self.needed.ready.eq(self.needed_out.ready & room),
-                     ncopy.w_en.eq(self.needed.valid & self.needed_out.ready & trace),
+                     ncopy.w_en.eq(self.needed.valid & self.needed.ready & trace),
                      ncopy.w_data.eq(self.needed.payload)]
         m.submodules.needed_packer = npack = MaskPacker(max_seq_len=L, word_width=W)
         m.d.comb += [npack.seq_len.eq(seq_len), npack.i.valid.eq(ncopy.r_rdy),
