@@ -145,15 +145,7 @@ class ExecutionUnit(wiring.Component):
         m.submodules.kv = kv = KVControl(max_seq_len=L)
         m.d.comb += [sm.sm_mult.eq(cfg.sm_mult), sm.sm_shift.eq(cfg.sm_shift),
                      sm.sm_frac_bits.eq(cfg.sm_frac_bits), av.m_o.eq(cfg.m_o), av.n_o.eq(cfg.n_o)]
-        # `needed` only while this KV head's keys are being taken (LOAD, KV_*) and its `last` is
-        # not yet in: a request for the next KV head must not slip in before START clears the
-        # computed flags (it would be deduplicated against this head's keys).
-        kv_en, needed_done = Signal(), Signal()
-        take_needed = kv_en & ~needed_done
-        m.d.comb += [kv.i.valid.eq(self.needed.valid & take_needed),
-                     self.needed.ready.eq(kv.i.ready & take_needed), kv.i.payload.eq(self.needed.payload)]
-        with m.If(self.needed.valid & self.needed.ready & self.needed.payload.last):
-            m.d.sync += needed_done.eq(1)
+        wiring.connect(m, wiring.flipped(self.needed), kv.i)   # KVControl ends a KV head at `last`
 
         # On-chip buffers.
         m.submodules.x_buf = x_buf = Memory(shape=data.ArrayLayout(i8, C), depth=L * IC, init=[])
@@ -386,16 +378,16 @@ class ExecutionUnit(wiring.Component):
         with m.FSM():
             with m.State("START"):
                 m.d.comb += kv.clear.eq(1)
-                m.d.sync += [x_addr.eq(0), wk_addr.eq(0), wv_addr.eq(0), head.eq(0), needed_done.eq(0)]
+                m.d.sync += [x_addr.eq(0), wk_addr.eq(0), wv_addr.eq(0), head.eq(0)]
                 m.next = "LOAD"
             with m.State("LOAD"):
                 # busy (and the cycle count) from the first beat in, not while waiting for it
-                m.d.comb += [load_en.eq(1), kv_en.eq(1),
+                m.d.comb += [load_en.eq(1),
                              self.busy.eq((x_addr != 0) | (wk_addr != 0) | (wv_addr != 0))]
                 with m.If(x_full & wk_full & wv_full):
                     m.next = "KV_WAIT"
             with m.State("KV_WAIT"):
-                m.d.comb += [self.busy.eq(1), kv_en.eq(1)]
+                m.d.comb += self.busy.eq(1)
                 with m.If(kv.o.valid):
                     with m.If(kv.o.payload.compute):
                         start_projection(KIND_K, kv.o.payload.key)
@@ -406,12 +398,12 @@ class ExecutionUnit(wiring.Component):
                             m.d.sync += wq_addr.eq(0)
                             m.next = "Q_LOAD"
             with m.State("KV_K"):
-                m.d.comb += [self.busy.eq(1), kv_en.eq(1)]
+                m.d.comb += self.busy.eq(1)
                 with m.If(p_done):
                     start_projection(KIND_V, p_row)
                     m.next = "KV_V"
             with m.State("KV_V"):
-                m.d.comb += [self.busy.eq(1), kv_en.eq(1)]
+                m.d.comb += self.busy.eq(1)
                 with m.If(p_done):
                     m.d.comb += kv.o.ready.eq(1)
                     m.d.sync += perf.kv_rows.eq(perf.kv_rows + 1)

@@ -1,7 +1,9 @@
 """On-demand K/V control of SPEC section 4.2: every needed key's K and V row exactly once.
 
 Input `i`: key indices that some query needs (`key_needed` as an ascending list, or the kept-key
-lists of query rows/tiles with repeats; `last` ends the KV head's requests). Output `o`: the
+lists of query rows/tiles with repeats; `last` ends the KV head's requests: none is taken after
+it until `clear`, so a request of the next KV head queued behind it is never deduplicated against
+this head's keys). Output `o`: the
 keys to project, each at most once per KV head, in request order, `compute` = 1; a repeated
 key is dropped, except a repeated one carrying `last`, which is passed with `compute` = 0 so the
 consumer still sees the end. `computed` shows the per-key flag of the current KV head; `clear`
@@ -49,13 +51,14 @@ class KVControl(wiring.Component):
         req = self.i.payload
         seen = self.computed.bit_select(req.key, 1)
         take = ~self.o.valid | self.o.ready
-        m.d.comb += self.i.ready.eq(take & ~self.clear)
+        ended = Signal()                 # this KV head's `last` is in
+        m.d.comb += self.i.ready.eq(take & ~self.clear & ~ended)
         with m.If(take):
             m.d.sync += self.o.valid.eq(0)
         with m.If(self.clear):
-            m.d.sync += [self.computed.eq(0), self.requests.eq(0), self.scheduled.eq(0)]
-        with m.Elif(self.i.valid & take):
-            m.d.sync += [self.requests.eq(self.requests + 1),
+            m.d.sync += [self.computed.eq(0), self.requests.eq(0), self.scheduled.eq(0), ended.eq(0)]
+        with m.Elif(self.i.valid & self.i.ready):
+            m.d.sync += [ended.eq(req.last), self.requests.eq(self.requests + 1),
                          self.o.payload.key.eq(req.key), self.o.payload.last.eq(req.last),
                          self.o.payload.compute.eq(~seen)]
             with m.If(~seen | req.last):

@@ -4,7 +4,7 @@ import os
 
 import cocotb
 import numpy as np
-from cocotb.triggers import FallingEdge
+from cocotb.triggers import FallingEdge, RisingEdge
 
 from golden.speculation import key_needed
 from rtl.kv_control import kv_job_layout, kv_request_layout
@@ -30,16 +30,24 @@ async def _run(dut, gap, backpressure):
     dut.clear.value = 0
     rng, src, sink = await stream_bench(dut, gap, backpressure)
     req_layout, job_layout = kv_request_layout(len(dut.i__payload) - 1), kv_job_layout(len(dut.o__payload) - 2)
+    cases = []
     for case in range(6):
+        reqs, needed = _requests(rng, L, causal=case % 2 == 0)
+        if case == 5:
+            reqs = [L - 1] + reqs + [L - 1]   # ends on a repeat: passed as an end marker only
+        cases.append((reqs, needed))
+
+    def send(reqs):
+        src.send_all(pack(req_layout, {"key": s, "last": int(k == len(reqs) - 1)}) for k, s in enumerate(reqs))
+
+    for case, (reqs, needed) in enumerate(cases):
         await FallingEdge(dut.clk)
         dut.clear.value = 1
         await FallingEdge(dut.clk)
         dut.clear.value = 0
         assert int(dut.computed.value) == 0 and int(dut.requests.value) == 0
-        reqs, needed = _requests(rng, L, causal=case % 2 == 0)
-        if case == 5:
-            reqs = [L - 1] + reqs + [L - 1]   # ends on a repeat: passed as an end marker only
-        src.send_all(pack(req_layout, {"key": s, "last": int(k == len(reqs) - 1)}) for k, s in enumerate(reqs))
+        if case == 0:
+            send(reqs)
         jobs = []
         while not jobs or not jobs[-1].last:
             jobs.append(unpack(job_layout, (await sink.get(1))[0]))
@@ -53,6 +61,11 @@ async def _run(dut, gap, backpressure):
         assert [bool(flags >> s & 1) for s in range(L)] == [s in set(keys) for s in range(L)]
         assert int(dut.requests.value) == len(reqs) and int(dut.scheduled.value) == len(keys)
         assert all(not j.compute for j in jobs if j.compute == 0) and not sink.items
+        if case + 1 < len(cases):   # the next KV head's requests queued behind `last`: none taken before `clear`
+            send(cases[case + 1][0])
+            for _ in range(8):
+                await RisingEdge(dut.clk)
+            assert int(dut.requests.value) == len(reqs) and not sink.items, "a request taken after `last`"
 
 
 @cocotb.test()
