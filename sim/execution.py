@@ -20,7 +20,8 @@ from golden.rope import rope_table
 from golden.speculation import key_needed
 from lapa.config import ArithConfig
 from rtl.execution import KIND_K, KIND_Q, KIND_V, ExecutionUnit, exec_shape
-from sim.streams import StreamSink, StreamSource, load_config, make_rng, pack, reset, start_clock, unpack
+from sim.streams import (StreamSink, StreamSource, key_beats, load_config, make_rng, pack, reset, start_clock,
+                         unpack)
 
 
 def model_cycles(hw, L, G, K, rows):
@@ -126,14 +127,11 @@ class ExecTB:
         self.src["wk"].send_all(self.tiles(wk))
         self.src["wv"].send_all(self.tiles(wv))
         keys = np.flatnonzero(needed)
-        self.src["needed"].send_all(pack(self.layouts["needed"], {"key": int(s), "last": int(j == len(keys) - 1)})
-                                    for j, s in enumerate(keys))
+        self.src["needed"].send_all(key_beats(self.layouts["needed"], keys))
         for h in range(G):
             self.src["wq"].send_all(self.tiles(wq[h]))
             for t in range(L):
-                kept = np.flatnonzero(mask[h, t])
-                self.src["kept"].send_all(pack(self.layouts["kept"], {"key": int(s), "last": int(j == len(kept) - 1)})
-                                          for j, s in enumerate(kept))
+                self.src["kept"].send_all(key_beats(self.layouts["kept"], np.flatnonzero(mask[h, t])))
 
         want = {"proj": [(kind, s, rows[s].tolist()) for s in keys for kind, rows in ((KIND_K, k), (KIND_V, v))]
                 + [(KIND_Q, t, q[h][t].tolist()) for h in range(G) for t in range(L)],

@@ -8,7 +8,7 @@ from cocotb.triggers import FallingEdge, RisingEdge
 
 from golden.speculation import key_needed
 from rtl.kv_control import kv_job_layout, kv_request_layout
-from sim.streams import pack, stream_bench, unpack
+from sim.streams import key_beats, stream_bench, unpack
 
 
 def _requests(rng, L, causal):
@@ -37,9 +37,6 @@ async def _run(dut, gap, backpressure):
             reqs = [L - 1] + reqs + [L - 1]   # ends on a repeat: passed as an end marker only
         cases.append((reqs, needed))
 
-    def send(reqs):
-        src.send_all(pack(req_layout, {"key": s, "last": int(k == len(reqs) - 1)}) for k, s in enumerate(reqs))
-
     for case, (reqs, needed) in enumerate(cases):
         await FallingEdge(dut.clk)
         dut.clear.value = 1
@@ -47,7 +44,7 @@ async def _run(dut, gap, backpressure):
         dut.clear.value = 0
         assert int(dut.computed.value) == 0 and int(dut.requests.value) == 0
         if case == 0:
-            send(reqs)
+            src.send_all(key_beats(req_layout, reqs))
         jobs = []
         while not jobs or not jobs[-1].last:
             jobs.append(unpack(job_layout, (await sink.get(1))[0]))
@@ -62,7 +59,7 @@ async def _run(dut, gap, backpressure):
         assert int(dut.requests.value) == len(reqs) and int(dut.scheduled.value) == len(keys)
         assert all(not j.compute for j in jobs if j.compute == 0) and not sink.items
         if case + 1 < len(cases):   # the next KV head's requests queued behind `last`: none taken before `clear`
-            send(cases[case + 1][0])
+            src.send_all(key_beats(req_layout, cases[case + 1][0]))
             for _ in range(8):
                 await RisingEdge(dut.clk)
             assert int(dut.requests.value) == len(reqs) and not sink.items, "a request taken after `last`"

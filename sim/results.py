@@ -41,7 +41,7 @@ from rtl.softmax import prob_beat
 from rtl.speculation import hat_layout
 
 from .mask_codec import random_mask
-from .streams import StreamSink, StreamSource, load_config, make_rng, pack, reset, start_clock, unpack
+from .streams import StreamSink, StreamSource, key_beats, load_config, make_rng, pack, reset, start_clock, unpack
 
 ADDR_WIDTH, DATA_WIDTH = 32, 64          # ResultWriter's defaults, the top level's bus
 BUS = DATA_WIDTH // 8
@@ -162,7 +162,7 @@ class ResultsTB:
         for name in ("start", "next_group", "trace_on", "seq_len", "base"):
             getattr(dut, name).value = 0
         self.job = None
-        self.inflight = dict.fromkeys(("mask", "key_needed", "q_hat", "k_hat", "q", "k", "v", "probs", "o"), 0)
+        self.inflight = dict.fromkeys(MemoryLayout.OUTPUTS, 0)
         self.acked = dict.fromkeys(self.inflight, 0)
         self.aw = []                   # (addr, beats) of the bursts not yet acknowledged
         self.bursts = []               # (addr, beats) of every burst of the job
@@ -246,10 +246,6 @@ class ResultsTB:
                 return
         raise TimeoutError(f"{what}: not after {CYCLE_LIMIT} cycles (in flight {self.inflight})")
 
-    def keys(self, name, row):
-        keys = np.flatnonzero(row)
-        return [pack(self.layouts[name], {"key": int(s), "last": int(j == len(keys) - 1)}) for j, s in enumerate(keys)]
-
     def spec_side(self, job):
         """Per query head: the hat rows (trace), its kept lists, its group's needed list after
         its group's last head. Returns the needed beats `needed_out` must pass on."""
@@ -264,9 +260,9 @@ class ResultsTB:
                     self.src["hat"].send_all(pack(hat, {"is_k": 1, "row": t, "data": job.rows["k_hat"][g, t].tolist()})
                                              for t in range(job.L))
             for t in range(job.L):
-                self.src["kept"].send_all(self.keys("kept", job.mask[h, t]))
+                self.src["kept"].send_all(key_beats(self.layouts["kept"], np.flatnonzero(job.mask[h, t])))
             if h % per == per - 1:
-                beats = self.keys("needed", job.needed[g])
+                beats = key_beats(self.layouts["needed"], np.flatnonzero(job.needed[g]))
                 self.src["needed"].send_all(beats)
                 passed += beats
         return passed

@@ -17,7 +17,7 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
-__all__ = ["load_config", "make_rng", "start_clock", "reset", "pack", "unpack",
+__all__ = ["load_config", "make_rng", "start_clock", "reset", "pack", "unpack", "key_beats",
            "StreamSource", "StreamSink", "wait_cycles", "stream_bench"]
 
 
@@ -70,6 +70,12 @@ def pack(shape, value) -> int:
     if not lo <= value <= hi:
         raise ValueError(f"pack: {value} does not fit {sh!r} ({lo}..{hi})")
     return Const(value, sh).value & ((1 << sh.width) - 1)
+
+
+def key_beats(layout, keys):
+    """A key list as `kv_request_layout` beats: each key, `last` on the final one."""
+    keys = [int(k) for k in keys]
+    return [pack(layout, {"key": k, "last": int(j == len(keys) - 1)}) for j, k in enumerate(keys)]
 
 
 def unpack(shape, bits: int):
