@@ -10,12 +10,13 @@ import numpy as np
 from lapa.config import ArithConfig
 
 from .intmath import exact_matmul, sat8
-from .pea import aloc_weights, pea_accumulate
+from .pea import aloc_weights, pea_accumulate, symlo_input
 from .reference import reference_attention
 from .speculation import initial_candidates
 
 __all__ = ["tensor_scale", "quantize", "multiplier_shift", "pea_shift", "margin_to_int",
-           "eta_to_int", "Calibration", "calibrate_layer"]
+           "eta_to_int", "prob_to_thresh", "topk_from_ratio", "topk_for_density", "sanger_scale",
+           "Calibration", "calibrate_layer"]
 
 LOG2E = 1.0 / math.log(2.0)
 
@@ -62,6 +63,39 @@ def eta_to_int(eta, eta_frac_bits):
     return int(min(max(round(eta * (1 << eta_frac_bits)), 0), 1 << eta_frac_bits))
 
 
+def prob_to_thresh(p):
+    """sg_thresh (Q0.16) for a float probability threshold p in [0, 1] (Sanger uses 2e-3 .. 2e-2)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"probability threshold = {p}: must be in 0..1")
+    return min(int(math.floor(p * 65536.0 + 0.5)), 65535)
+
+
+def topk_from_ratio(ratio, n_tokens):
+    """topk_k = the keep ratio of the longest row's keys (at least 1)."""
+    if not 0.0 < ratio <= 1.0:
+        raise ValueError(f"keep ratio = {ratio}: must be in (0, 1]")
+    return max(1, min(int(math.ceil(ratio * n_tokens)), 65536))
+
+
+def topk_for_density(density, n_tokens, causal=True):
+    """The smallest topk_k whose mask keeps at least `density` of C_1's pairs (SPEC 8 top-k keeps
+    min(|C_1[t]|, k) keys in row t)."""
+    if not 0.0 <= density <= 1.0:
+        raise ValueError(f"density = {density}: must be in 0..1")
+    L = n_tokens
+    rows = np.arange(1, L + 1) if causal else np.full(L, L)
+    total = rows.sum()
+    for k in range(1, L + 1):
+        if np.minimum(rows, k).sum() >= density * total:
+            return k
+    return L
+
+
+def sanger_scale(s_q, s_k, head_dim, sm_frac_bits):
+    """(sg_mult, sg_shift) for the 4-bit scores q4 . k4: q4 = q >> 4 stands for q4 * 16 * s_q."""
+    return multiplier_shift((16 * s_q) * (16 * s_k) * LOG2E * 2**sm_frac_bits / math.sqrt(head_dim))
+
+
 class Calibration(NamedTuple):
     """Quantized tensors, their integer config and the float scales behind it."""
 
@@ -75,10 +109,13 @@ class Calibration(NamedTuple):
 
 def calibrate_layer(x_f, wq_f, wk_f, wv_f, *, causal=True, rope=False, rope_base=10000, pos0=0,
                     ddf_mode="range", round_bits=(4, 4), eta=(0.5, 0.5), margin_nats=(4.0, 4.0),
-                    eta_frac_bits=8, w_lo_mode="round", w_lo_mant_bits=0, sm_frac_bits=6):
+                    eta_frac_bits=8, w_lo_mode="round", w_lo_mant_bits=0, sm_frac_bits=6,
+                    predictor="lapa", sg_prob=2e-3, topk_keep=0.25, topk_k=None):
     """Quantize one layer (x [L, D], w* [H or Hkv, D, dh]) and derive every integer of SPEC 5.
 
-    Scales are per tensor (shared by all heads, as the config holds one m_q etc.).
+    Scales are per tensor (shared by all heads, as the config holds one m_q etc.). The SPEC 8
+    parameters come from a probability threshold `sg_prob` (sanger) and a keep ratio `topk_keep`
+    of the L keys (topk; `topk_k` given directly wins).
     """
     wq_f, wk_f, wv_f = (np.asarray(w, dtype=np.float64) for w in (wq_f, wk_f, wv_f))
     if wq_f.ndim == 2:
@@ -105,8 +142,9 @@ def calibrate_layer(x_f, wq_f, wk_f, wv_f, *, causal=True, rope=False, rope_base
     m_o, n_o = multiplier_shift(s["v"] * 2.0**-16 / s["o"])
 
     lo = lambda w: aloc_weights(w, w_lo_mode, w_lo_mant_bits)
-    sh_qhat = max(pea_shift(pea_accumulate(x, lo(wq[h]))) for h in range(H))
-    sh_khat = max(pea_shift(pea_accumulate(x, lo(wk[g]))) for g in range(wk.shape[0]))
+    x_pea = symlo_input(x) if predictor == "symlo" else x
+    sh_qhat = max(pea_shift(pea_accumulate(x_pea, lo(wq[h]))) for h in range(H))
+    sh_khat = max(pea_shift(pea_accumulate(x_pea, lo(wk[g]))) for g in range(wk.shape[0]))
     s["q_hat"] = s["x"] * s["wq"] * 2.0**sh_qhat
     s["k_hat"] = s["x"] * s["wk"] * 2.0**sh_khat
 
@@ -115,10 +153,14 @@ def calibrate_layer(x_f, wq_f, wk_f, wv_f, *, causal=True, rope=False, rope_base
     margins = tuple(margin_to_int(d, dh, s["q_hat"] * s["k_hat"] * 2.0**(8 - c))
                     for d, c in zip(margin_nats, cum))
     etas = tuple(eta_to_int(e, eta_frac_bits) for e in eta)
+    sg_mult, sg_shift = sanger_scale(s["q"], s["k"], dh, sm_frac_bits)
+    topk = topk_k if topk_k is not None else topk_from_ratio(topk_keep, x.shape[0])
     arith = ArithConfig(causal=causal, rope=rope, rope_base=rope_base, pos0=pos0, ddf_mode=ddf_mode,
                         round_bits=tuple(round_bits), round_eta=etas, round_margin=margins,
                         eta_frac_bits=eta_frac_bits, w_lo_mode=w_lo_mode,
                         w_lo_mant_bits=w_lo_mant_bits, sh_qhat=sh_qhat, sh_khat=sh_khat,
                         m_q=m_q, n_q=n_q, m_k=m_k, n_k=n_k, m_v=m_v, n_v=n_v, m_o=m_o, n_o=n_o,
-                        sm_mult=sm_mult, sm_shift=sm_shift, sm_frac_bits=sm_frac_bits)
+                        sm_mult=sm_mult, sm_shift=sm_shift, sm_frac_bits=sm_frac_bits,
+                        predictor=predictor, sg_mult=sg_mult, sg_shift=sg_shift,
+                        sg_thresh=prob_to_thresh(sg_prob), topk_k=topk)
     return Calibration(x, wq, wk, wv, arith, s)

@@ -5,7 +5,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .ddf import ddf_filter
-from .pea import aloc_weights, pea_project
+from .pea import aloc_weights, pea_project, symlo_input
 from .peb import mrsa_scores, runtime_lo
 from .rope import rope_rotate, rope_table
 
@@ -20,7 +20,11 @@ def initial_candidates(n_tokens, causal):
 
 
 def predict_hat(x, w, arith, sh, table=None):
-    """q_hat or k_hat of one head: ALOC weights, PEA projection, then RoPE when enabled."""
+    """q_hat or k_hat of one head: ALOC weights, PEA projection, then RoPE when enabled.
+
+    Under the `symlo` predictor x is LO-coded as well (SPEC 8), the symmetric scheme."""
+    if arith.predictor == "symlo":
+        x = symlo_input(x)
     hat = pea_project(x, aloc_weights(w, arith.w_lo_mode, arith.w_lo_mant_bits), sh)
     if arith.rope:
         if table is None:

@@ -12,6 +12,9 @@ def _golden(inputs, **_):
 
 
 def _rtl(inputs, **options):
+    if inputs.arith.predictor != "lapa":
+        raise UserError(f"predictor = {inputs.arith.predictor!r}: the RTL backend generates the lapa "
+                        "predictor only (the baseline predictors' hardware is not built yet)")
     try:
         from sim.layer import run_rtl_layer
     except ImportError:

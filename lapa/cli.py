@@ -13,8 +13,16 @@ from .errors import UserError
 __all__ = ["main", "build_parser"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """Option errors follow the bad-input contract: one line naming the option, exit status 2
+    (argparse would print the whole usage first; `-h` still shows it)."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message}\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="build.py", description="LAPA accelerator generator: golden model, Verilog, "
         "regressions, synthesis and evaluation.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -26,7 +34,10 @@ def build_parser():
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:   # -h (0) or an option error (2, already printed)
+        return exc.code
     try:
         return args.func(args) or 0
     except UserError as exc:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from .config import ArithConfig, HardwareConfig, LapaConfig
+from .config import DDF_MODES, LO_MODES, PREDICTORS, ArithConfig, HardwareConfig, LapaConfig
 
-__all__ = ["add_config_args", "config_from_args", "ordered_int_list"]
+__all__ = ["add_config_args", "config_from_args", "ordered_int_list", "CHOICES"]
+
+CHOICES = {"ddf_mode": DDF_MODES, "w_lo_mode": LO_MODES, "predictor": PREDICTORS}
 
 
 def ordered_int_list(text):
@@ -40,8 +42,7 @@ def add_config_args(parser, arith=True, hardware=True):
                 g.add_argument(_option(f.name), type=int, choices=(0, 1), default=None,
                                help=f"default {int(default)}")
             elif isinstance(default, str):
-                choices = ("range", "margin") if f.name == "ddf_mode" else ("floor", "round")
-                g.add_argument(_option(f.name), choices=choices, default=None, help=f"default {default}")
+                g.add_argument(_option(f.name), choices=CHOICES[f.name], default=None, help=f"default {default}")
             else:
                 g.add_argument(_option(f.name), type=int, default=None, help=f"default {default}")
 

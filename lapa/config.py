@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 from .errors import UserError
 
 __all__ = ["ConfigError", "ArithConfig", "HardwareConfig", "LapaConfig", "config_to_dict", "config_from_dict",
-           "DDF_MODES", "LO_MODES", "signed_width"]
+           "DDF_MODES", "LO_MODES", "PREDICTORS", "LO_PREDICTORS", "signed_width"]
 
 DDF_MODES = ("range", "margin")
 LO_MODES = ("floor", "round")
+# SPEC 8: how the mask is obtained; the index is the vector-file code (0 = lapa, ..., 4 = symlo).
+PREDICTORS = ("lapa", "dense", "sanger", "topk", "symlo")
+LO_PREDICTORS = ("lapa", "symlo")  # the predictors that run SPEC section 3 (ALOC, PEA, MRSA, DDF)
 
 
 class ConfigError(UserError, ValueError):
@@ -79,6 +82,11 @@ class ArithConfig:
     sm_mult: int = 256
     sm_shift: int = 8
     sm_frac_bits: int = 6
+    predictor: str = "lapa"
+    sg_mult: int = 256
+    sg_shift: int = 8
+    sg_thresh: int = 131
+    topk_k: int = 64
 
     def __post_init__(self):
         for name in ("causal", "rope"):
@@ -112,6 +120,16 @@ class ArithConfig:
         _check_int("sm_mult", self.sm_mult, 1, 65535)
         _check_int("sm_shift", self.sm_shift, 0, 47)
         _check_int("sm_frac_bits", self.sm_frac_bits, 1, 8)
+        _check_choice("predictor", self.predictor, PREDICTORS)
+        _check_int("sg_mult", self.sg_mult, 1, 65535)
+        _check_int("sg_shift", self.sg_shift, 0, 47)
+        _check_int("sg_thresh", self.sg_thresh, 0, 65535)
+        _check_int("topk_k", self.topk_k, 1, 65536)
+
+    @property
+    def uses_lo_path(self) -> bool:
+        """Whether the mask comes from SPEC section 3 (lapa, symlo) and its keys matter."""
+        return self.predictor in LO_PREDICTORS
 
     @property
     def n_rounds(self) -> int:

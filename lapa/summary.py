@@ -14,13 +14,21 @@ def layer_summary(inputs, out) -> str:
     counts = np.asarray(out["round_candidates"]).sum(axis=0)
     c1 = counts[0]
     rounds = ", ".join(f"C{r + 1}={int(c)} ({c / c1:.1%})" for r, c in enumerate(counts))
+    if a.uses_lo_path:
+        pred = (f"predictor={a.predictor} ddf={a.ddf_mode} round_bits={','.join(map(str, a.round_bits))}")
+    else:
+        pred = {"dense": "predictor=dense",
+                "sanger": f"predictor=sanger sg_thresh={a.sg_thresh} (p >= {a.sg_thresh / 65536:.2g})",
+                "topk": f"predictor=topk topk_k={a.topk_k}"}[a.predictor]
+    work = ", ".join(f"{int(out[k]):,} {label}" for k, label in (
+        ("pred_shift_adds", "shift-adds"), ("pred_mac4", "4-bit MACs"), ("pred_exps", "exponentials"),
+        ("pred_compares", "comparisons")) if k in out and int(out[k]))
     lines = [
-        f"layer: L={L} D={D} dh={dh} H={H} Hkv={Hkv} causal={int(a.causal)} rope={int(a.rope)} "
-        f"ddf={a.ddf_mode} round_bits={','.join(map(str, a.round_bits))}",
+        f"layer: L={L} D={D} dh={dh} H={H} Hkv={Hkv} causal={int(a.causal)} rope={int(a.rope)} {pred}",
         f"candidates per round (all heads): {rounds}",
         f"mask: {int(mask.sum())} pairs kept = {mask.sum() / c1:.1%} of C1; "
         f"key_needed: {int(needed.sum())}/{needed.size} K/V rows ({needed.mean():.1%})",
         f"work: dense {int(out['dense_macs']):,} MACs, execution {int(out['exec_macs']):,} MACs "
-        f"(reduction {float(out['exec_reduction']):.1%}), prediction {int(out['pred_shift_adds']):,} shift-adds",
+        f"(reduction {float(out['exec_reduction']):.1%}), prediction {work or 'none'}",
     ]
     return "\n".join(lines)

@@ -9,18 +9,25 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .config import ArithConfig, ConfigError
+from .config import PREDICTORS, ArithConfig, ConfigError
 from .errors import UserError
 
 __all__ = ["VectorFileError", "LayerInputs", "load_vectors", "save_npz", "arith_to_arrays",
-           "SCALAR_KEYS", "ROUND_KEYS"]
+           "SCALAR_KEYS", "ROUND_KEYS", "PREDICTOR_KEYS", "LO_PATH_KEYS", "TENSOR_KEYS", "INPUT_KEYS"]
 
-# SPEC 5 names stored as scalars; enumerations are stored as 0/1.
+# SPEC 5 names stored as scalars; enumerations are stored as their index.
 SCALAR_KEYS = ("causal", "rope", "rope_base", "pos0", "ddf_mode", "w_lo_mode", "w_lo_mant_bits",
                "sh_qhat", "sh_khat", "eta_frac_bits", "m_q", "n_q", "m_k", "n_k", "m_v", "n_v",
                "m_o", "n_o", "sm_mult", "sm_shift", "sm_frac_bits")
 ROUND_KEYS = ("round_bits", "round_eta", "round_margin")
-_ENUMS = {"ddf_mode": ("range", "margin"), "w_lo_mode": ("floor", "round")}
+# SPEC 8: the predictor and its own parameters (sg_* only for sanger, topk_k only for topk).
+PREDICTOR_KEYS = ("predictor", "sg_mult", "sg_shift", "sg_thresh", "topk_k")
+_PREDICTOR_ONLY = {"sg_mult": "sanger", "sg_shift": "sanger", "sg_thresh": "sanger", "topk_k": "topk"}
+# The keys of SPEC section 3, which the predictors that do not run it (dense, sanger, topk) may omit.
+LO_PATH_KEYS = ("ddf_mode", "w_lo_mode", "w_lo_mant_bits", "sh_qhat", "sh_khat", "eta_frac_bits") + ROUND_KEYS
+TENSOR_KEYS = ("x", "wq", "wk", "wv")
+INPUT_KEYS = TENSOR_KEYS + SCALAR_KEYS + ROUND_KEYS + PREDICTOR_KEYS
+_ENUMS = {"ddf_mode": ("range", "margin"), "w_lo_mode": ("floor", "round"), "predictor": PREDICTORS}
 
 
 class VectorFileError(UserError):
@@ -54,6 +61,11 @@ def arith_to_arrays(arith: ArithConfig) -> dict:
             val = _ENUMS[key].index(val)
         out[key] = np.asarray(int(val), dtype=np.int64)
     for key in ROUND_KEYS:
+        out[key] = np.asarray(getattr(arith, key), dtype=np.int64)
+    # Every SPEC 8 key is written (a file then reads back to the same ArithConfig); a reader
+    # requires sg_* only for sanger and topk_k only for topk.
+    out["predictor"] = np.asarray(PREDICTORS.index(arith.predictor), dtype=np.int64)
+    for key in _PREDICTOR_ONLY:
         out[key] = np.asarray(getattr(arith, key), dtype=np.int64)
     return out
 
@@ -99,29 +111,46 @@ def _int8(path, data, key, ndims):
     return a
 
 
+def _enum(path, key, value):
+    choices = _ENUMS[key]
+    if not 0 <= value < len(choices):
+        named = ", ".join(f"{i} ({c})" for i, c in enumerate(choices))
+        raise VectorFileError(f"{path}: key '{key}' = {value}: expected one of {named}")
+    return choices[value]
+
+
 def _arith(path, data):
-    vals = {}
+    predictor = _enum(path, "predictor", _scalar(path, data, "predictor", 0))
+    lo_path = predictor in ("lapa", "symlo")
+    vals = {"predictor": predictor}
     for key in SCALAR_KEYS:
-        optional = key in ("rope_base", "pos0")
-        default = None
-        if optional and "rope" in data and _scalar(path, data, "rope") == 0:
-            default = getattr(ArithConfig, key)
-        vals[key] = _scalar(path, data, key, default)
-    for key, choices in _ENUMS.items():
-        if vals[key] not in (0, 1):
-            raise VectorFileError(f"{path}: key '{key}' = {vals[key]}: expected 0 ({choices[0]}) or 1 ({choices[1]})")
-        vals[key] = choices[vals[key]]
+        # rope_base / pos0 only matter with rope = 1; SPEC 3's keys only for lapa and symlo.
+        optional = (key in ("rope_base", "pos0") and "rope" in data and _scalar(path, data, "rope") == 0) \
+            or (key in LO_PATH_KEYS and not lo_path)
+        vals[key] = _scalar(path, data, key, getattr(ArithConfig, key) if optional else None)
+    for key in ("ddf_mode", "w_lo_mode"):
+        if not isinstance(vals[key], str):
+            vals[key] = _enum(path, key, vals[key])
     for key in ("causal", "rope"):
         if vals[key] not in (0, 1):
             raise VectorFileError(f"{path}: key '{key}' = {vals[key]}: expected 0 or 1")
-    rb = _rounds(path, data, "round_bits", None, None)
-    n = len(rb)
-    # The list of the DDF mode not in use may be absent: it does not change any output.
-    vals["round_bits"] = rb
-    vals["round_eta"] = _rounds(path, data, "round_eta", n,
-                                (0,) * n if vals["ddf_mode"] == "margin" else None)
-    vals["round_margin"] = _rounds(path, data, "round_margin", n,
-                                   (0,) * n if vals["ddf_mode"] == "range" else None)
+    for key, used_by in _PREDICTOR_ONLY.items():
+        vals[key] = _scalar(path, data, key, None if predictor == used_by else getattr(ArithConfig, key))
+    if lo_path:
+        rb = _rounds(path, data, "round_bits", None, None)
+        n = len(rb)
+        # The list of the DDF mode not in use may be absent: it does not change any output.
+        vals["round_bits"] = rb
+        vals["round_eta"] = _rounds(path, data, "round_eta", n,
+                                    (0,) * n if vals["ddf_mode"] == "margin" else None)
+        vals["round_margin"] = _rounds(path, data, "round_margin", n,
+                                       (0,) * n if vals["ddf_mode"] == "range" else None)
+    else:
+        rb = _rounds(path, data, "round_bits", None, ArithConfig.round_bits)
+        n = len(rb)
+        vals["round_bits"] = rb
+        vals["round_eta"] = _rounds(path, data, "round_eta", n, (0,) * n)
+        vals["round_margin"] = _rounds(path, data, "round_margin", n, (0,) * n)
     try:
         return ArithConfig(**vals)
     except ConfigError as exc:

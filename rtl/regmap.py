@@ -144,7 +144,8 @@ def register_map(hw: HardwareConfig | None = None) -> list[Register]:
                       ("PROBS_ADDR", "probs [H, L, L] uint16 (trace; each row's kept probabilities, compacted)")):
         add(name, "rw", [Field(name.lower(), 32, doc)], f"byte address of {doc.split()[0]}")
     for f in dataclasses.fields(ArithConfig):
-        if f.name.startswith("round_"):
+        # SPEC 8's predictor parameters get registers with the baseline predictors' hardware.
+        if f.name.startswith("round_") or f.name in ("predictor", "sg_mult", "sg_shift", "sg_thresh", "topk_k"):
             continue
         add(f.name.upper(), "rw", [Field(f.name, _spec_field_width(f.name, hw),
                                          _SPEC_DOCS.get(f.name, "requant multiply-shift (SPEC 4.1)"),

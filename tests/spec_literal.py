@@ -61,22 +61,43 @@ def matvec_rows(x, w, fn=lambda a, b: a * b):
     return [[sum(fn(row[i], w[i][j]) for i in range(D)) for j in range(dh)] for row in x]
 
 
-def head(x, wq, wk, wv, cfg):
-    """One query head with its own KV head. cfg: a dict of SPEC section 5 values."""
-    L = len(x)
-    R = len(cfg["round_bits"])
-    lo = lambda w: [[lo_value(v, cfg["w_lo_mode"], cfg["w_lo_mant_bits"]) for v in r] for r in w]
-    q_hat = [[sat8(rshr(a, cfg["sh_qhat"])) for a in r] for r in matvec_rows(x, lo(wq))]
-    k_hat = [[sat8(rshr(a, cfg["sh_khat"])) for a in r] for r in matvec_rows(x, lo(wk))]
+def softmax_row(S, mult, shift, F):
+    """SPEC 4.4 over one row's kept keys: {s: score} -> {s: P}."""
+    lut = [math.floor(2**15 * 2 ** (-f / 2**F) + 0.5) for f in range(2**F)]
+    mx = max(S.values())
+    E = {}
+    for s, val in S.items():
+        u = rshr((mx - val) * mult, shift)
+        p, f = u >> F, u & (2**F - 1)
+        E[s] = lut[f] >> p if p < 16 else 0
+    T = sum(E.values())
+    Rr = 2**32 // T
+    return {s: min((E[s] * Rr) >> 16, 65535) for s in S}
+
+
+def dot(a, b):
+    return sum(u * v for u, v in zip(a, b))
+
+
+def lo_path_hat(x, w, sh, cfg):
+    """q_hat or k_hat of SPEC 3.2-3.3 (x LO-coded first under symlo, SPEC 8)."""
+    if cfg["predictor"] == "symlo":
+        x = [[lo_value(v, "floor", 0) for v in r] for r in x]
+    lo = [[lo_value(v, cfg["w_lo_mode"], cfg["w_lo_mant_bits"]) for v in r] for r in w]
+    hat = [[sat8(rshr(a, sh)) for a in r] for r in matvec_rows(x, lo)]
     if cfg["rope"]:
-        q_hat = [rotate(r, cfg["pos0"] + t, cfg["rope_base"]) for t, r in enumerate(q_hat)]
-        k_hat = [rotate(r, cfg["pos0"] + t, cfg["rope_base"]) for t, r in enumerate(k_hat)]
+        hat = [rotate(r, cfg["pos0"] + t, cfg["rope_base"]) for t, r in enumerate(hat)]
+    return hat
+
+
+def mrsa_mask(q_hat, k_hat, cfg):
+    L = len(q_hat)
     qlo = [[lo_value(v, "floor", 0) for v in r] for r in q_hat]
     mask = []
     for t in range(L):
         cand = [s for s in range(L) if (s <= t or not cfg["causal"])]
         c = 0
-        for r in range(R):
+        for r in range(len(cfg["round_bits"])):
             c += cfg["round_bits"][r]
             A = {s: sum(qlo[t][j] * (k_hat[s][j] >> (8 - c)) for j in range(len(qlo[t]))) for s in cand}
             mx = max(A.values())
@@ -87,32 +108,78 @@ def head(x, wq, wk, wv, cfg):
                 phi = mx - cfg["round_margin"][r]
             cand = [s for s in cand if A[s] >= phi]
         mask.append(set(cand))
-    needed = [any(s in mask[t] for t in range(L)) for s in range(L)]
+    return mask
+
+
+def layer(x, wq, wk, wv, cfg):
+    """Every head of a layer: wq a list of H [D][dh] matrices, wk / wv lists of Hkv.
+
+    cfg: a dict of SPEC section 5 values, `predictor` one of lapa, dense, sanger, topk, symlo."""
+    L, H, Hkv = len(x), len(wq), len(wk)
+    group = H // Hkv
+    dh = len(wq[0][0])
+    pred = cfg.get("predictor", "lapa")
     req = lambda acc, m, n: sat8(rshr(acc * m, n))
-    q = [[req(a, cfg["m_q"], cfg["n_q"]) for a in r] for r in matvec_rows(x, wq)]
-    k = [[req(a, cfg["m_k"], cfg["n_k"]) for a in r] for r in matvec_rows(x, wk)]
-    v = [[req(a, cfg["m_v"], cfg["n_v"]) for a in r] for r in matvec_rows(x, wv)]
-    if cfg["rope"]:
-        q = [rotate(r, cfg["pos0"] + t, cfg["rope_base"]) for t, r in enumerate(q)]
-        k = [rotate(r, cfg["pos0"] + t, cfg["rope_base"]) for t, r in enumerate(k)]
-    dh = len(wq[0])
-    k = [k[s] if needed[s] else [0] * dh for s in range(L)]
-    v = [v[s] if needed[s] else [0] * dh for s in range(L)]
-    F = cfg["sm_frac_bits"]
-    lut = [math.floor(2**15 * 2 ** (-f / 2**F) + 0.5) for f in range(2**F)]
+    rot = lambda rows: [rotate(r, cfg["pos0"] + t, cfg["rope_base"]) for t, r in enumerate(rows)] \
+        if cfg["rope"] else rows
+    proj = lambda w, m, n: [[req(a, m, n) for a in r] for r in matvec_rows(x, w)]
+    q = [rot(proj(w, cfg["m_q"], cfg["n_q"])) for w in wq]
+    k_full = [rot(proj(w, cfg["m_k"], cfg["n_k"])) for w in wk]
+    v_full = [proj(w, cfg["m_v"], cfg["n_v"]) for w in wv]
+    c1 = [[s for s in range(L) if s <= t or not cfg["causal"]] for t in range(L)]
+    zeros = [[0] * dh for _ in range(L)]
+    if pred in ("lapa", "symlo"):
+        q_hat = [lo_path_hat(x, w, cfg["sh_qhat"], cfg) for w in wq]
+        k_hat = [lo_path_hat(x, w, cfg["sh_khat"], cfg) for w in wk]
+        masks = [mrsa_mask(q_hat[h], k_hat[h // group], cfg) for h in range(H)]
+    elif pred == "dense":
+        q_hat, k_hat = [zeros] * H, [zeros] * Hkv
+        masks = [[set(c1[t]) for t in range(L)] for _ in range(H)]
+    elif pred == "sanger":
+        q_hat = [[[v >> 4 for v in r] for r in q[h]] for h in range(H)]
+        k_hat = [[[v >> 4 for v in r] for r in k_full[g]] for g in range(Hkv)]
+        masks = []
+        for h in range(H):
+            m = []
+            for t in range(L):
+                Sp = {s: dot(q_hat[h][t], k_hat[h // group][s]) for s in c1[t]}
+                Pp = softmax_row(Sp, cfg["sg_mult"], cfg["sg_shift"], cfg["sm_frac_bits"])
+                top = max(Sp.values())
+                m.append({s for s in c1[t] if Pp[s] >= cfg["sg_thresh"] or Sp[s] == top})
+            masks.append(m)
+    elif pred == "topk":
+        q_hat, k_hat = [zeros] * H, [zeros] * Hkv
+        masks = []
+        for h in range(H):
+            m = []
+            for t in range(L):
+                S = {s: dot(q[h][t], k_full[h // group][s]) for s in c1[t]}
+                ranked = sorted(c1[t], key=lambda s: (-S[s], s))
+                m.append(set(ranked[:cfg["topk_k"]]))
+            masks.append(m)
+    else:
+        raise ValueError(pred)
+    needed = [[any(s in masks[h][t] for h in range(g * group, (g + 1) * group) for t in range(L))
+               for s in range(L)] for g in range(Hkv)]
+    k_all = pred in ("sanger", "topk")
+    k = [[k_full[g][s] if (needed[g][s] or k_all) else [0] * dh for s in range(L)] for g in range(Hkv)]
+    v = [[v_full[g][s] if needed[g][s] else [0] * dh for s in range(L)] for g in range(Hkv)]
     probs, o = [], []
-    for t in range(L):
-        S = {s: sum(q[t][j] * k[s][j] for j in range(dh)) for s in mask[t]}
-        mx = max(S.values())
-        E = {}
-        for s, val in S.items():
-            u = rshr((mx - val) * cfg["sm_mult"], cfg["sm_shift"])
-            p, f = u >> F, u & (2**F - 1)
-            E[s] = lut[f] >> p if p < 16 else 0
-        T = sum(E.values())
-        Rr = 2**32 // T
-        P = [min((E[s] * Rr) >> 16, 65535) if s in mask[t] else 0 for s in range(L)]
-        probs.append(P)
-        o.append([req(sum(P[s] * v[s][j] for s in range(L)), cfg["m_o"], cfg["n_o"]) for j in range(dh)])
-    return {"q_hat": q_hat, "k_hat": k_hat, "mask": [[s in mask[t] for s in range(L)] for t in range(L)],
-            "key_needed": needed, "q": q, "k": k, "v": v, "probs": probs, "o": o}
+    for h in range(H):
+        kk, vv = k[h // group], v[h // group]
+        ph, oh = [], []
+        for t in range(L):
+            S = {s: dot(q[h][t], kk[s]) for s in masks[h][t]}
+            P = softmax_row(S, cfg["sm_mult"], cfg["sm_shift"], cfg["sm_frac_bits"])
+            ph.append([P.get(s, 0) for s in range(L)])
+            oh.append([req(sum(P[s] * vv[s][j] for s in P), cfg["m_o"], cfg["n_o"]) for j in range(dh)])
+        probs.append(ph)
+        o.append(oh)
+    mask = [[[s in masks[h][t] for s in range(L)] for t in range(L)] for h in range(H)]
+    return {"q_hat": q_hat, "k_hat": k_hat, "mask": mask, "key_needed": needed, "q": q, "k": k, "v": v,
+            "probs": probs, "o": o}
+
+
+def head(x, wq, wk, wv, cfg):
+    """One query head with its own KV head (outputs without the head axis)."""
+    return {name: val[0] for name, val in layer(x, [wq], [wk], [wv], cfg).items()}

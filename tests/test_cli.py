@@ -9,7 +9,9 @@ import pytest
 
 from golden.model import run_layer
 from lapa.cli import main
-from lapa.vectors import load_vectors
+from golden.accounting import WORK_KEYS
+from lapa.config import PREDICTORS
+from lapa.vectors import LO_PATH_KEYS, load_vectors
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -95,8 +97,79 @@ def test_malformed_vector_file_refused(example, tmp_path, capsys, changes, messa
 
 
 def test_unused_mode_lists_may_be_absent(example, tmp_path):
-    bad = _mutate(example, tmp_path, round_margin=None, rope_base=None, pos0=None, rope=np.int64(0))
+    bad = _mutate(example, tmp_path, round_eta=None, rope_base=None, pos0=None, rope=np.int64(0))
     assert main(["run", str(bad), str(tmp_path / "o.npz"), "--quiet"]) == 0
+
+
+@pytest.fixture(scope="module")
+def predictor_files(tmp_path_factory):
+    """One small example file per SPEC 8 predictor."""
+    folder = tmp_path_factory.mktemp("pred")
+    paths = {}
+    for p in PREDICTORS:
+        paths[p] = folder / f"{p}.npz"
+        assert main(["example", str(paths[p]), "--seq-len", "12", "--d-model", "32", "--head-dim", "8",
+                     "--heads", "4", "--kv-heads", "2", "--rope", "1", "--predictor", p,
+                     "--topk-keep", "0.3", "--sg-prob", "0.01"]) == 0
+    return paths
+
+
+@pytest.mark.parametrize("predictor", PREDICTORS)
+def test_every_predictor_runs_through_the_cli(predictor_files, predictor, tmp_path, capsys):
+    path = predictor_files[predictor]
+    inputs = load_vectors(path)
+    assert inputs.arith.predictor == predictor
+    out = tmp_path / "o.npz"
+    assert main(["run", str(path), str(out)]) == 0
+    assert f"predictor={predictor}" in capsys.readouterr().out
+    want = run_layer(inputs.x, inputs.wq, inputs.wk, inputs.wv, inputs.arith)
+    with np.load(out) as got:
+        for name in WORK_KEYS + ("mask", "q_hat", "k_hat", "k", "v", "o", "probs"):
+            assert np.array_equal(got[name], want[name]), name
+    if predictor == "topk":
+        assert inputs.arith.topk_k == 4   # ceil(0.3 * 12)
+    if predictor == "sanger":
+        assert inputs.arith.sg_thresh == 655   # round(0.01 * 65536)
+
+
+def test_file_without_predictor_is_lapa(predictor_files, tmp_path):
+    path = _mutate(predictor_files["lapa"], tmp_path, predictor=None)
+    assert load_vectors(path).arith.predictor == "lapa"
+
+
+@pytest.mark.parametrize("predictor", ["dense", "sanger", "topk"])
+def test_section3_keys_may_be_absent_without_section3(predictor_files, predictor, tmp_path):
+    drop = {k: None for k in LO_PATH_KEYS}
+    path = _mutate(predictor_files[predictor], tmp_path, **drop)
+    a = load_vectors(path).arith
+    assert a.predictor == predictor and a == load_vectors(predictor_files[predictor]).arith.replace(
+        **{k: getattr(a, k) for k in LO_PATH_KEYS})
+
+
+@pytest.mark.parametrize("predictor,key", [("sanger", "sg_mult"), ("sanger", "sg_shift"),
+                                           ("sanger", "sg_thresh"), ("topk", "topk_k"),
+                                           ("symlo", "sh_qhat"), ("symlo", "round_bits")])
+def test_predictor_keys_required_where_used(predictor_files, predictor, key, tmp_path, capsys):
+    bad = _mutate(predictor_files[predictor], tmp_path, **{key: None})
+    assert main(["run", str(bad), str(tmp_path / "o.npz")]) == 2
+    assert f"missing key '{key}'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"predictor": np.int64(5)}, "key 'predictor' = 5: expected one of 0 (lapa)"),
+    ({"predictor": np.float32(1)}, "key 'predictor' has dtype float32"),
+    ({"topk_k": np.int64(0)}, "topk_k = 0: out of range"),
+])
+def test_bad_predictor_keys(predictor_files, tmp_path, capsys, changes, message):
+    bad = _mutate(predictor_files["topk"], tmp_path, **changes)
+    assert main(["run", str(bad), str(tmp_path / "o.npz")]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_rtl_backend_refuses_a_baseline_it_does_not_build(predictor_files, tmp_path, capsys):
+    out = tmp_path / "o.npz"
+    assert main(["run", "--backend", "rtl", str(predictor_files["sanger"]), str(out)]) == 2
+    assert "predictor = 'sanger'" in capsys.readouterr().err and not out.exists()
 
 
 @pytest.mark.parametrize("content", [b"", b"not a zip file at all"])
@@ -120,6 +193,10 @@ def test_cli_process_exit_status_and_one_line(tmp_path):
     (["--seq-len", "0"], "--seq-len = 0"),
     (["--round-bits", "4,4", "--eta", "0.5"], "--eta has 1 values, expected 2"),
     (["--sm-frac-bits", "9"], "sm_frac_bits = 9"),
+    (["--sg-prob", "1.5"], "--sg-prob = 1.5"),
+    (["--topk-keep", "0"], "--topk-keep = 0"),
+    (["--topk-k", "0"], "--topk-k = 0"),
+    (["--predictor", "spatten"], "--predictor"),
 ])
 def test_example_bad_options(tmp_path, capsys, args, message):
     out = tmp_path / "e.npz"

@@ -21,6 +21,9 @@ def test_defaults_are_valid_and_frozen():
     ("sh_khat", -1, "0..31"), ("m_q", 0, "1..65535"), ("n_o", 48, "0..47"), ("sm_mult", 65536, "1..65535"),
     ("sm_shift", 48, "0..47"), ("sm_frac_bits", 9, "1..8"), ("eta_frac_bits", 0, "1..8"),
     ("causal", 2, "0 or 1"), ("m_v", 1.5, "integer"),
+    ("predictor", "spatten", "'lapa'"), ("sg_mult", 0, "1..65535"), ("sg_shift", 48, "0..47"),
+    ("sg_thresh", 65536, "0..65535"), ("sg_thresh", -1, "0..65535"), ("topk_k", 0, "1..65536"),
+    ("topk_k", 65537, "1..65536"),
 ])
 def test_arith_out_of_range_names_parameter(name, value, fragment):
     with pytest.raises(ConfigError) as err:

@@ -1,6 +1,7 @@
 """`build.py example OUT.npz`: write a random but well-scaled vector file (SPEC section 6)."""
 
 from ..cliargs import ordered_int_list
+from ..config import PREDICTORS
 from ..errors import UserError
 from ..vectors import arith_to_arrays, save_npz
 
@@ -23,11 +24,19 @@ def register(sub):
     p.add_argument("--rope", type=int, choices=(0, 1), default=0)
     p.add_argument("--rope-base", type=int, default=10000)
     p.add_argument("--pos0", type=int, default=0)
-    p.add_argument("--ddf-mode", choices=("range", "margin"), default="range")
+    p.add_argument("--predictor", choices=PREDICTORS, default="lapa",
+                   help="how the mask is obtained, SPEC 8 (default lapa)")
+    p.add_argument("--sg-prob", type=float, default=2e-3,
+                   help="sanger: keep threshold as a probability, calibrated to sg_thresh (default 0.002)")
+    p.add_argument("--topk-keep", type=float, default=0.25,
+                   help="topk: keys kept per row as a fraction of L, calibrated to topk_k (default 0.25)")
+    p.add_argument("--topk-k", type=int, default=None, help="topk: keys kept per row (overrides --topk-keep)")
+    p.add_argument("--ddf-mode", choices=("range", "margin"), default="margin",
+                   help="DDF rule (default margin: the best measured setting, see README)")
     p.add_argument("--round-bits", type=ordered_int_list, default=(4, 4))
     p.add_argument("--eta", type=_floats, default=None, help="float eta per round (default 0.5 each)")
     p.add_argument("--margin-nats", type=_floats, default=None,
-                   help="margin per round in nats, for ddf-mode margin (default 4 each)")
+                   help="margin per round in nats, for ddf-mode margin (default 8 each)")
     p.add_argument("--w-lo-mode", choices=("floor", "round"), default="round")
     p.add_argument("--w-lo-mant-bits", type=int, choices=(0, 1), default=0)
     p.add_argument("--sm-frac-bits", type=int, default=6)
@@ -44,6 +53,12 @@ def _check_shape(args):
         raise UserError(f"--heads = {args.heads}: must be a multiple of --kv-heads = {args.kv_heads}")
     if args.rope and args.head_dim % 2:
         raise UserError(f"--head-dim = {args.head_dim}: must be even with --rope 1")
+    if not 0.0 <= args.sg_prob <= 1.0:
+        raise UserError(f"--sg-prob = {args.sg_prob}: must be a probability in 0..1")
+    if not 0.0 < args.topk_keep <= 1.0:
+        raise UserError(f"--topk-keep = {args.topk_keep}: must be in (0, 1]")
+    if args.topk_k is not None and not 1 <= args.topk_k <= 65536:
+        raise UserError(f"--topk-k = {args.topk_k}: out of range, allowed 1..65536")
 
 
 def run(args):
@@ -52,7 +67,7 @@ def run(args):
     _check_shape(args)
     n = len(args.round_bits)
     eta = args.eta or (0.5,) * n
-    margin = args.margin_nats or (4.0,) * n
+    margin = args.margin_nats or (8.0,) * n
     for name, vals in (("--eta", eta), ("--margin-nats", margin)):
         if len(vals) != n:
             raise UserError(f"{name} has {len(vals)} values, expected {n} (one per round of --round-bits)")
@@ -61,10 +76,11 @@ def run(args):
                         rope_base=args.rope_base, pos0=args.pos0, ddf_mode=args.ddf_mode,
                         round_bits=args.round_bits, eta=eta, margin_nats=margin,
                         w_lo_mode=args.w_lo_mode, w_lo_mant_bits=args.w_lo_mant_bits,
-                        sm_frac_bits=args.sm_frac_bits)
+                        sm_frac_bits=args.sm_frac_bits, predictor=args.predictor,
+                        sg_prob=args.sg_prob, topk_keep=args.topk_keep, topk_k=args.topk_k)
     arrays = {"x": cal.x, "wq": cal.wq, "wk": cal.wk, "wv": cal.wv, **arith_to_arrays(cal.arith)}
     if args.heads == 1 and args.kv_heads == 1:
         arrays.update(wq=cal.wq[0], wk=cal.wk[0], wv=cal.wv[0])
     save_npz(args.out, arrays)
     print(f"wrote {args.out}: L={args.seq_len} D={args.d_model} dh={args.head_dim} "
-          f"H={args.heads} Hkv={args.kv_heads} seed={args.seed}")
+          f"H={args.heads} Hkv={args.kv_heads} predictor={args.predictor} seed={args.seed}")
