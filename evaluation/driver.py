@@ -19,12 +19,13 @@ from .calib import LayerCalibrations
 from .corpus import DEFAULT_CACHE, corpus_tokens, windows
 from .forward import forward_nll
 from .gguf_model import shared_model
-from .predictors import DensePredictor, LapaPredictor, OraclePredictor, TopKPredictor
+from .predictors import INTEGER_PREDICTORS, DensePredictor, IntegerPredictor, OraclePredictor
 from .tokenizer import load_tokenizer
 
 __all__ = ["PREDICTORS", "Evaluation", "parse_layers", "Progress"]
 
-PREDICTORS = ("lapa", "oracle", "topk")
+# `dense` is always evaluated (the reference); naming it in --predictors is allowed.
+PREDICTORS = ("lapa", "dense", "sanger", "topk", "symlo", "oracle")
 
 
 class Progress:
@@ -91,20 +92,55 @@ class Evaluation:
         return {"ppl": float(np.exp(nll.mean())), "nll": float(nll.mean()), **predictor.stats.summary()}
 
     def predictor(self, kind, setting):
-        if kind == "lapa":
-            return LapaPredictor(self.model, self.calibrations, setting, self.layers)
+        if kind in INTEGER_PREDICTORS:
+            return IntegerPredictor(self.model, self.calibrations, setting, kind, self.layers)
         if kind == "oracle":
             return OraclePredictor(self.model, setting, self.layers)
-        if kind == "topk":
-            return TopKPredictor(self.model, self.calibrations, setting, self.layers)
         raise UserError(f"predictor {kind!r}: must be one of {', '.join(PREDICTORS)}")
 
     def run(self, kind, setting):
         """One record: perplexity, its change against dense, densities, key_needed, work."""
-        res = self._run(self.predictor(kind, setting), f"{kind} {setting.label}")
+        pred = self.predictor(kind, setting)
+        res = self._run(pred, f"{kind} {setting.label_for(kind)}")
         res["ppl_change"] = res["ppl"] / self.dense["ppl"] - 1.0
+        if getattr(pred, "topk_ks", None):
+            res["topk_k"] = {"min": min(pred.topk_ks), "mean": float(np.mean(pred.topk_ks)),
+                             "max": max(pred.topk_ks)}
         return {"ctx": self.ctx, "windows": len(self.windows), "predictor": kind,
-                "label": setting.label, "setting": setting.to_dict(), **res}
+                "label": setting.label_for(kind), "setting": setting.to_dict(), **res}
+
+    def calib_density(self, setting, layers=None):
+        """LAPA's mask density under `setting` on the calibration window (a sample of layers)."""
+        from .predictors import integer_layer_masks
+
+        kept = total = 0
+        for layer in (layers or self.layers):
+            mask, counts = integer_layer_masks(*self.calibrations.quantized(layer, setting, self.calib_x[layer]))
+            kept += int(mask.sum())
+            total += int(counts[:, 0].sum())
+        return kept / total
+
+    def match_margin(self, setting, target, steps=12):
+        """`setting` with one margin delta for every round, chosen by bisection so that LAPA's
+        density on the calibration window (every third evaluated layer) is closest to the
+        density of `target`; returns (Setting, that density, the target's density)."""
+        import dataclasses
+
+        layers = self.layers[::3]
+        want = self.calib_density(target, layers)
+        lo, hi = 0.0, 64.0
+        best = None
+        for _ in range(steps):
+            mid = (lo + hi) / 2
+            st = dataclasses.replace(setting, ddf_mode="margin", margin_nats=(mid,) * setting.n_rounds)
+            d = self.calib_density(st, layers)
+            if best is None or abs(d - want) < abs(best[1] - want):
+                best = (st, d)
+            lo, hi = (mid, hi) if d < want else (lo, mid)
+        rounded = dataclasses.replace(best[0], margin_nats=tuple(round(v, 3) for v in best[0].margin_nats))
+        self.progress(f"ctx {self.ctx}: bits {','.join(map(str, setting.round_bits))} delta "
+                      f"{rounded.margin_nats[0]:g} gives density {best[1]:.3f} (target {want:.3f})")
+        return rounded, best[1], want
 
     def dense_record(self):
         return {"ctx": self.ctx, "windows": len(self.windows), "predictor": "dense",

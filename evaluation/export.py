@@ -15,13 +15,18 @@ from lapa.vectors import arith_to_arrays, save_npz
 __all__ = ["export_vectors"]
 
 
-def export_vectors(evaluation, setting, layers, out_dir, n_tokens):
-    """Write `layerNN.npz` for each layer; returns the paths."""
+def export_vectors(evaluation, setting, layers, out_dir, n_tokens, predictor="lapa"):
+    """Write `layerNN.npz` for each layer (the SPEC 8 `predictor`'s configuration); returns the paths."""
+    from .predictors import IntegerPredictor
+
     os.makedirs(out_dir, exist_ok=True)
     paths = []
+    kind = "lapa" if predictor == "dense" else predictor
+    pred = IntegerPredictor(evaluation.model, evaluation.calibrations, setting, kind)
     for layer in layers:
         x_f = evaluation.calib_x[layer][:n_tokens]
-        x_q, cal, arith = evaluation.calibrations.quantized(layer, setting, x_f)
+        x_q, cal, arith = pred.arith(layer, x_f)
+        arith = arith.replace(predictor=predictor)
         path = os.path.join(out_dir, f"layer{layer:02d}.npz")
         save_npz(path, {"x": x_q, "wq": cal.wq, "wk": cal.wk, "wv": cal.wv, **arith_to_arrays(arith)})
         paths.append(path)

@@ -1,7 +1,10 @@
-"""One DDF/ALOC configuration of the speculation path under evaluation (SPEC sections 2, 3 and 5).
+"""One configuration of the predictors under evaluation (SPEC sections 2, 3, 5 and 8).
 
 Thresholds are given as the paper's float eta (range mode) or as a margin in nats (margin mode),
 one per MRSA round; calibration turns them into the integer registers `round_eta`/`round_margin`.
+The baselines' own knobs: `sg_prob`, Sanger's keep threshold as a probability (calibrated to
+`sg_thresh`), and `topk_keep`, top-k's keys per row as a fraction of L (calibrated to `topk_k`;
+None: `topk_k` matched, layer by layer, to the density of LAPA's mask under the same DDF setting).
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class Setting:
     margin_nats: tuple = (4.0, 4.0)
     w_lo_mode: str = "round"
     w_lo_mant_bits: int = 0
+    sg_prob: float = 2e-3
+    topk_keep: float | None = None
 
     def __post_init__(self):
         if self.ddf_mode not in DDF_MODES:
@@ -59,8 +64,12 @@ class Setting:
         object.__setattr__(self, "round_bits", rb)
         if any(not 0.0 <= e <= 1.0 for e in self.eta):
             raise UserError(f"eta = {self.eta}: each must be in 0..1")
-        if any(d < 0 for d in self.margin_nats):
-            raise UserError(f"margin_nats = {self.margin_nats}: must be >= 0")
+        if any(not 0 <= d < 1e6 for d in self.margin_nats):
+            raise UserError(f"margin_nats = {self.margin_nats}: each must be a finite number >= 0")
+        if not 0.0 <= self.sg_prob <= 1.0:
+            raise UserError(f"sg_prob = {self.sg_prob}: must be a probability in 0..1")
+        if self.topk_keep is not None and not 0.0 < self.topk_keep <= 1.0:
+            raise UserError(f"topk_keep = {self.topk_keep}: must be in (0, 1]")
 
     @property
     def n_rounds(self):
@@ -79,7 +88,15 @@ class Setting:
         return (f"{self.ddf_mode} {sym}={th} bits={','.join(map(str, self.round_bits))} "
                 f"lo={self.w_lo_mode}/m{self.w_lo_mant_bits}")
 
+    def label_for(self, predictor):
+        """The label of a record: the knob that predictor reads from this setting."""
+        if predictor == "sanger":
+            return f"p>={self.sg_prob:g}"
+        if predictor == "topk":
+            return f"keep={self.topk_keep:g}" if self.topk_keep is not None else f"k matched to lapa {self.label}"
+        return self.label
+
     def to_dict(self):
         return {"ddf_mode": self.ddf_mode, "round_bits": list(self.round_bits), "eta": list(self.eta),
                 "margin_nats": list(self.margin_nats), "w_lo_mode": self.w_lo_mode,
-                "w_lo_mant_bits": self.w_lo_mant_bits}
+                "w_lo_mant_bits": self.w_lo_mant_bits, "sg_prob": self.sg_prob, "topk_keep": self.topk_keep}

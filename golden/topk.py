@@ -13,15 +13,23 @@ __all__ = ["topk_select", "topk_mask"]
 
 
 def topk_select(scores, cand, k):
-    """Per row, the `k` candidates with the largest score (ties to the smaller index); bool like `cand`."""
+    """Per row, the `k` candidates with the largest score (ties to the smaller index); bool like `cand`.
+
+    Exact without a full sort: every candidate above the row's k-th largest score is kept, and of
+    those equal to it the first ones by index, as many as are still missing."""
     scores = np.asarray(scores, dtype=np.int64)
     cand = np.asarray(cand, dtype=bool)
-    # A stable sort of -score keeps equal scores in index order; non-candidates sort last.
-    key = np.where(cand, -scores, np.iinfo(np.int64).max)
-    order = np.argsort(key, axis=-1, kind="stable")
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(scores.shape[-1])[None, :].repeat(scores.shape[0], 0), axis=-1)
-    return cand & (rank < int(k))
+    n = scores.shape[-1]
+    k = int(k)
+    if k >= n:
+        return cand.copy()
+    low = np.iinfo(np.int64).min
+    s = np.where(cand, scores, low)
+    kth = np.partition(s, n - k, axis=-1)[..., n - k, None]      # the k-th largest per row
+    above = cand & (s > kth)
+    tied = cand & (s == kth)
+    missing = k - above.sum(axis=-1, keepdims=True)
+    return above | (tied & (np.cumsum(tied, axis=-1) <= missing))
 
 
 def topk_mask(q, k, c1, topk_k):

@@ -8,7 +8,7 @@ import pytest
 
 from evaluation.calib import ddf_registers
 from evaluation.driver import Evaluation, parse_layers
-from evaluation.predictors import lapa_layer_masks
+from evaluation.predictors import IntegerPredictor, integer_layer_masks
 from evaluation.settings import Setting
 from golden.calibration import calibrate_layer
 from golden.model import run_layer
@@ -30,10 +30,15 @@ def _range(eta, **kw):
 
 
 def test_eta_one_is_dense_exactly(ev):
-    for kind in ("lapa", "oracle", "topk"):
+    for kind in ("lapa", "symlo", "oracle"):
         rec = ev.run(kind, _range(1.0))
         assert rec["ppl"] == ev.dense["ppl"], kind
         assert rec["density"] == 1.0 and rec["exec_reduction"] == 0.0
+    rec = ev.run("sanger", Setting(sg_prob=0.0))          # sg_thresh = 0 keeps C_1
+    assert rec["ppl"] == ev.dense["ppl"] and rec["density"] == 1.0
+    assert rec["exec_reduction"] == 0.0 < rec["pred_mac4"]   # no saving, but the prediction work is spent
+    rec = ev.run("topk", Setting(topk_keep=1.0))
+    assert rec["ppl"] == ev.dense["ppl"] and rec["density"] == 1.0 and rec["pred_compares"] > 0
 
 
 def test_density_falls_with_eta(ev):
@@ -45,21 +50,41 @@ def test_density_falls_with_eta(ev):
     assert all(a >= b for a, b in zip(red["density_per_round"], red["density_per_round"][1:]))
 
 
-def test_topk_matches_lapa_density_per_row(ev):
-    from evaluation.predictors import LapaPredictor, TopKPredictor
-    from evaluation.forward import rope_cos_sin, rope_float
-
-    st = Setting("margin", (4, 4), (1.0,), (6.0,))
-    lw, c = ev.model.layers[4], ev.model.config
+def test_integer_predictors_are_the_golden_model(ev):
+    """Every SPEC 8 predictor's mask in the evaluation equals golden run_layer's on the same int8 data."""
+    st = Setting("margin", (4, 4), (1.0,), (6.0,), sg_prob=0.01)
     x = ev.calib_x[4]
-    cos, sin = rope_cos_sin(CTX, c.head_dim, c.rope_base)
-    q = rope_float((x @ lw["wq"].T).reshape(CTX, 9, 64).transpose(1, 0, 2), cos, sin)
-    k = rope_float((x @ lw["wk"].T).reshape(CTX, 3, 64).transpose(1, 0, 2), cos, sin)
-    lapa, _ = LapaPredictor(ev.model, ev.calibrations, st).masks(4, x, q, k)
-    topk, counts = TopKPredictor(ev.model, ev.calibrations, st).masks(4, x, q, k)
-    assert np.array_equal(topk.sum(axis=-1), lapa.sum(axis=-1))  # no ties in exact scores here
-    assert not np.array_equal(topk, lapa)
-    assert np.array_equal(counts[:, -1], topk.sum(axis=(1, 2)))
+    for kind in ("lapa", "sanger", "topk", "symlo"):
+        x_q, cal, arith = IntegerPredictor(ev.model, ev.calibrations, st, kind).arith(4, x)
+        assert arith.predictor == kind
+        mask, counts = integer_layer_masks(x_q, cal, arith)
+        out = run_layer(x_q, cal.wq, cal.wk, cal.wv, arith)
+        assert np.array_equal(mask, out["mask"]), kind
+        assert np.array_equal(counts[:, -1], mask.sum(axis=(1, 2)))
+
+
+def test_topk_matched_to_lapa_density(ev):
+    st = Setting("margin", (4, 4), (1.0,), (6.0,))
+    x = ev.calib_x[4]
+    pred = IntegerPredictor(ev.model, ev.calibrations, st, "topk")
+    x_q, cal, arith = pred.arith(4, x)
+    lapa, counts = integer_layer_masks(*ev.calibrations.quantized(4, st, x))
+    topk, _ = integer_layer_masks(x_q, cal, arith)
+    rows = np.arange(1, CTX + 1)
+    assert topk.sum() >= lapa.sum() > (9 * np.minimum(rows, arith.topk_k - 1)).sum()
+    assert (topk.sum(axis=-1) == np.minimum(rows, arith.topk_k)).all()
+
+
+def test_symlo_is_calibrated_apart(ev):
+    st = _range(0.5)
+    sym = ev.calibrations.get(2, st, "symlo").arith
+    wq, wk, wv = ev.model.head_weights(2)
+    direct = calibrate_layer(ev.calib_x[2], wq, wk, wv, causal=True, rope=True, rope_base=100000,
+                             ddf_mode="range", round_bits=(4, 4), eta=(0.5, 0.5), predictor="symlo").arith
+    assert (sym.sh_qhat, sym.sh_khat, sym.predictor) == (direct.sh_qhat, direct.sh_khat, "symlo")
+    assert ev.calibrations.get(2, st, "lapa").arith.predictor == "lapa"
+    rec = ev.run("symlo", _range(0.5))
+    assert rec["predictor"] == "symlo" and 0.0 < rec["density"] < 1.0 and rec["pred_shift_adds"] > 0
 
 
 def test_one_layer_only(ev):
@@ -90,7 +115,7 @@ def test_export_vectors_run_in_golden_model(ev, tmp_path):
     out = run_layer(inputs.x, inputs.wq, inputs.wk, inputs.wv, inputs.arith)
     x_q, cal, arith = ev.calibrations.quantized(5, st, ev.calib_x[5][:48])
     assert arith == inputs.arith
-    assert np.array_equal(out["mask"], lapa_layer_masks(x_q, cal, arith)[0])
+    assert np.array_equal(out["mask"], integer_layer_masks(x_q, cal, arith)[0])
 
 
 def test_bad_input_is_a_user_error(ev):
@@ -111,6 +136,11 @@ def test_bad_input_is_a_user_error(ev):
     (["--round-bits", "4,5"], "round_bits"),
     (["--ctx", "1024,2048", "--windows", "1,2,3"], "--windows"),
     (["--eta", "x"], "--eta"),
+    (["--sg-prob", "2"], "--sg-prob"),
+    (["--topk-keep", "0"], "--topk-keep"),
+    (["--topk-keep", "0.1,0.2"], "--topk-keep"),
+    (["--export-predictor", "magic"], "--export-predictor"),
+    (["--margin-nats", "nan"], "margin_nats"),
 ])
 def test_cli_refuses_bad_options(argv, word, capsys):
     assert main(["eval", *argv]) == 2
@@ -126,6 +156,7 @@ def test_cli_writes_report_and_vectors(tmp_path, capsys):
     data = json.loads((out / "report.json").read_text())
     kinds = [r["predictor"] for r in data["results"]]
     assert kinds == ["dense", "lapa", "oracle"]
+    assert data["meta"]["analysis"] == {}
     assert "## ctx 48, 2 windows" in (out / "report.md").read_text()
     assert os.path.getsize(out / "tradeoff.png") > 1000
     assert load_vectors(vec / "layer01.npz").x.shape == (48, 576)

@@ -40,10 +40,39 @@ def test_markdown_names_budget_and_oracle():
 def test_grids_are_valid_and_ordered():
     for name in GRIDS:
         jobs = grid(name)
-        assert jobs and all(isinstance(s, Setting) and ps for s, ps in jobs)
+        assert jobs and all(isinstance(s, Setting) and ps and (m is None or isinstance(m, Setting))
+                            for s, ps, m in jobs)
     full = grid("full")
-    assert [s for s, _ in full[:len(grid("main"))]] == [s for s, _ in grid("main")]
-    assert {s.n_rounds for s, _ in full} == {1, 2, 3} and {s.w_lo_mant_bits for s, _ in full} == {0, 1}
+    assert [s for s, _, _ in full[:len(grid("main"))]] == [s for s, _, _ in grid("main")]
+    assert {s.n_rounds for s, _, _ in full} == {1, 2, 3, 4} and {s.w_lo_mant_bits for s, _, _ in full} == {0, 1}
+    preds = {p for _, ps, _ in grid("main") for p in ps}
+    assert preds == {"lapa", "symlo", "sanger", "topk", "oracle"}
+    assert any(m is not None for _, _, m in full)
+
+
+def test_report_sections_for_baselines_analysis_and_rounds():
+    sg = Setting(sg_prob=0.01)
+    ref = Setting("margin", (4, 4), (1.0,), (8.0,))
+    one = Setting("margin", (8,), (1.0,), (9.5,))
+    base = dict(ctx=1024, windows=8, ppl=21.1, density_per_round=[0.5], density=0.5, key_needed=1.0,
+                dense_macs=1000, exec_macs=800)
+    recs = RECORDS + [
+        dict(base, predictor="sanger", label=sg.label_for("sanger"), setting=sg.to_dict(), ppl_change=0.003,
+             exec_reduction=0.12, pred_mac4=40),
+        dict(base, predictor="lapa", label=ref.label, setting=ref.to_dict(), ppl_change=0.01,
+             exec_reduction=0.25, pred_shift_adds=90, peb_shift_adds=30),
+        dict(base, predictor="lapa", label=one.label, setting=one.to_dict(), ppl_change=0.02,
+             exec_reduction=0.24, pred_shift_adds=80, peb_shift_adds=20, matched_to=ref.label),
+    ]
+    scheme = {"score_rel_rms": 0.2, "score_rank_corr": 0.95, "q_hat_rel_rms": 0.1}
+    meta = {"analysis": {"1024": {"lapa": scheme, "symlo": dict(scheme, score_rel_rms=0.4),
+                                  "error_ratio": 0.5}}}
+    md = render_markdown(recs, meta)
+    assert "| +0.5% | sanger | p>=0.01 | +0.30%" in md
+    assert "**ratio ALOC / symmetric** | **0.50**" in md
+    assert "| 1024 | 1 | 8 | 9.5 | 50.0% | +2.00%" in md and "| 1024 | 2 | 4,4 | 8 |" in md
+    assert "| 4% 4-bit MACs" in md
+    assert best_within(recs, 1024, "lapa", 0.05)["label"] != one.label   # matched points are not frontier points
 
 
 def test_merge_combines_runs(tmp_path, capsys):

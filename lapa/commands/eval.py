@@ -1,6 +1,8 @@
-"""`build.py eval`: perplexity, mask density and execution reduction of LAPA's masks on a real
-language model (SmolLM2-135M on a Wikipedia excerpt), against the dense model, an oracle with
-exact scores and top-k at matched density. See `evaluation/` and SPEC sections 3 and 7.
+"""`build.py eval`: perplexity, mask density and execution reduction of the masks of every
+predictor of SPEC section 8 (lapa, sanger, topk, symlo; dense is the reference) and of an oracle
+with exact scores, on a real language model (SmolLM2-135M on a Wikipedia excerpt); with a sweep,
+also ALOC against the symmetric LO scheme and MRSA rounds at matched density.
+See `evaluation/` and SPEC sections 3, 7 and 8.
 
   build.py eval                                   one setting (the options below), ctx 1024, 8 windows
   build.py eval --sweep full --ctx 1024,2048 --windows 8,4
@@ -28,12 +30,17 @@ def register(sub):
     p.add_argument("--windows", default="8", help="windows per context, one value or one per --ctx (default 8)")
     p.add_argument("--layers", default="all", help="layers with predicted masks, others dense (default all)")
     p.add_argument("--sweep", default="none", help="none (one setting), quick, main or full (default none)")
-    p.add_argument("--predictors", default="lapa,oracle,topk", help="subset of lapa,oracle,topk")
+    p.add_argument("--predictors", default="lapa,dense,sanger,topk,symlo,oracle",
+                   help="subset of lapa,dense,sanger,topk,symlo,oracle (default all; dense always runs)")
+    p.add_argument("--analysis", choices=("auto", "on", "off"), default="auto",
+                   help="ALOC vs symmetric LO error on the calibration window (auto: with --sweep main/full)")
     p.add_argument("--out", default="reports/eval", help="report folder (default reports/eval)")
     p.add_argument("--cache-dir", default=os.path.join("build", "cache"), help="token cache (default build/cache)")
     p.add_argument("--export-vectors", metavar="DIR", default=None,
                    help="also write SPEC 6 vector files of real layers into DIR")
     p.add_argument("--export-layers", default="0", help="layers to export (default 0)")
+    p.add_argument("--export-predictor", default="lapa",
+                   help="predictor of the exported files: lapa, dense, sanger, topk, symlo (default lapa)")
     p.add_argument("--export-tokens", type=int, default=128, help="tokens per exported file (default 128)")
     p.add_argument("--merge", nargs="+", metavar="DIR", default=None,
                    help="only combine the report.json of finished runs into --out")
@@ -41,12 +48,15 @@ def register(sub):
                    help="keep the results already in --out/report.json and skip their jobs")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     g = p.add_argument_group(_SETTING_HELP)
-    g.add_argument("--ddf-mode", default="range", help="range or margin (default range)")
+    g.add_argument("--ddf-mode", default="margin", help="range or margin (default margin, see README)")
     g.add_argument("--round-bits", default="4,4", help="MRSA slices (default 4,4)")
     g.add_argument("--eta", default="0.5", help="range-mode eta per round, 0..1 (default 0.5)")
     g.add_argument("--margin-nats", default="8", help="margin-mode delta per round in nats (default 8)")
     g.add_argument("--w-lo-mode", default="round", help="floor or round (default round)")
     g.add_argument("--w-lo-mant-bits", default="0", help="0 or 1 (default 0)")
+    g.add_argument("--sg-prob", default="0.002", help="sanger keep threshold, a probability (default 0.002)")
+    g.add_argument("--topk-keep", default="match",
+                   help="topk keys per row as a fraction of L, or 'match' (LAPA's density; default match)")
     p.set_defaults(func=run)
 
 
@@ -64,10 +74,23 @@ def _setting(args):
     from evaluation.settings import Setting, parse_floats
 
     mant = _ints(args.w_lo_mant_bits, "--w-lo-mant-bits")
+    (sg_prob,) = _one(parse_floats(args.sg_prob, "--sg-prob"), "--sg-prob")
+    keep = None if args.topk_keep == "match" else _one(parse_floats(args.topk_keep, "--topk-keep"),
+                                                      "--topk-keep")[0]
+    for name, val, ok in (("--sg-prob", sg_prob, 0.0 <= sg_prob <= 1.0),
+                          ("--topk-keep", keep, keep is None or 0.0 < keep <= 1.0)):
+        if not ok:
+            raise UserError(f"{name} = {val}: out of range ({'0..1' if name == '--sg-prob' else '(0, 1]'})")
     return Setting(ddf_mode=args.ddf_mode, round_bits=_ints(args.round_bits, "--round-bits"),
                    eta=parse_floats(args.eta, "--eta"),
                    margin_nats=parse_floats(args.margin_nats, "--margin-nats"),
-                   w_lo_mode=args.w_lo_mode, w_lo_mant_bits=mant[0])
+                   w_lo_mode=args.w_lo_mode, w_lo_mant_bits=mant[0], sg_prob=sg_prob, topk_keep=keep)
+
+
+def _one(vals, name):
+    if len(vals) != 1:
+        raise UserError(f"{name} = {','.join(map(str, vals))}: expected one number")
+    return vals
 
 
 def _plan(args):
@@ -85,17 +108,17 @@ def _plan(args):
     if bad or not preds:
         raise UserError(f"--predictors = {args.predictors!r}: choose from {', '.join(PREDICTORS)}")
     if args.sweep == "none":
-        settings = [(_setting(args), PREDICTORS)]
+        settings = [(_setting(args), tuple(p for p in PREDICTORS if p != "dense"), None)]
     elif args.sweep in GRIDS:
         settings = grid(args.sweep)
     else:
         raise UserError(f"--sweep = {args.sweep!r}: must be none, {', '.join(GRIDS)}")
     if args.export_tokens < 1:
         raise UserError(f"--export-tokens = {args.export_tokens}: must be at least 1")
-    jobs = [(s, tuple(p for p in ps if p in preds)) for s, ps in settings]
-    if not any(ps for _, ps in jobs):
+    jobs = [(s, tuple(p for p in ps if p in preds), m) for s, ps, m in settings]
+    if not any(ps for _, ps, _ in jobs) and preds != ("dense",):
         raise UserError(f"--predictors = {args.predictors!r}: no setting of --sweep {args.sweep} uses them")
-    return list(zip(ctxs, wins)), [(s, ps) for s, ps in jobs if ps]
+    return list(zip(ctxs, wins)), [(s, ps, m) for s, ps, m in jobs if ps]
 
 
 def _read_report(folder):
@@ -127,42 +150,60 @@ def _merge(args):
 def run(args):
     if args.merge:
         return _merge(args)
+    from evaluation.analysis import prediction_error
     from evaluation.driver import Evaluation, Progress, parse_layers
     from evaluation.export import export_vectors
     from evaluation.gguf_model import shared_model
     from evaluation.report import write_report
+    from evaluation.sweep import DEFAULT_SETTING
 
     plan, jobs = _plan(args)
+    if args.export_predictor not in ("lapa", "dense", "sanger", "topk", "symlo"):
+        raise UserError(f"--export-predictor = {args.export_predictor!r}: must be one of "
+                        "lapa, dense, sanger, topk, symlo")
+    analysis = args.analysis == "on" or (args.analysis == "auto" and args.sweep in ("main", "full"))
     progress = Progress(quiet=args.quiet)
     progress("loading SmolLM2-135M")
     model = shared_model()
     export_layers = parse_layers(args.export_layers, model.config.n_layers)
     meta = {"command": "build.py eval " + " ".join(shlex.quote(a) for a in sys.argv[2:]),
-            "layers": args.layers}
+            "layers": args.layers, "analysis": {}}
     t0 = time.monotonic()
     records = []
     if args.resume and os.path.isfile(os.path.join(args.out, "report.json")):
-        records = [r for r in _read_report(args.out)[0] if r["predictor"] != "dense"]
+        old, old_meta = _read_report(args.out)
+        records = [r for r in old if r["predictor"] != "dense"]
+        meta["analysis"] = old_meta.get("analysis", {})
     done_keys = {_key(r) for r in records}
-    total = len(plan) * sum(len(ps) for _, ps in jobs)
+    total = len(plan) * sum(len(ps) for _, ps, _ in jobs)
     done = 0
     for ctx, n_win in plan:
         ev = Evaluation(ctx, n_win, args.layers, args.cache_dir, progress, model=model)
         records.insert(0, ev.dense_record())
         progress(f"ctx {ctx}: dense perplexity {ev.dense['ppl']:.3f}")
         if args.export_vectors and ctx == plan[0][0]:
-            for path in export_vectors(ev, jobs[0][0], export_layers, args.export_vectors,
-                                       min(args.export_tokens, ctx)):
+            setting = jobs[0][0] if jobs else DEFAULT_SETTING
+            for path in export_vectors(ev, setting, export_layers, args.export_vectors,
+                                       min(args.export_tokens, ctx), args.export_predictor):
                 print(f"wrote {path}")
-        for setting, kinds in jobs:
+        if analysis and str(ctx) not in meta["analysis"]:
+            progress(f"ctx {ctx}: ALOC against the symmetric LO scheme on the calibration window")
+            meta["analysis"][str(ctx)] = prediction_error(ev, DEFAULT_SETTING)
+            write_report(records, args.out, meta)
+        for setting, kinds, match in jobs:
+            extra = {}
+            if match is not None:
+                setting, got, want = ev.match_margin(setting, match)
+                extra = {"matched_to": match.label, "calib_density": got, "calib_target_density": want}
             for kind in kinds:
                 done += 1
+                label = setting.label_for(kind)
                 if (ctx, n_win, kind, json.dumps(setting.to_dict(), sort_keys=True)) in done_keys:
-                    progress(f"[{done}/{total}] ctx {ctx} {kind} {setting.label}: kept from {args.out}")
+                    progress(f"[{done}/{total}] ctx {ctx} {kind} {label}: kept from {args.out}")
                     continue
-                rec = ev.run(kind, setting)
+                rec = {**ev.run(kind, setting), **extra}
                 records.append(rec)
-                progress(f"[{done}/{total}] ctx {ctx} {kind:6s} {setting.label}: ppl {rec['ppl']:.3f} "
+                progress(f"[{done}/{total}] ctx {ctx} {kind:6s} {label}: ppl {rec['ppl']:.3f} "
                          f"({100 * rec['ppl_change']:+.2f}%), density {100 * rec['density']:.1f}%, "
                          f"exec. reduction {100 * rec['exec_reduction']:.1f}%")
                 meta["duration_s"] = round(time.monotonic() - t0, 1)
