@@ -54,13 +54,21 @@ def pea_shift(acc, qmax=127):
 
 
 def margin_to_int(delta, head_dim, unit):
-    """margin_r = floor(delta * sqrt(dh) / unit_r), clipped to the register range."""
-    return int(min(max(math.floor(delta * math.sqrt(head_dim) / unit), 0), 2**31 - 1))
+    """margin_r = floor(delta * sqrt(dh) / unit_r); a delta whose margin leaves the register range
+    (0..2^31-1) is refused, not clipped."""
+    if not 0.0 <= delta < math.inf:
+        raise ValueError(f"margin delta = {delta}: must be a finite number >= 0")
+    m = math.floor(delta * math.sqrt(head_dim) / unit)
+    if m > 2**31 - 1:
+        raise ValueError(f"margin delta = {delta}: {m} score units, beyond the register range 0..2^31-1")
+    return int(m)
 
 
 def eta_to_int(eta, eta_frac_bits):
-    """eta_r = round(eta * 2^eta_frac_bits), clipped to 0..2^eta_frac_bits."""
-    return int(min(max(round(eta * (1 << eta_frac_bits)), 0), 1 << eta_frac_bits))
+    """eta_r = round(eta * 2^eta_frac_bits) for eta in 0..1 (refused outside)."""
+    if not 0.0 <= eta <= 1.0:
+        raise ValueError(f"eta = {eta}: must be in 0..1")
+    return int(round(eta * (1 << eta_frac_bits)))
 
 
 def prob_to_thresh(p):

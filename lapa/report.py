@@ -4,7 +4,44 @@ import json
 import os
 import tempfile
 
-__all__ = ["write_text_atomic", "write_json", "markdown_table"]
+__all__ = ["write_text_atomic", "write_json", "markdown_table", "check_output_file", "publish"]
+
+
+def _umask():
+    old = os.umask(0)
+    os.umask(old)
+    return old
+
+
+def publish(tmp, path):
+    """Give a finished temporary file the permissions a plain `open` would have (mkstemp makes
+    it 0600) and rename it to `path`."""
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, path)
+
+
+def check_output_file(path, inputs=(), what="output"):
+    """Refuse an output path that cannot be a new file: empty, a folder (or ending in '/'), in a
+    folder that does not exist or is not writable, or the same file as one of `inputs`."""
+    from .errors import UserError
+
+    text = os.fspath(path)
+    if not text:
+        raise UserError(f"{what} path is empty")
+    if text.endswith(os.sep) or os.path.isdir(text):
+        raise UserError(f"{text}: is a folder, expected a file name")
+    folder = os.path.dirname(os.path.abspath(text))
+    if not os.path.isdir(folder):
+        raise UserError(f"{text}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"{text}: folder {folder} is not writable")
+    for inp in inputs:
+        inp = os.fspath(inp)
+        same = os.path.realpath(inp) == os.path.realpath(text)
+        if not same and os.path.exists(text) and os.path.exists(inp):
+            same = os.path.samefile(inp, text)
+        if same:
+            raise UserError(f"{text}: is also the input {inp}; refusing to overwrite it")
 
 
 def write_text_atomic(path, text):
@@ -15,7 +52,7 @@ def write_text_atomic(path, text):
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

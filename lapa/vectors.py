@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import zipfile
 from typing import NamedTuple
@@ -13,7 +14,7 @@ from .config import PREDICTORS, ArithConfig, ConfigError
 from .errors import UserError
 
 __all__ = ["VectorFileError", "LayerInputs", "load_vectors", "save_npz", "arith_to_arrays",
-           "SCALAR_KEYS", "ROUND_KEYS", "PREDICTOR_KEYS", "LO_PATH_KEYS", "TENSOR_KEYS", "INPUT_KEYS"]
+           "SCALAR_KEYS", "ROUND_KEYS", "PREDICTOR_KEYS", "warn_ignored", "LIMITS", "LO_PATH_KEYS", "TENSOR_KEYS", "INPUT_KEYS"]
 
 # SPEC 5 names stored as scalars; enumerations are stored as their index.
 SCALAR_KEYS = ("causal", "rope", "rope_base", "pos0", "ddf_mode", "w_lo_mode", "w_lo_mant_bits",
@@ -42,6 +43,7 @@ class LayerInputs(NamedTuple):
     wk: np.ndarray
     wv: np.ndarray
     arith: ArithConfig
+    ignored: tuple = ()   # keys of the file that are no input of SPEC 6 (the CLI warns about them)
 
     @property
     def shape(self):
@@ -157,18 +159,82 @@ def _arith(path, data):
         raise VectorFileError(f"{path}: {exc}") from None
 
 
+# Shape limits of a layer (those of HardwareConfig / `build.py example`): a file beyond them is
+# refused from its headers, before any array is read into memory.
+LIMITS = {"L": 65536, "D": 16384, "dh": 512, "heads": 256}
+
+
+def _member_headers(path, zf):
+    """{key: (shape, dtype)} of every .npy member, read from the headers only."""
+    heads = {}
+    for info in zf.infolist():
+        name = info.filename
+        if not name.endswith(".npy"):
+            raise VectorFileError(f"{path}: member '{name}' is not an .npy array")
+        key = name[:-4]
+        try:
+            with zf.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                reader = {(1, 0): np.lib.format.read_array_header_1_0,
+                          (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                if reader is None:
+                    raise ValueError(f"unsupported .npy version {version}")
+                shape, _, dtype = reader(f)
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, RuntimeError) as exc:
+            raise VectorFileError(f"{path}: key '{key}' is not a readable .npy array ({exc})") from None
+        if dtype.hasobject:
+            raise VectorFileError(f"{path}: key '{key}' holds Python objects (pickled data), "
+                                  "expected integer numbers")
+        heads[key] = (tuple(shape), dtype)
+    return heads
+
+
+def _check_header_shapes(path, heads):
+    """Refuse tensors beyond LIMITS (or absurdly large arrays) before reading them."""
+    for key, (shape, _) in heads.items():
+        if int(np.prod(shape, dtype=np.float64)) > 2**31:
+            raise VectorFileError(f"{path}: key '{key}' has shape {shape}: too large")
+    names = {"x": ("L", "D"), "wq": ("heads", "D", "dh"), "wk": ("heads", "D", "dh"),
+             "wv": ("heads", "D", "dh")}
+    for key, dims in names.items():
+        if key not in heads:
+            continue
+        shape = heads[key][0]
+        dims = dims[-len(shape):] if len(shape) <= len(dims) else ()
+        for dim, n in zip(dims, shape):
+            if n > LIMITS[dim]:
+                raise VectorFileError(f"{path}: key '{key}' has shape {shape}: {dim} = {n} exceeds "
+                                      f"the limit {LIMITS[dim]}")
+
+
+def _read_npz(path):
+    if not os.path.exists(path):
+        raise VectorFileError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise VectorFileError(f"{path}: is a folder, expected an .npz vector file")
+    try:
+        if not zipfile.is_zipfile(path):
+            raise VectorFileError(f"{path}: not an .npz archive (a zip of .npy arrays)")
+        with zipfile.ZipFile(path) as zf:
+            heads = _member_headers(path, zf)
+            _check_header_shapes(path, heads)
+            data = {}
+            for key in heads:
+                with zf.open(key + ".npy") as f:
+                    data[key] = np.lib.format.read_array(f, allow_pickle=False)
+            return data
+    except VectorFileError:
+        raise
+    except PermissionError:
+        raise VectorFileError(f"{path}: not readable (permission denied)") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, RuntimeError) as exc:
+        raise VectorFileError(f"{path}: not a readable .npz vector file ({exc})") from None
+
+
 def load_vectors(path) -> LayerInputs:
     """Read and validate a vector file; every refusal is a `VectorFileError` naming the key."""
     path = os.fspath(path)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            data = {k: npz[k] for k in npz.files}
-    except FileNotFoundError:
-        raise VectorFileError(f"{path}: no such file") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise VectorFileError(f"{path}: not a readable .npz vector file ({exc})") from None
-    if not isinstance(data, dict):
-        raise VectorFileError(f"{path}: not an .npz archive")
+    data = _read_npz(path)
     arith = _arith(path, data)
     x = _int8(path, data, "x", (2,))
     wq = _int8(path, data, "wq", (2, 3))
@@ -189,20 +255,29 @@ def load_vectors(path) -> LayerInputs:
                               f"the {wk.shape[0]} KV heads of 'wk'")
     if arith.rope and wq.shape[-1] % 2:
         raise VectorFileError(f"{path}: key 'wq' has dh = {wq.shape[-1]}, must be even when rope = 1")
-    return LayerInputs(x, wq, wk, wv, arith)
+    ignored = tuple(sorted(k for k in data if k not in INPUT_KEYS))
+    return LayerInputs(x, wq, wk, wv, arith, ignored)
+
+
+def warn_ignored(path, inputs: LayerInputs):
+    """One warning line for the keys of a vector file that no backend reads."""
+    if inputs.ignored:
+        keys = ", ".join(f"'{k}'" for k in inputs.ignored)
+        print(f"warning: {os.fspath(path)}: ignoring {keys}: not inputs of SPEC section 6", file=sys.stderr)
 
 
 def save_npz(path, arrays: dict):
     """Write an .npz atomically: a temporary file in the same folder, renamed when complete."""
+    from .report import check_output_file, publish
+
     path = os.fspath(path)
+    check_output_file(path)
     folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise UserError(f"{path}: folder {folder} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

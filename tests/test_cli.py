@@ -177,7 +177,7 @@ def test_not_an_npz(tmp_path, capsys, content):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(content)
     assert main(["run", str(bad), str(tmp_path / "o.npz")]) == 2
-    assert "not a readable .npz" in capsys.readouterr().err
+    assert "not an .npz archive" in capsys.readouterr().err
 
 
 def test_cli_process_exit_status_and_one_line(tmp_path):

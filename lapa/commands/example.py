@@ -7,7 +7,12 @@ from ..vectors import arith_to_arrays, save_npz
 
 
 def _floats(text):
-    return tuple(float(v) for v in text.split(","))
+    import argparse
+
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated numbers") from None
 
 
 def register(sub):
@@ -57,13 +62,13 @@ def _check_shape(args):
         raise UserError(f"--sg-prob = {args.sg_prob}: must be a probability in 0..1")
     if not 0.0 < args.topk_keep <= 1.0:
         raise UserError(f"--topk-keep = {args.topk_keep}: must be in (0, 1]")
+    if args.seed < 0:
+        raise UserError(f"--seed = {args.seed}: must be >= 0")
     if args.topk_k is not None and not 1 <= args.topk_k <= 65536:
         raise UserError(f"--topk-k = {args.topk_k}: out of range, allowed 1..65536")
 
 
 def run(args):
-    from golden.example import example_layer
-
     _check_shape(args)
     n = len(args.round_bits)
     eta = args.eta or (0.5,) * n
@@ -71,16 +76,29 @@ def run(args):
     for name, vals in (("--eta", eta), ("--margin-nats", margin)):
         if len(vals) != n:
             raise UserError(f"{name} has {len(vals)} values, expected {n} (one per round of --round-bits)")
-    cal = example_layer(args.seq_len, args.d_model, args.head_dim, args.heads, args.kv_heads,
-                        seed=args.seed, causal=bool(args.causal), rope=bool(args.rope),
-                        rope_base=args.rope_base, pos0=args.pos0, ddf_mode=args.ddf_mode,
-                        round_bits=args.round_bits, eta=eta, margin_nats=margin,
-                        w_lo_mode=args.w_lo_mode, w_lo_mant_bits=args.w_lo_mant_bits,
-                        sm_frac_bits=args.sm_frac_bits, predictor=args.predictor,
-                        sg_prob=args.sg_prob, topk_keep=args.topk_keep, topk_k=args.topk_k)
+    if any(not 0.0 <= e <= 1.0 for e in eta):
+        raise UserError(f"--eta = {','.join(map(str, eta))}: each must be in 0..1")
+    if any(not 0.0 <= d < float("inf") for d in margin):
+        raise UserError(f"--margin-nats = {','.join(map(str, margin))}: each must be a finite number >= 0")
+    try:
+        cal = _calibrate(args, eta, margin)
+    except ValueError as exc:   # a value the calibration cannot represent (named in the message)
+        raise UserError(f"cannot calibrate: {exc}") from None
     arrays = {"x": cal.x, "wq": cal.wq, "wk": cal.wk, "wv": cal.wv, **arith_to_arrays(cal.arith)}
     if args.heads == 1 and args.kv_heads == 1:
         arrays.update(wq=cal.wq[0], wk=cal.wk[0], wv=cal.wv[0])
     save_npz(args.out, arrays)
     print(f"wrote {args.out}: L={args.seq_len} D={args.d_model} dh={args.head_dim} "
           f"H={args.heads} Hkv={args.kv_heads} predictor={args.predictor} seed={args.seed}")
+
+
+def _calibrate(args, eta, margin):
+    from golden.example import example_layer
+
+    return example_layer(args.seq_len, args.d_model, args.head_dim, args.heads, args.kv_heads,
+                        seed=args.seed, causal=bool(args.causal), rope=bool(args.rope),
+                        rope_base=args.rope_base, pos0=args.pos0, ddf_mode=args.ddf_mode,
+                        round_bits=args.round_bits, eta=eta, margin_nats=margin,
+                        w_lo_mode=args.w_lo_mode, w_lo_mant_bits=args.w_lo_mant_bits,
+                        sm_frac_bits=args.sm_frac_bits, predictor=args.predictor,
+                        sg_prob=args.sg_prob, topk_keep=args.topk_keep, topk_k=args.topk_k)

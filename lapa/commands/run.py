@@ -11,7 +11,8 @@ from ..backends import BACKENDS, run_backend
 from ..cliargs import add_config_args
 from ..config import HardwareConfig
 from ..summary import layer_summary
-from ..vectors import load_vectors, save_npz
+from ..report import check_output_file
+from ..vectors import load_vectors, save_npz, warn_ignored
 
 
 def register(sub):
@@ -29,7 +30,9 @@ def register(sub):
 
 
 def run(args):
+    check_output_file(args.output, [args.input])
     inputs = load_vectors(args.input)
+    warn_ignored(args.input, inputs)
     options = {}
     if args.backend == "rtl":
         given = tuple(f.name for f in dataclasses.fields(HardwareConfig) if getattr(args, f.name) is not None)
