@@ -8,7 +8,7 @@ configurations are compared at matched density (the seed's MRSA experiment).
 - `main`: the frontiers of every predictor: LAPA and symlo over the margin delta (the oracle at two
   of them), top-k matched to LAPA's density and at fixed keep ratios, Sanger over its probability
   threshold, and the paper's `range` rule at eta = 0.9.
-- `sanger`: Sanger's threshold alone, from 1e-5 to 2e-3.
+- `sanger`: Sanger's threshold alone, from 1e-5 to 2e-3; `symlo`: symlo at small deltas.
 - `full`: `main`, then 1 / 2 / 3 / 4 MRSA rounds and other round bit splits at the density of the
   default (4, 4) delta = 8 point, and the ablations (weight mantissa bit, weight LO floor, more
   `range` points).
@@ -56,6 +56,12 @@ def _sanger_grid():
     return [(_sanger(p), ("sanger",), None) for p in SANGER_PROBS]
 
 
+def _symlo_grid():
+    # symlo's LO-coded x shrinks every score (floor coding: about x 0.72), so the same delta in nats is
+    # a wider margin for it than for lapa: its frontier needs smaller deltas.
+    return [(_m(d), ("symlo",), None) for d in (5.0, 4.0, 3.0, 2.0)]
+
+
 def _main():
     lo = ("lapa", "symlo")
     return ([(_m(10.0), lo + ("oracle", "topk"), None), (_m(8.0), lo + ("oracle", "topk"), None),
@@ -74,7 +80,7 @@ def _full():
     return _main() + rounds + ablations
 
 
-GRIDS = {"quick": _quick, "main": _main, "full": _full, "sanger": _sanger_grid}
+GRIDS = {"quick": _quick, "main": _main, "full": _full, "sanger": _sanger_grid, "symlo": _symlo_grid}
 
 
 def grid(name):
