@@ -83,4 +83,6 @@ def test_merge_combines_runs(tmp_path, capsys):
     data = json.loads((out / "report.json").read_text())
     assert sorted({r["ctx"] for r in data["results"]}) == [1024, 2048]
     assert (out / "tradeoff.png").stat().st_size > 1000
+    assert main(["eval", "--merge", str(a), str(a), "--out", str(out)]) == 0   # a job twice: one row
+    assert len(json.loads((out / "report.json").read_text())["results"]) == len(RECORDS)
     assert main(["eval", "--merge", str(tmp_path / "missing"), "--out", str(out)]) == 2

@@ -138,12 +138,15 @@ def _key(rec):
 def _merge(args):
     from evaluation.report import write_report
 
-    records, metas = [], []
+    by_key, metas, analysis = {}, [], {}
     for d in args.merge:
         recs, meta = _read_report(d)
-        records += recs
+        for r in recs:   # the same job in two runs: the later run's record wins (no duplicate rows)
+            by_key[_key(r)] = r
         metas.append(meta)
-    write_report(records, args.out, {"merged": list(args.merge), "runs": metas})
+        analysis.update(meta.get("analysis") or {})
+    records = list(by_key.values())
+    write_report(records, args.out, {"merged": list(args.merge), "runs": metas, "analysis": analysis})
     print(f"wrote {args.out}/report.md, report.json, tradeoff.png ({len(records)} results)")
 
 
