@@ -12,11 +12,8 @@ def _golden(inputs, **_):
 
 
 def _rtl(inputs, **options):
-    try:
-        from sim.layer import run_rtl_layer
-    except ImportError:
-        raise UserError("the RTL backend needs the top-level accelerator, which this "
-                        "checkout does not have yet") from None
+    from host.rtl import run_rtl_layer
+
     return run_rtl_layer(inputs, **options)
 
 

@@ -13,7 +13,8 @@ from lapa.vectors import LayerInputs
 from rtl.generate import to_verilog
 from rtl.regmap import ERROR_CODES
 from rtl.top import LapaTop, top_shape
-from sim.layer import check_fits, hw_for_layer, run_rtl_jobs
+from host.job import check_fits, hw_for_layer
+from sim.layer import run_rtl_jobs
 from sim.lint import lint_verilog
 
 OUTPUTS = ("q_hat", "k_hat", "q", "k", "v", "mask", "key_needed", "probs", "o")
@@ -174,7 +175,7 @@ def test_cli_rtl_backend_matches_golden(tmp_path, capsys):
 @pytest.mark.slow
 def test_rtl_backend_writes_waves(tmp_path):
     """`--waves FILE.fst`: a Verilator build with tracing writes the waveform file (`-m slow`)."""
-    from sim.layer import run_rtl_layer
+    from host.rtl import run_rtl_layer
 
     waves = tmp_path / "job.fst"
     out = run_rtl_layer(layer(6, 1, 1, 31), hw=HW, given=tuple(f for f in HW.__dataclass_fields__), waves=str(waves))
