@@ -57,8 +57,7 @@ def run_rtl_jobs(jobs, cfg: LapaConfig, *, simulator="verilator", waves=None, pa
     RAM model (random read latency, back-pressure). `reset_mid`: the first job is reset halfway
     and run again. `overrides`: register writes ({name: value}) after each job's own, to test
     the hardware's refusals; a refused job raises `UserError` naming the ERROR code."""
-    from rtl.generate import to_verilog
-    from rtl.top import LapaTop
+    from rtl.generate import top_verilog
     from sim.runner import run_cocotb
 
     work = Path(tempfile.mkdtemp(prefix="lapa-rtl-"))
@@ -82,8 +81,8 @@ def run_rtl_jobs(jobs, cfg: LapaConfig, *, simulator="verilator", waves=None, pa
               f"{len(jobs)} job(s)", file=sys.stderr, flush=True)
         watcher.start()
     try:
-        verilog = to_verilog(LapaTop(cfg), "lapa_top")
-        run_cocotb(verilog, "lapa_top", "sim.top", simulator=simulator, config=cfg, env=env,
+        name, verilog = top_verilog(cfg)
+        run_cocotb(verilog, name, "sim.top", simulator=simulator, config=cfg, env=env,
                    waves=waves or False)
     finally:
         if watcher:

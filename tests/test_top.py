@@ -10,9 +10,9 @@ from golden.model import run_layer
 from lapa.config import HardwareConfig, LapaConfig
 from lapa.errors import UserError
 from lapa.vectors import LayerInputs
-from rtl.generate import to_verilog
+from rtl.generate import top_verilog
 from rtl.regmap import ERROR_CODES
-from rtl.top import LapaTop, top_shape
+from rtl.top import top_shape
 from host.job import check_fits, hw_for_layer
 from sim.layer import run_rtl_jobs
 from sim.lint import lint_verilog
@@ -121,7 +121,8 @@ def test_top_error_register(writes, code):
 
 
 def test_top_lint_clean():
-    assert lint_verilog(to_verilog(LapaTop(CFG), "lapa_top"), "lapa_top") == []
+    name, text = top_verilog(CFG)
+    assert lint_verilog(text, name) == []
 
 
 @pytest.mark.parametrize("kw,name", [({"d_model": 36, "mac_cols": 4}, "d_model"),
