@@ -39,11 +39,8 @@ def _rtl(inputs, **options):
     if inputs.arith.predictor != "lapa":
         raise UserError(f"predictor = {inputs.arith.predictor!r}: the RTL backend generates the lapa "
                         "predictor only (the baseline predictors' hardware is not built yet)")
-    try:
-        from sim.layer import run_rtl_layer
-    except ImportError:
-        raise UserError("the RTL backend needs the top-level accelerator, which this "
-                        "checkout does not have yet") from None
+    from host.rtl import run_rtl_layer
+
     return run_rtl_layer(inputs, **options)
 
 

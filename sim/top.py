@@ -1,4 +1,4 @@
-"""cocotb test of the LAPA top level: jobs prepared by `sim.layer`, run as a host would run them.
+"""cocotb test of the LAPA top level: jobs prepared by `host.job` (`sim.layer` runs it), run as a host would run them.
 
 For every job of LAPA_JOBS: clear the RAM, load the image, program the registers through the
 AXI-Lite master, set CTRL.start, wait for `irq`, then read STATUS, ERROR and the counters and dump

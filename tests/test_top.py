@@ -10,10 +10,11 @@ from golden.model import run_layer
 from lapa.config import HardwareConfig, LapaConfig
 from lapa.errors import UserError
 from lapa.vectors import LayerInputs
-from rtl.generate import to_verilog
+from rtl.generate import top_verilog
 from rtl.regmap import ERROR_CODES
-from rtl.top import LapaTop, top_shape
-from sim.layer import check_fits, hw_for_layer, run_rtl_jobs
+from rtl.top import top_shape
+from host.job import check_fits, hw_for_layer
+from sim.layer import run_rtl_jobs
 from sim.lint import lint_verilog
 
 OUTPUTS = ("q_hat", "k_hat", "q", "k", "v", "mask", "key_needed", "probs", "o")
@@ -120,7 +121,8 @@ def test_top_error_register(writes, code):
 
 
 def test_top_lint_clean():
-    assert lint_verilog(to_verilog(LapaTop(CFG), "lapa_top"), "lapa_top") == []
+    name, text = top_verilog(CFG)
+    assert lint_verilog(text, name) == []
 
 
 @pytest.mark.parametrize("kw,name", [({"d_model": 36, "mac_cols": 4}, "d_model"),
@@ -174,7 +176,7 @@ def test_cli_rtl_backend_matches_golden(tmp_path, capsys):
 @pytest.mark.slow
 def test_rtl_backend_writes_waves(tmp_path):
     """`--waves FILE.fst`: a Verilator build with tracing writes the waveform file (`-m slow`)."""
-    from sim.layer import run_rtl_layer
+    from host.rtl import run_rtl_layer
 
     waves = tmp_path / "job.fst"
     out = run_rtl_layer(layer(6, 1, 1, 31), hw=HW, given=tuple(f for f in HW.__dataclass_fields__), waves=str(waves))

@@ -53,7 +53,8 @@ def _bench_rtl(args):
     from golden.example import example_layer
     from golden.model import run_layer
     from lapa.vectors import LayerInputs
-    from sim.layer import hw_for_layer, run_rtl_layer
+    from host.job import hw_for_layer
+    from host.rtl import run_rtl_layer
 
     rows, record = [], []
     for L in args.lengths or (256,):

@@ -1,7 +1,13 @@
-"""`build.py verilog [--block NAME|all] [config options] OUT_DIR`: readable Verilog per block."""
+"""`build.py verilog [--block NAME|all] [config options] OUT_DIR`: readable Verilog per block.
+
+Each block is written to `OUT_DIR/<block>.v` as module `<block>` (the whole accelerator is
+block `top`, the same module the RTL backend simulates), with progress lines while it works.
+"""
 
 import json
 import os
+import sys
+import time
 
 from ..cliargs import add_config_args, config_from_args
 from ..config import config_to_dict
@@ -34,11 +40,16 @@ def run(args):
     chosen = list(blocks().values()) if args.block == "all" else [get_block(args.block)]
     os.makedirs(args.out_dir, exist_ok=True)
     failures = []
-    for info in chosen:
-        text = to_verilog(info.factory(cfg), info.name)
+    t_all = time.perf_counter()
+    for n, info in enumerate(chosen):
+        tag = f"[verilog {n + 1}/{len(chosen)}]"
+        t0 = time.perf_counter()
+        text = to_verilog(info.factory(cfg), info.name,
+                          progress=lambda msg: print(f"{tag} {msg}", file=sys.stderr, flush=True))
         path = os.path.join(args.out_dir, f"{info.name}.v")
         write_text_atomic(path, text)
-        print(f"wrote {path} ({text.count(chr(10))} lines)")
+        print(f"wrote {path} (module {info.name}, {text.count(chr(10))} lines, "
+              f"{len(text) / 1e6:.1f} MB, {time.perf_counter() - t0:.1f} s)", flush=True)
         if args.lint:
             from sim.lint import lint_verilog
 
@@ -54,5 +65,7 @@ def run(args):
     write_text_atomic(os.path.join(args.out_dir, "regmap.md"), regmap_markdown(regs))
     write_text_atomic(os.path.join(args.out_dir, "lapa_regs.h"), regmap_c_header(regs))
     print(f"wrote {args.out_dir}/regmap.md and lapa_regs.h (register map)")
+    if len(chosen) > 1:
+        print(f"{len(chosen)} blocks in {time.perf_counter() - t_all:.1f} s")
     if failures:
         raise UserError("verilator lint is not clean:\n" + "\n".join(failures[:40]))
