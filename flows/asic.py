@@ -4,7 +4,8 @@ Per block: `$mul` cells and memory bits are counted before mapping (a multiplier
 or PEB would show here), buffers become SRAM black boxes, then `dfflibmap` +
 `abc -liberty -constr` map to standard cells (the constraints give ABC a driving cell and an
 output load, otherwise it leaves unbuffered fanouts). Area is the liberty's cell areas (um^2
-for OSU 0.18 um) over each module's `stat -json` cell counts, plus the SRAM estimate.
+for OSU 0.18 um) over each module's `stat -json` cell counts, plus each SRAM macro's area from
+CACTI 7 at 180 nm at its own width, depth and ports (`flows.cacti`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 
 from lapa.errors import UserError
 
+from .cacti import sram, sram_source
 from .stat import Hierarchy, load_stat, module_key
 from .tools import CONSTRAINTS, ROOT, drop_ram_init, require_tool, run_tool
 
@@ -57,7 +59,7 @@ def tech_settings(liberty, driving_cell=None, load_pf=None):
         raise UserError(f"--driving-cell = {driving_cell!r}: no such cell in {liberty}")
     return {"driving_cell": driving_cell,
             "load_pf": osu["load_pf"] if load_pf is None else load_pf,
-            "sram_um2_per_bit": osu["sram_um2_per_bit"]}
+            "sram_source": sram_source()}
 
 
 def _liberty_cells(liberty):
@@ -136,8 +138,8 @@ def read_results(design, run_dir, liberty, tech, logic_depth=False):
     top = module_key(design.name)
     pre = Hierarchy(load_stat(os.path.join(run_dir, "pre_stat.json")))
     modules = load_stat(os.path.join(run_dir, "stat.json"))
-    _own_area(modules, _liberty_cells(liberty), _sram_bits(os.path.join(run_dir, "sram.txt")),
-              tech["sram_um2_per_bit"])
+    srams = read_srams(os.path.join(run_dir, "sram.txt"))
+    _own_area(modules, _liberty_cells(liberty), srams)
     post = Hierarchy(modules)
     record = {
         "unit": design.unit,
@@ -148,7 +150,8 @@ def read_results(design, run_dir, liberty, tech, logic_depth=False):
         "mul_cells": pre.total(top, "$mul"),
         "memory_bits": pre.total(top, "num_memory_bits"),
         "sram_bits": post.total(top, "sram_bits"),
-        "sram_area_um2": post.total(top, "sram_bits") * tech["sram_um2_per_bit"],
+        "sram_area_um2": post.total(top, "sram_area"),
+        "srams": _sram_list(srams, post, top),
         "logic_depth": _ltp_depth(os.path.join(run_dir, "ltp.txt")) if logic_depth else None,
         "submodules": _children(pre, post, top),
     }
@@ -178,33 +181,57 @@ def _children(pre, post, top):
     return out
 
 
-def _own_area(modules, cells, sram_bits, sram_um2_per_bit):
-    """Set each module's own `area`, `sequential_area` and `sram_bits` (its cells only; the
-    hierarchy sums submodules), from the liberty's cell areas and the SRAM estimate."""
+def _own_area(modules, cells, srams):
+    """Set each module's own `area`, `sequential_area`, `sram_bits` and `sram_area` (its cells
+    only; the hierarchy sums submodules), from the liberty's cell areas and CACTI's SRAMs."""
     for key, m in modules.items():
         area = seq = 0.0
         for t, n in m.get("num_cells_by_type", {}).items():
             if t in cells:
                 area += n * cells[t][0]
                 seq += n * cells[t][0] if cells[t][1] else 0.0
-        m["sram_bits"] = sram_bits.get(key, 0)
-        m["area"] = area + m["sram_bits"] * sram_um2_per_bit
+        own = srams.get(key, [])
+        m["sram_bits"] = sum(s["width"] * s["depth"] for s in own)
+        m["sram_area"] = sum(s["area_um2"] for s in own)
+        m["area"] = area + m["sram_area"]
         m["sequential_area"] = seq
 
 
-def _sram_bits(path):
-    """{module key: SRAM macro bits} from a Yosys `dump` of the LAPA_SRAM cells."""
-    out, module, params = {}, None, {}
+def read_srams(path):
+    """{module key: [SRAM macro record]} from a Yosys `dump` of the LAPA_SRAM cells: each
+    cell's name, width, depth and ports, with CACTI's figures (`flows.cacti.sram`)."""
+    out, module, cell, params = {}, None, None, {}
+    keys = {"\\SIZE": "depth", "\\WIDTH": "width", "\\RD_PORTS": "rd_ports",
+            "\\WR_PORTS": "wr_ports"}
     with open(path) as f:
         for line in f:
             words = line.split()
             if words[:1] == ["module"]:
                 module = words[1]
-            elif words[:1] == ["parameter"] and words[1] in ("\\SIZE", "\\WIDTH"):
-                params[words[1]] = int(words[2])
-                if len(params) == 2:
-                    out[module] = out.get(module, 0) + params["\\SIZE"] * params["\\WIDTH"]
-                    params = {}
+            elif words[:2] == ["cell", "\\LAPA_SRAM"]:
+                cell, params = words[2].lstrip("\\"), {}
+            elif words[:1] == ["parameter"] and words[1] in keys and cell is not None:
+                params[keys[words[1]]] = int(words[2])
+            elif words[:1] == ["end"] and cell is not None:
+                out.setdefault(module, []).append({"cell": cell, **sram(
+                    params["width"], params["depth"], params.get("rd_ports", 1),
+                    params.get("wr_ports", 1))})
+                cell = None
+    return out
+
+
+def _sram_list(srams, post, top):
+    """Every SRAM macro under `top`, `path` naming it by module types (submodules expanded,
+    copies numbered) and its cell."""
+    out = []
+
+    def walk(mod, prefix):
+        for s in srams.get(mod, []):
+            out.append({"path": prefix + s["cell"], **{k: v for k, v in s.items() if k != "cell"}})
+        for sub, n in post.submodules(mod).items():
+            for k in range(n):
+                walk(sub, f"{prefix}{sub.lstrip(chr(92))}{'' if n == 1 else f'[{k}]'}.")
+    walk(top, "")
     return out
 
 

@@ -53,9 +53,9 @@ def _asic_md(r):
     t = r["timing"]
     out = [f"Liberty `{os.path.basename(r['liberty'])}`, inputs driven by "
            f"{r['tech']['driving_cell']}, outputs loaded with {r['tech']['load_pf']:g} pF. "
-           f"Memories with a write port and >= {r['sram_min_bits']} bits are SRAM macros: "
-           f"area estimated at {r['tech']['sram_um2_per_bit']:g} um^2/bit (included in the "
-           "area), not timed; ROMs and smaller memories are logic.", "",
+           f"Memories with a write port and >= {r['sram_min_bits']} bits are SRAM macros, "
+           f"their area from {r['tech']['sram_source']} (included in the area; see the SRAM "
+           "table), not timed; ROMs and smaller memories are logic.", "",
            "## Area per block", ""]
     rows = []
     for name, b in r["blocks"].items():
@@ -66,7 +66,7 @@ def _asic_md(r):
                      _fmt(bt.get("slack_ns"), 3), _fmt(bt.get("fmax_mhz"), 1),
                      _fmt(b["logic_depth"])))
     out.append(markdown_table(("block", "unit", "area um^2", "sequential um^2", "cells",
-                               "$mul (pre-map)", "memory bits", "SRAM bits", "SRAM um^2 (est.)",
+                               "$mul (pre-map)", "memory bits", "SRAM bits", "SRAM um^2 (CACTI)",
                                "slack ns", "Fmax MHz",
                                "logic depth"), rows))
     for name, b in r["blocks"].items():
@@ -77,10 +77,26 @@ def _asic_md(r):
                  for s, v in sorted(b["submodules"].items(),
                                     key=lambda kv: -kv[1]["area_um2"])])]
     out += ["", "## Area per unit", "", markdown_table(
-        ("unit", "area um^2", "of which SRAM (est.)", "from"),
+        ("unit", "area um^2", "of which SRAM (CACTI)", "from"),
         [(u, _fmt(v["area_um2"]), _fmt(v["sram_area_um2"]),
           f"{v['source']}: {', '.join(v['blocks'])}")
          for u, v in r["units"].items()])]
+    srams = [(name, s) for name, b in r["blocks"].items() for s in b.get("srams", [])]
+    if srams:
+        out += ["", "## SRAM macros (CACTI 7, 180 nm)", "",
+                f"Source: {r['tech']['sram_source']}. Energies per access of one word; a "
+                "macro below CACTI's smallest array is modelled as the next shape it can "
+                "build (`modelled as`), area and leakage scaled by the bit ratio.", "",
+                markdown_table(("block", "macro", "width x depth", "ports (R/W)", "area um^2",
+                                "um^2/bit", "read pJ", "write pJ", "leakage uW", "access ns",
+                                "modelled as"),
+                               [(n, s["path"], f"{s['width']} x {s['depth']}",
+                                 f"{s['rd_ports']}/{s['wr_ports']}", _fmt(s["area_um2"]),
+                                 _fmt(s["area_um2"] / (s["width"] * s["depth"]), 2),
+                                 _fmt(s["read_pj"], 2), _fmt(s["write_pj"], 2),
+                                 _fmt(s["leakage_uw"], 2), _fmt(s["access_ns"], 2),
+                                 f"{8 * s['modelled_as']['width_bytes']} x "
+                                 f"{s['modelled_as']['depth']}") for n, s in srams])]
     out += ["", "## Timing", ""]
     if t["engine"] == "opensta":
         worst = r["blocks"].get(t["worst_block"], {}).get("timing", {})

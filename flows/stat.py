@@ -13,7 +13,8 @@ import json
 __all__ = ["load_stat", "Hierarchy", "module_key"]
 
 
-_FIGURES = ("area", "sequential_area", "num_memory_bits", "num_memories", "sram_bits")
+_FIGURES = ("area", "sequential_area", "num_memory_bits", "num_memories", "sram_bits",
+            "sram_area")
 
 
 def load_stat(path):
