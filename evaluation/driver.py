@@ -41,8 +41,8 @@ class Progress:
             print(f"[{time.monotonic() - self.t0:7.1f}s] {text}", file=self.stream, flush=True)
 
 
-def parse_layers(text, n_layers):
-    """'all' or '0,5,29' or '0-3' -> sorted layer indices, UserError when out of range."""
+def parse_layers(text, n_layers, name="--layers"):
+    """'all' or '0,5,29' or '0-3' -> sorted layer indices, UserError (naming `name`) when out of range."""
     if text in (None, "all"):
         return list(range(n_layers))
     out = set()
@@ -51,10 +51,10 @@ def parse_layers(text, n_layers):
             a, _, b = part.strip().partition("-")
             out.update(range(int(a), int(b or a) + 1))
     except ValueError:
-        raise UserError(f"--layers = {text!r}: expected 'all' or indices like 0,5,10-12") from None
+        raise UserError(f"{name} = {text!r}: expected 'all' or indices like 0,5,10-12") from None
     bad = sorted(i for i in out if not 0 <= i < n_layers)
     if bad or not out:
-        raise UserError(f"--layers = {text!r}: layers are 0..{n_layers - 1}")
+        raise UserError(f"{name} = {text!r}: layers are 0..{n_layers - 1}")
     return sorted(out)
 
 

@@ -16,10 +16,14 @@ import numpy as np
 
 from lapa.errors import UserError
 
-__all__ = ["ModelConfig", "Model", "gguf_path", "gguf_reader", "unpermute_rope_rows", "load_model",
+__all__ = ["MODEL_LAYERS", "MODEL_CONTEXT", "ModelConfig", "Model", "gguf_path", "gguf_reader", "unpermute_rope_rows", "load_model",
            "shared_model"]
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# SmolLM2-135M's shape, known before the file is read (options are refused before the model
+# loads); `load_model` checks the GGUF against them.
+MODEL_LAYERS = 30
+MODEL_CONTEXT = 8192
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,9 @@ def load_model(path=None) -> Model:
                       rope_base=float(g("rope.freq_base")),
                       norm_eps=float(g("attention.layer_norm_rms_epsilon")),
                       context_length=int(g("context_length")), vocab_size=embed.shape[0])
+    if (cfg.n_layers, cfg.context_length) != (MODEL_LAYERS, MODEL_CONTEXT):
+        raise ValueError(f"{path}: {cfg.n_layers} layers, context {cfg.context_length}; "
+                         f"evaluation/gguf_model.py expects {MODEL_LAYERS} and {MODEL_CONTEXT}")
     layers = []
     for i in range(cfg.n_layers):
         t = lambda name: tensors[f"blk.{i}.{name}.weight"]

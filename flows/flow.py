@@ -30,7 +30,10 @@ def select_blocks(spec):
     from rtl.registry import UNITS, blocks, get_block
 
     if spec != "all":
-        return [get_block(name.strip()) for name in spec.split(",") if name.strip()]
+        names = list(dict.fromkeys(name.strip() for name in spec.split(",") if name.strip()))
+        if not names:
+            raise UserError(f"--block = {spec!r}: no block name (see `build.py verilog --block list`)")
+        return [get_block(name) for name in names]
     known = blocks()
     if not known:
         raise UserError("--block = 'all': no block is registered")

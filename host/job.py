@@ -9,6 +9,7 @@ depends on how the accelerator is simulated.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -31,27 +32,49 @@ RESULT_REGISTERS = ("STATUS", "ERROR") + tuple(c.upper() for c in COUNTERS)
 STATUS_ERROR = 0b100
 
 
-def hw_for_layer(shape, base: HardwareConfig | None = None, given=()) -> HardwareConfig:
+def hw_for_layer(shape, base: HardwareConfig | None = None, given=(), overrides=None) -> HardwareConfig:
     """The hardware for a layer of shape (L, D, dh, H, Hkv): the defaults, with the shape's
-    sizes and lane counts that divide it, except the fields named in `given` (kept from `base`)."""
+    sizes and lane counts that divide it, except the fields named in `given` (kept from `base`)
+    or set in `overrides` (a dict of user options, validated here against the layer first, so an
+    error names the option given rather than a default it collided with)."""
     L, D, dh, H, Hkv = shape
     base = base or HardwareConfig()
+    overrides = dict(overrides or {})
+    kept = {name: getattr(base, name) for name in given}
+    _check_options(shape, overrides)
     fit = {"d_model": D, "head_dim": dh, "n_heads": H, "n_kv_heads": Hkv,
            "max_seq_len": max(16, 1 << max(0, L - 1).bit_length()),
            "pea_lanes": math.gcd(base.pea_lanes, dh), "peb_lanes": math.gcd(base.peb_lanes, dh),
            "mac_cols": math.gcd(base.mac_cols, D),
            "av_lanes": math.gcd(base.av_lanes, dh)}
     fit["mac_rows"] = math.gcd(base.mac_rows, dh // fit["mac_cols"]) if dh % fit["mac_cols"] == 0 else 1
+    fields = {**fit, **kept, **overrides}
     try:
-        return base.replace(**{k: v for k, v in fit.items() if k not in given})
+        hw = HardwareConfig(**{**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)}, **fields})
     except ConfigError as exc:
-        raise UserError(f"the RTL backend cannot hold this layer: {exc}") from None
+        named = ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in overrides.items())
+        fitted = "; the other sizes are fitted to the layer" if overrides else ""
+        raise UserError(f"the RTL backend cannot build hardware for this layer"
+                        f"{' with ' + named if named else ''}{fitted}: {exc}") from None
+    check_fits(shape, hw)
+    return hw
+
+
+def _check_options(shape, overrides):
+    """Hardware options the layer cannot run on, named as the user gave them."""
+    L, D, dh, H, Hkv = shape
+    rules = (("d_model", lambda v: v == D, f"the layer's D is {D}"),
+             ("head_dim", lambda v: v == dh, f"the layer's head dim is {dh}"),
+             ("max_seq_len", lambda v: v >= L, f"the layer has L = {L} tokens"),
+             ("n_heads", lambda v: v >= H, f"the layer has H = {H} query heads"))
+    for name, ok, why in rules:
+        value = overrides.get(name)
+        if value is not None and not (isinstance(value, int) and ok(value)):
+            raise UserError(f"--{name.replace('_', '-')} {value}: {why}")
 
 
 def check_fits(shape, hw: HardwareConfig):
     """Refuse a layer the generated hardware cannot hold, naming the limit."""
-    from rtl.top import top_shape
-
     L, D, dh, H, Hkv = shape
     if D != hw.d_model:
         raise UserError(f"the layer's D = {D} differs from the hardware's d_model = {hw.d_model}")
@@ -61,10 +84,6 @@ def check_fits(shape, hw: HardwareConfig):
         raise UserError(f"the layer's L = {L} exceeds the hardware's max_seq_len = {hw.max_seq_len}")
     if H > hw.n_heads:
         raise UserError(f"the layer's H = {H} exceeds the hardware's n_heads = {hw.n_heads}")
-    try:
-        top_shape(hw)
-    except ValueError as exc:
-        raise UserError(f"the RTL backend cannot generate this hardware: {exc}") from None
 
 
 def _heads(w):

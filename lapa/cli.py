@@ -13,9 +13,26 @@ from .errors import UserError
 __all__ = ["main", "build_parser"]
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Every option's help shows its default (unless the text already says it)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, argparse.SUPPRESS, False) or not action.option_strings:
+            return text
+        default = action.default
+        if isinstance(default, (tuple, list)):
+            default = ",".join(map(str, default))
+        return f"{text} (default {default})" if text else f"default {default}"
+
+
 class _Parser(argparse.ArgumentParser):
     """Option errors follow the bad-input contract: one line naming the option, exit status 2
     (argparse would print the whole usage first; `-h` still shows it)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         self.exit(2, f"error: {self.prog}: {message}\n")

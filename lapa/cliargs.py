@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from .config import DDF_MODES, LO_MODES, PREDICTORS, ArithConfig, HardwareConfig, LapaConfig
+from .config import DDF_MODES, LO_MODES, PREDICTORS, ArithConfig, ConfigError, HardwareConfig, LapaConfig
 
 __all__ = ["add_config_args", "config_from_args", "ordered_int_list", "CHOICES"]
 
@@ -61,5 +61,14 @@ def config_from_args(args, base: LapaConfig | None = None) -> LapaConfig:
         n = len(arith["round_bits"])
         for key in ("round_eta", "round_margin"):
             arith.setdefault(key, getattr(base.arith, key)[:1] * n)
-    return LapaConfig(arith=dataclasses.replace(base.arith, **arith),
-                      hw=dataclasses.replace(base.hw, **_given(args, HardwareConfig)))
+    hw = _given(args, HardwareConfig)
+    try:
+        return LapaConfig(arith=dataclasses.replace(base.arith, **arith),
+                          hw=dataclasses.replace(base.hw, **hw))
+    except ConfigError as exc:
+        # "pea_lanes = 16: must divide head_dim = 8": say when the value blamed is a default
+        name = str(exc).split(" ", 1)[0]
+        if name in {f.name for f in dataclasses.fields(HardwareConfig)} - set(hw) or \
+                name in {f.name for f in dataclasses.fields(ArithConfig)} - set(arith):
+            raise ConfigError(f"{exc} ({name} is the default; set it with {_option(name)})") from None
+        raise

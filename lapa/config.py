@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from .errors import UserError
 
 __all__ = ["ConfigError", "ArithConfig", "HardwareConfig", "LapaConfig", "config_to_dict", "config_from_dict",
-           "DDF_MODES", "LO_MODES", "PREDICTORS", "LO_PREDICTORS", "signed_width"]
+           "DDF_MODES", "LO_MODES", "PREDICTORS", "LO_PREDICTORS", "BUS_BITS", "signed_width"]
 
 DDF_MODES = ("range", "margin")
 LO_MODES = ("floor", "round")
 # SPEC 8: how the mask is obtained; the index is the vector-file code (0 = lapa, ..., 4 = symlo).
 PREDICTORS = ("lapa", "dense", "sanger", "topk", "symlo")
 LO_PREDICTORS = ("lapa", "symlo")  # the predictors that run SPEC section 3 (ALOC, PEA, MRSA, DDF)
+BUS_BITS = 64  # the accelerator's AXI4 memory word (rtl/top.py)
 
 
 class ConfigError(UserError, ValueError):
@@ -178,6 +179,30 @@ class HardwareConfig:
         for name in ("pea_lanes", "peb_lanes", "mac_rows", "mac_cols", "av_lanes"):
             _check_int(name, getattr(self, name), 1, 1024)
         _check_int("max_rounds", self.max_rounds, 1, 4)
+        self._check_shape()
+
+    def _check_shape(self):
+        """What the generator can tile: every rule of the units and of the memory interface lives
+        here, so a configuration that validates is one `build.py verilog` can build."""
+        D, dh = self.d_model, self.head_dim
+        bus = BUS_BITS // 8
+        if D % bus:
+            raise ConfigError(f"d_model = {D}: must be a multiple of the {bus}-byte bus word")
+        if dh % bus:
+            raise ConfigError(f"head_dim = {dh}: must be a multiple of the {bus}-byte bus word")
+        for name in ("pea_lanes", "peb_lanes", "av_lanes"):
+            if dh % getattr(self, name):
+                raise ConfigError(f"{name} = {getattr(self, name)}: must divide head_dim = {dh}")
+        if D % self.mac_cols:
+            raise ConfigError(f"mac_cols = {self.mac_cols}: must divide d_model = {D}")
+        if dh % (self.mac_rows * self.mac_cols):
+            raise ConfigError(f"mac_rows * mac_cols = {self.mac_rows * self.mac_cols}: must divide "
+                              f"head_dim = {dh}")
+        for name, n in (("pea_lanes", self.pea_lanes), ("mac_cols", self.mac_cols),
+                        ("mac_rows * mac_cols", self.mac_rows * self.mac_cols), ("av_lanes", self.av_lanes)):
+            if n % bus and bus % n:
+                raise ConfigError(f"{name} = {n}: its bytes must divide or be a multiple of the "
+                                  f"{bus}-byte bus word")
 
     # Derived widths, in one place.
     @property

@@ -1,10 +1,13 @@
 """Report writing shared by benchmarks and flows: a JSON record plus Markdown, written atomically."""
 
+import contextlib
 import json
 import os
+import shutil
 import tempfile
 
-__all__ = ["write_text_atomic", "write_json", "markdown_table", "check_output_file", "publish"]
+__all__ = ["write_text_atomic", "write_json", "markdown_table", "check_output_file", "check_output_folder",
+           "output_folder", "publish"]
 
 
 def _umask():
@@ -41,7 +44,55 @@ def check_output_file(path, inputs=(), what="output"):
         if not same and os.path.exists(text) and os.path.exists(inp):
             same = os.path.samefile(inp, text)
         if same:
-            raise UserError(f"{text}: is also the input {inp}; refusing to overwrite it")
+            raise UserError(f"{what} {text}: is also the input {inp}; refusing to overwrite it")
+
+
+def check_output_folder(path, what="output folder"):
+    """Refuse an output folder path that is empty, an existing file, or under a missing or
+    read-only parent (the folder itself may exist: its files are replaced one by one)."""
+    from .errors import UserError
+
+    text = os.fspath(path)
+    if not text:
+        raise UserError(f"{what} path is empty")
+    if os.path.exists(text) and not os.path.isdir(text):
+        raise UserError(f"{text}: is a file, expected a folder")
+    parent = os.path.dirname(os.path.abspath(text.rstrip(os.sep) or os.sep))
+    while not os.path.exists(parent):   # missing parents are created, under a writable ancestor
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise UserError(f"{text}: {parent} is a file, not a folder")
+    target = text if os.path.isdir(text) else parent
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise UserError(f"{text}: {target} is not writable")
+
+
+@contextlib.contextmanager
+def output_folder(path, what="output folder"):
+    """Work in a temporary folder beside `path` and move its files into `path` only when the
+    block succeeds: a failed or interrupted command leaves no partial output and no new folder.
+    Existing files in `path` that the command does not write are kept."""
+    check_output_folder(path, what)
+    final = os.path.abspath(os.fspath(path))
+    anchor = os.path.dirname(final)
+    while not os.path.isdir(anchor):    # missing parents are made only on success
+        anchor = os.path.dirname(anchor)
+    tmp = tempfile.mkdtemp(prefix=f".tmp-{os.path.basename(final)}-", dir=anchor)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
+        if not os.path.exists(final):
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+            os.rename(tmp, final)
+            return
+        for root, dirs, files in os.walk(tmp):
+            rel = os.path.relpath(root, tmp)
+            dest = os.path.normpath(os.path.join(final, rel))
+            os.makedirs(dest, exist_ok=True)
+            for name in files:
+                os.replace(os.path.join(root, name), os.path.join(dest, name))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_text_atomic(path, text):

@@ -31,4 +31,9 @@ def layer_summary(inputs, out) -> str:
         f"work: dense {int(out['dense_macs']):,} MACs, execution {int(out['exec_macs']):,} MACs "
         f"(reduction {float(out['exec_reduction']):.1%}), prediction {work or 'none'}",
     ]
+    if "cycles" in out:   # the RTL backend: its counters
+        c = {k: int(out[k]) for k in ("cycles", "cycles_spec", "cycles_exec", "cycles_stall", "kv_rows") if k in out}
+        lines.append(f"hardware: {c['cycles']:,} cycles (speculation busy {c.get('cycles_spec', 0):,}, "
+                     f"execution busy {c.get('cycles_exec', 0):,}, memory stall {c.get('cycles_stall', 0):,}), "
+                     f"{c.get('kv_rows', 0):,} K/V rows computed")
     return "\n".join(lines)

@@ -100,12 +100,8 @@ def hat_layout(hw: HardwareConfig):
 
 
 def spec_shape(hw: HardwareConfig):
-    """(G, CH): PEA column groups per row, PEB chunks per key; refuses lane counts that do not
-    divide dh, naming the parameter."""
-    if hw.head_dim % hw.pea_lanes:
-        raise ValueError(f"pea_lanes = {hw.pea_lanes}: must divide head_dim = {hw.head_dim}")
-    if hw.head_dim % hw.peb_lanes:
-        raise ValueError(f"peb_lanes = {hw.peb_lanes}: must divide head_dim = {hw.head_dim}")
+    """(G, CH): PEA column groups per row, PEB chunks per key (`HardwareConfig` guarantees the
+    lane counts divide dh)."""
     return hw.head_dim // hw.pea_lanes, hw.head_dim // hw.peb_lanes
 
 

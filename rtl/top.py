@@ -31,9 +31,11 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, fifo, wiring
 from amaranth.lib.wiring import In, Out
 
+from lapa.config import BUS_BITS
+
 from .axi import AXI4, AXI4Lite, join_read_write
 from .config_check import ConfigCheck, head_groupings
-from .execution import ExecutionUnit, exec_shape
+from .execution import ExecutionUnit
 from .fetcher import DataFetcher
 from .mask_codec import MaskUnpacker
 from .regbank import RegisterBank, bank_layout
@@ -41,11 +43,10 @@ from .regmap import ERROR_CODES, register_map
 from .registry import block
 from .resize import StreamResize
 from .results import RESULT_BUFFERS, ResultWriter
-from .speculation import SpeculationUnit, spec_shape
+from .speculation import SpeculationUnit
 
-__all__ = ["BUS_BITS", "ADDR_WIDTH", "LapaTop", "top_shape"]
+__all__ = ["BUS_BITS", "ADDR_WIDTH", "LapaTop"]
 
-BUS_BITS = 64
 BUS_BYTES = BUS_BITS // 8
 ADDR_WIDTH = 32
 
@@ -53,32 +54,11 @@ ADDR_WIDTH = 32
 F_SPEC_X, F_SPEC_W, F_ROPE, F_EXEC_X, F_WK, F_WV, F_WQ, F_MASK = range(8)
 
 
-def _ratio_ok(bits):
-    return bits % BUS_BITS == 0 or BUS_BITS % bits == 0
-
-
-def top_shape(hw):
-    """Refuse shapes the 64-bit memory interface cannot carry, naming the parameter."""
-    spec_shape(hw)
-    exec_shape(hw)
-    if hw.d_model % BUS_BYTES:
-        raise ValueError(f"d_model = {hw.d_model}: must be a multiple of the {BUS_BYTES}-byte bus word")
-    if hw.head_dim % BUS_BYTES:
-        raise ValueError(f"head_dim = {hw.head_dim}: must be a multiple of the {BUS_BYTES}-byte bus word")
-    for name, bits in (("pea_lanes", 8 * hw.pea_lanes), ("mac_cols", 8 * hw.mac_cols),
-                       ("mac_rows * mac_cols", 8 * hw.mac_rows * hw.mac_cols),
-                       ("av_lanes", 8 * hw.av_lanes)):
-        if not _ratio_ok(bits):
-            raise ValueError(f"{name} = {bits // 8}: its bytes must divide or be a multiple of "
-                             f"the {BUS_BYTES}-byte bus word")
-
-
 class LapaTop(wiring.Component):
     """The LAPA accelerator: AXI4-Lite registers, AXI4 memory master, interrupt."""
 
     def __init__(self, cfg):
         hw = cfg.hw
-        top_shape(hw)
         self.cfg, self.hw = cfg, hw
         self.regs = register_map(hw)
         self.bank = RegisterBank(self.regs)

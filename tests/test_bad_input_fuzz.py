@@ -184,7 +184,7 @@ def test_outputs_get_normal_permissions(tmp_path):
     try:
         assert main(["run", str(src), str(tmp_path / "o.npz"), "--quiet"]) == 0
         assert main(["example", str(tmp_path / "e.npz"), "--seq-len", "3", "--d-model", "4", "--head-dim", "2",
-                     "--heads", "1", "--kv-heads", "1"]) == 0
+                     "--n-heads", "1", "--n-kv-heads", "1"]) == 0
     finally:
         os.umask(old)
     for name in ("o.npz", "e.npz"):

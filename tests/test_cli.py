@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def example(tmp_path_factory):
     path = tmp_path_factory.mktemp("vec") / "ex.npz"
     assert main(["example", str(path), "--seq-len", "20", "--d-model", "48", "--head-dim", "8",
-                 "--heads", "4", "--kv-heads", "2", "--rope", "1", "--seed", "5"]) == 0
+                 "--n-heads", "4", "--n-kv-heads", "2", "--rope", "1", "--seed", "5"]) == 0
     return path
 
 
@@ -42,7 +42,7 @@ def test_example_run_round_trip(example, tmp_path, capsys):
 def test_single_head_example_has_2d_weights(tmp_path):
     path = tmp_path / "one.npz"
     assert main(["example", str(path), "--seq-len", "5", "--d-model", "16", "--head-dim", "4",
-                 "--heads", "1", "--kv-heads", "1"]) == 0
+                 "--n-heads", "1", "--n-kv-heads", "1"]) == 0
     out = tmp_path / "o.npz"
     assert main(["run", str(path), str(out), "--quiet"]) == 0
     with np.load(out) as got:
@@ -109,7 +109,7 @@ def predictor_files(tmp_path_factory):
     for p in PREDICTORS:
         paths[p] = folder / f"{p}.npz"
         assert main(["example", str(paths[p]), "--seq-len", "12", "--d-model", "32", "--head-dim", "8",
-                     "--heads", "4", "--kv-heads", "2", "--rope", "1", "--predictor", p,
+                     "--n-heads", "4", "--n-kv-heads", "2", "--rope", "1", "--predictor", p,
                      "--topk-keep", "0.3", "--sg-prob", "0.01"]) == 0
     return paths
 
@@ -189,7 +189,7 @@ def test_cli_process_exit_status_and_one_line(tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--heads", "9", "--kv-heads", "2"], "--heads = 9: must be a multiple of --kv-heads = 2"),
+    (["--heads", "9", "--kv-heads", "2"], "--n-heads = 9: must be a multiple of --n-kv-heads = 2"),
     (["--seq-len", "0"], "--seq-len = 0"),
     (["--round-bits", "4,4", "--eta", "0.5"], "--eta has 1 values, expected 2"),
     (["--sm-frac-bits", "9"], "sm_frac_bits = 9"),

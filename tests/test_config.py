@@ -3,6 +3,8 @@
 import dataclasses
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lapa.config import (ArithConfig, ConfigError, HardwareConfig, LapaConfig, config_from_dict,
                          config_to_dict)
@@ -71,3 +73,52 @@ def test_dict_round_trip_and_widths():
     hw = HardwareConfig(d_model=576, head_dim=64, max_seq_len=1024)
     assert hw.pea_acc_width >= (576 * 128 * 256).bit_length() + 1
     assert hw.seq_index_width == 10 and HardwareConfig(max_seq_len=1).seq_index_width == 1
+
+
+@pytest.mark.parametrize("kw,fragment", [
+    ({"d_model": 36, "mac_cols": 4}, "d_model = 36: must be a multiple of the 8-byte bus word"),
+    ({"d_model": 1, "head_dim": 2}, "must divide"),
+    ({"head_dim": 12, "pea_lanes": 4, "peb_lanes": 4, "mac_rows": 1, "mac_cols": 4, "av_lanes": 4},
+     "head_dim = 12: must be a multiple of the 8-byte bus word"),
+    ({"head_dim": 24, "av_lanes": 12, "pea_lanes": 8, "peb_lanes": 8, "mac_rows": 1},
+     "av_lanes = 12: its bytes must divide"),
+    ({"pea_lanes": 3}, "pea_lanes = 3: must divide head_dim = 64"),
+    ({"pea_lanes": 5}, "pea_lanes = 5"), ({"peb_lanes": 48}, "peb_lanes = 48"),
+    ({"mac_cols": 5}, "mac_cols = 5: must divide d_model = 576"),
+    ({"mac_rows": 16, "mac_cols": 8}, "mac_rows * mac_cols = 128: must divide head_dim = 64"),
+    ({"av_lanes": 3}, "av_lanes = 3"),
+])
+def test_hardware_refuses_what_the_generator_cannot_tile(kw, fragment):
+    with pytest.raises(ConfigError, match=None) as err:
+        HardwareConfig(**kw)
+    assert fragment in str(err.value)
+
+
+@st.composite
+def _small_hw(draw):
+    """Small shapes whose lane counts divide what they must (so most are valid)."""
+    dh = draw(st.sampled_from([8, 16, 24]))
+    d_model = draw(st.sampled_from([8, 16, 24, 32, 40]))
+    divisors = [n for n in (1, 2, 3, 4, 6, 8, 12, 16) if dh % n == 0]
+    cols = draw(st.sampled_from([c for c in (1, 2, 4, 8) if d_model % c == 0 and dh % c == 0]))
+    rows = draw(st.sampled_from([r for r in (1, 2, 3, 4) if dh % (r * cols) == 0]))
+    return {"d_model": d_model, "head_dim": dh, "pea_lanes": draw(st.sampled_from(divisors)),
+            "peb_lanes": draw(st.sampled_from(divisors)), "mac_rows": rows, "mac_cols": cols,
+            "av_lanes": draw(st.sampled_from(divisors))}
+
+
+@settings(max_examples=6, deadline=None)
+@given(_small_hw())
+def test_a_valid_hardware_config_elaborates(kw):
+    """`HardwareConfig` is the one place of the shape rules: whatever it accepts, the top level
+    elaborates (whatever it refuses is named by the parametrized test above)."""
+    from amaranth.hdl import Fragment
+
+    from rtl.top import LapaTop
+
+    try:
+        hw = HardwareConfig(max_seq_len=16, n_heads=2, n_kv_heads=1, **kw)
+    except ConfigError as exc:   # only the bus-word rules are left to refuse these shapes
+        assert "bus word" in str(exc)
+        return
+    Fragment.get(LapaTop(LapaConfig(hw=hw)), None)

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from lapa.config import HardwareConfig, LapaConfig
-from rtl.execution import ExecutionUnit, exec_shape
+from rtl.execution import ExecutionUnit
 from rtl.generate import to_verilog
 from sim.runner import run_cocotb
 
@@ -18,13 +18,6 @@ def test_rtl_execution(simulator):
     res = run_cocotb(to_verilog(ExecutionUnit(CFG), "execution"), "execution", "sim.execution",
                      simulator=simulator, config=CFG)
     assert res.tests >= 2, f"only {res.tests} cocotb tests ran"
-
-
-@pytest.mark.parametrize("kw,name", [({"mac_cols": 3}, "mac_cols"), ({"mac_rows": 4, "mac_cols": 4}, "mac_rows"),
-                                     ({"av_lanes": 3}, "av_lanes")])
-def test_execution_refuses_shapes(kw, name):
-    with pytest.raises(ValueError, match=name):
-        exec_shape(CFG.hw.replace(**kw))
 
 
 FULL = LapaConfig(hw=HardwareConfig(d_model=576, head_dim=64, max_seq_len=64, n_heads=3, n_kv_heads=1,

@@ -12,7 +12,6 @@ from lapa.errors import UserError
 from lapa.vectors import LayerInputs
 from rtl.generate import top_verilog
 from rtl.regmap import ERROR_CODES
-from rtl.top import top_shape
 from host.job import check_fits, hw_for_layer
 from sim.layer import run_rtl_jobs
 from sim.lint import lint_verilog
@@ -125,16 +124,6 @@ def test_top_lint_clean():
     assert lint_verilog(text, name) == []
 
 
-@pytest.mark.parametrize("kw,name", [({"d_model": 36, "mac_cols": 4}, "d_model"),
-                                     ({"head_dim": 12, "pea_lanes": 4, "peb_lanes": 4, "mac_rows": 1,
-                                       "mac_cols": 4, "av_lanes": 4}, "head_dim"),
-                                     ({"head_dim": 24, "av_lanes": 12, "pea_lanes": 8, "peb_lanes": 8,
-                                       "mac_rows": 1}, "av_lanes")])
-def test_top_refuses_shapes(kw, name):
-    with pytest.raises(ValueError, match=name):
-        top_shape(HW.replace(**kw))
-
-
 def test_layer_refused_before_simulation():
     inputs = layer(32, 9, 3, 1)
     with pytest.raises(UserError, match="max_seq_len = 16"):
@@ -158,7 +147,7 @@ def test_cli_rtl_backend_matches_golden(tmp_path, capsys):
 
     vec = tmp_path / "in.npz"
     assert main(["example", str(vec), "--seq-len", "12", "--d-model", "32", "--head-dim", "16",
-                 "--heads", "9", "--kv-heads", "3", "--rope", "1", "--seed", "3"]) == 0
+                 "--n-heads", "9", "--n-kv-heads", "3", "--rope", "1", "--seed", "3"]) == 0
     assert main(["run", "--backend", "golden", str(vec), str(tmp_path / "g.npz")]) == 0
     assert main(["run", "--backend", "rtl", str(vec), str(tmp_path / "r.npz"), *_hw_options(HW)]) == 0
     assert "rtl backend" in capsys.readouterr().out

@@ -10,7 +10,8 @@ import platform
 import time
 
 from ..cliargs import ordered_int_list
-from ..report import markdown_table, write_json
+from ..errors import UserError
+from ..report import check_output_file, markdown_table, write_json
 
 
 def _bench_golden(args):
@@ -96,17 +97,45 @@ def register(sub):
     p.add_argument("target", choices=tuple(BENCHES))
     p.add_argument("--lengths", type=ordered_int_list, default=None,
                    help="sequence lengths (default golden 512,1024,2048,4096; rtl 256)")
-    p.add_argument("--heads", type=int, default=9, help="rtl: query heads (default 9)")
-    p.add_argument("--kv-heads", type=int, default=3, help="rtl: KV heads (default 3)")
-    p.add_argument("--d-model", type=int, default=576)
-    p.add_argument("--head-dim", type=int, default=64)
+    p.add_argument("--n-heads", "--heads", dest="heads", type=int, default=9,
+                   help="rtl: query heads (default 9; --heads is the old name)")
+    p.add_argument("--n-kv-heads", "--kv-heads", dest="kv_heads", type=int, default=3,
+                   help="rtl: KV heads (default 3; --kv-heads is the old name)")
+    p.add_argument("--d-model", type=int, default=576, help="D (default 576)")
+    p.add_argument("--head-dim", type=int, default=64, help="dh (default 64)")
     p.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
     p.add_argument("--json", default=None, help="record path (default reports/bench-TARGET.json)")
     p.set_defaults(func=run)
 
 
+def _check(args, path):
+    """Refuse what the benchmark cannot run, before any work (SPEC 6 limits; the RTL's shape rules)."""
+    lengths = args.lengths if args.lengths is not None else (1,)
+    if not lengths:
+        raise UserError("--lengths: no length given")
+    for L in lengths:
+        if not 1 <= L <= 65536:
+            raise UserError(f"--lengths: L = {L} out of range, allowed 1..65536")
+    if not 1 <= args.repeat <= 1000:
+        raise UserError(f"--repeat = {args.repeat}: must be in 1..1000")
+    for option, value, lo, hi in (("--d-model", args.d_model, 1, 16384), ("--head-dim", args.head_dim, 2, 512),
+                                  ("--n-heads", args.heads, 1, 256), ("--n-kv-heads", args.kv_heads, 1, 256)):
+        if not lo <= value <= hi:
+            raise UserError(f"{option} = {value}: out of range, allowed {lo}..{hi}")
+    if args.heads % args.kv_heads:
+        raise UserError(f"--n-heads = {args.heads}: must be a multiple of --n-kv-heads = {args.kv_heads}")
+    if args.target == "rtl":
+        from host.job import hw_for_layer
+
+        for L in args.lengths or (256,):
+            hw_for_layer((L, args.d_model, args.head_dim, args.heads, args.kv_heads))
+    if args.json is not None:   # the default reports/ folder is made when the record is written
+        check_output_file(path, what="--json")
+
+
 def run(args):
-    record = BENCHES[args.target](args)
     path = args.json or f"reports/bench-{args.target}.json"
+    _check(args, path)
+    record = BENCHES[args.target](args)
     write_json(path, record)
     print(f"wrote {path}")

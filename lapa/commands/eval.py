@@ -24,8 +24,7 @@ _SETTING_HELP = "speculation setting (ignored with --sweep)"
 
 def register(sub):
     p = sub.add_parser("eval", help="accuracy of LAPA's masks on SmolLM2-135M (perplexity, "
-                       "density, execution reduction)", description=__doc__,
-                       formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+                       "density, execution reduction)", description=__doc__)
     p.add_argument("--ctx", default="1024", help="context length(s), e.g. 1024 or 1024,2048 (default 1024)")
     p.add_argument("--windows", default="8", help="windows per context, one value or one per --ctx (default 8)")
     p.add_argument("--layers", default="all", help="layers with predicted masks, others dense (default all)")
@@ -97,8 +96,19 @@ def _plan(args):
     from evaluation.driver import PREDICTORS
     from evaluation.sweep import GRIDS, grid
 
+    from evaluation.driver import parse_layers
+    from evaluation.gguf_model import MODEL_CONTEXT, MODEL_LAYERS
+
     ctxs = _ints(args.ctx, "--ctx")
     wins = _ints(args.windows, "--windows")
+    for c in ctxs:   # refused before the model loads; the loaded model's own values are checked again
+        if not 2 <= c <= MODEL_CONTEXT:
+            raise UserError(f"--ctx = {c}: must be in 2..{MODEL_CONTEXT} (the model's context length)")
+    for w in wins:
+        if not 1 <= w <= 10000:
+            raise UserError(f"--windows = {w}: must be in 1..10000")
+    parse_layers(args.layers, MODEL_LAYERS)
+    parse_layers(args.export_layers, MODEL_LAYERS, "--export-layers")
     if len(wins) == 1:
         wins = wins * len(ctxs)
     if len(wins) != len(ctxs):
@@ -113,8 +123,8 @@ def _plan(args):
         settings = grid(args.sweep)
     else:
         raise UserError(f"--sweep = {args.sweep!r}: must be none, {', '.join(GRIDS)}")
-    if args.export_tokens < 1:
-        raise UserError(f"--export-tokens = {args.export_tokens}: must be at least 1")
+    if not 1 <= args.export_tokens <= min(ctxs):
+        raise UserError(f"--export-tokens = {args.export_tokens}: must be in 1..{min(ctxs)} (--ctx)")
     jobs = [(s, tuple(p for p in ps if p in preds), m) for s, ps, m in settings]
     if not any(ps for _, ps, _ in jobs) and preds != ("dense",):
         raise UserError(f"--predictors = {args.predictors!r}: no setting of --sweep {args.sweep} uses them")
@@ -161,6 +171,7 @@ def run(args):
     from evaluation.sweep import DEFAULT_SETTING
 
     plan, jobs = _plan(args)
+    _setting(args)   # the single-setting options are validated even under --sweep
     if args.export_predictor not in ("lapa", "dense", "sanger", "topk", "symlo"):
         raise UserError(f"--export-predictor = {args.export_predictor!r}: must be one of "
                         "lapa, dense, sanger, topk, symlo")
@@ -168,7 +179,7 @@ def run(args):
     progress = Progress(quiet=args.quiet)
     progress("loading SmolLM2-135M")
     model = shared_model()
-    export_layers = parse_layers(args.export_layers, model.config.n_layers)
+    export_layers = parse_layers(args.export_layers, model.config.n_layers, "--export-layers")
     meta = {"command": "build.py eval " + " ".join(shlex.quote(a) for a in sys.argv[2:]),
             "layers": args.layers, "analysis": {}}
     t0 = time.monotonic()
@@ -187,7 +198,7 @@ def run(args):
         if args.export_vectors and ctx == plan[0][0]:
             setting = jobs[0][0] if jobs else DEFAULT_SETTING
             for path in export_vectors(ev, setting, export_layers, args.export_vectors,
-                                       min(args.export_tokens, ctx), args.export_predictor):
+                                       args.export_tokens, args.export_predictor):
                 print(f"wrote {path}")
         if analysis and str(ctx) not in meta["analysis"]:
             progress(f"ctx {ctx}: ALOC against the symmetric LO scheme on the calibration window")

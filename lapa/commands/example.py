@@ -3,6 +3,7 @@
 from ..cliargs import ordered_int_list
 from ..config import PREDICTORS
 from ..errors import UserError
+from ..report import check_output_file
 from ..vectors import arith_to_arrays, save_npz
 
 
@@ -22,13 +23,15 @@ def register(sub):
     p.add_argument("--seq-len", type=int, default=128, help="L, tokens (default 128)")
     p.add_argument("--d-model", type=int, default=576, help="D (default 576)")
     p.add_argument("--head-dim", type=int, default=64, help="dh (default 64)")
-    p.add_argument("--heads", type=int, default=9, help="H, query heads (default 9)")
-    p.add_argument("--kv-heads", type=int, default=3, help="Hkv, KV heads (default 3)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--causal", type=int, choices=(0, 1), default=1)
-    p.add_argument("--rope", type=int, choices=(0, 1), default=0)
-    p.add_argument("--rope-base", type=int, default=10000)
-    p.add_argument("--pos0", type=int, default=0)
+    p.add_argument("--n-heads", "--heads", dest="heads", type=int, default=9,
+                   help="H, query heads (default 9; --heads is the old name)")
+    p.add_argument("--n-kv-heads", "--kv-heads", dest="kv_heads", type=int, default=3,
+                   help="Hkv, KV heads (default 3; --kv-heads is the old name)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--causal", type=int, choices=(0, 1), default=1, help="causal mask (default 1)")
+    p.add_argument("--rope", type=int, choices=(0, 1), default=0, help="RoPE on q and k (default 0)")
+    p.add_argument("--rope-base", type=int, default=10000, help="RoPE base (default 10000)")
+    p.add_argument("--pos0", type=int, default=0, help="position of the first token (default 0)")
     p.add_argument("--predictor", choices=PREDICTORS, default="lapa",
                    help="how the mask is obtained, SPEC 8 (default lapa)")
     p.add_argument("--sg-prob", type=float, default=2e-3,
@@ -38,24 +41,30 @@ def register(sub):
     p.add_argument("--topk-k", type=int, default=None, help="topk: keys kept per row (overrides --topk-keep)")
     p.add_argument("--ddf-mode", choices=("range", "margin"), default="margin",
                    help="DDF rule (default margin: the best measured setting, see README)")
-    p.add_argument("--round-bits", type=ordered_int_list, default=(4, 4))
-    p.add_argument("--eta", type=_floats, default=None, help="float eta per round (default 0.5 each)")
+    p.add_argument("--round-bits", type=ordered_int_list, default=(4, 4),
+                   help="MRSA bits per round (default 4,4)")
+    p.add_argument("--eta", type=_floats, default=None,
+                   help="eta per round as a fraction 0..1, for ddf-mode range; calibrated to the "
+                   "register round_eta (default 0.5 each)")
     p.add_argument("--margin-nats", type=_floats, default=None,
                    help="margin per round in nats, for ddf-mode margin (default 8 each)")
-    p.add_argument("--w-lo-mode", choices=("floor", "round"), default="round")
-    p.add_argument("--w-lo-mant-bits", type=int, choices=(0, 1), default=0)
-    p.add_argument("--sm-frac-bits", type=int, default=6)
+    p.add_argument("--w-lo-mode", choices=("floor", "round"), default="round",
+                   help="LO coding of the weights (default round)")
+    p.add_argument("--w-lo-mant-bits", type=int, choices=(0, 1), default=0,
+                   help="mantissa bits of the weights' LO codes (default 0)")
+    p.add_argument("--sm-frac-bits", type=int, default=6, help="softmax fraction bits (default 6)")
     p.set_defaults(func=run)
 
 
 def _check_shape(args):
-    for name, lo, hi in (("seq_len", 1, 65536), ("d_model", 1, 16384), ("head_dim", 1, 512),
-                         ("heads", 1, 256), ("kv_heads", 1, 256)):
+    for name, option, lo, hi in (("seq_len", "seq-len", 1, 65536), ("d_model", "d-model", 1, 16384),
+                                 ("head_dim", "head-dim", 1, 512), ("heads", "n-heads", 1, 256),
+                                 ("kv_heads", "n-kv-heads", 1, 256)):
         v = getattr(args, name)
         if not lo <= v <= hi:
-            raise UserError(f"--{name.replace('_', '-')} = {v}: out of range, allowed {lo}..{hi}")
+            raise UserError(f"--{option} = {v}: out of range, allowed {lo}..{hi}")
     if args.heads % args.kv_heads:
-        raise UserError(f"--heads = {args.heads}: must be a multiple of --kv-heads = {args.kv_heads}")
+        raise UserError(f"--n-heads = {args.heads}: must be a multiple of --n-kv-heads = {args.kv_heads}")
     if args.rope and args.head_dim % 2:
         raise UserError(f"--head-dim = {args.head_dim}: must be even with --rope 1")
     if not 0.0 <= args.sg_prob <= 1.0:
@@ -68,8 +77,20 @@ def _check_shape(args):
         raise UserError(f"--topk-k = {args.topk_k}: out of range, allowed 1..65536")
 
 
+def _check_arith(args):
+    """The SPEC 5 values given directly, refused before calibration (which would otherwise try them)."""
+    from ..config import ArithConfig
+
+    n = len(args.round_bits)
+    ArithConfig(round_bits=args.round_bits, round_eta=(0,) * n, round_margin=(0,) * n,
+                sm_frac_bits=args.sm_frac_bits, rope_base=args.rope_base, pos0=args.pos0,
+                w_lo_mode=args.w_lo_mode, w_lo_mant_bits=args.w_lo_mant_bits)
+
+
 def run(args):
+    check_output_file(args.out)
     _check_shape(args)
+    _check_arith(args)
     n = len(args.round_bits)
     eta = args.eta or (0.5,) * n
     margin = args.margin_nats or (8.0,) * n

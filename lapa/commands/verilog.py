@@ -12,7 +12,7 @@ import time
 from ..cliargs import add_config_args, config_from_args
 from ..config import config_to_dict
 from ..errors import UserError
-from ..report import write_text_atomic
+from ..report import check_output_folder, output_folder, write_text_atomic
 
 
 def register(sub):
@@ -27,7 +27,6 @@ def register(sub):
 
 
 def run(args):
-    from rtl.generate import to_verilog
     from rtl.registry import blocks, get_block
 
     if args.block == "list":
@@ -38,7 +37,16 @@ def run(args):
         raise UserError("OUT_DIR is required (the folder to write the Verilog into)")
     cfg = config_from_args(args)
     chosen = list(blocks().values()) if args.block == "all" else [get_block(args.block)]
-    os.makedirs(args.out_dir, exist_ok=True)
+    check_output_folder(args.out_dir, "OUT_DIR")
+    with output_folder(args.out_dir, "OUT_DIR") as tmp:   # all files or none
+        failures = _write(args, cfg, chosen, tmp)
+    if failures:
+        raise UserError("verilator lint is not clean (the Verilog was written):\n" + "\n".join(failures[:40]))
+
+
+def _write(args, cfg, chosen, out_dir):
+    from rtl.generate import to_verilog
+
     failures = []
     t_all = time.perf_counter()
     for n, info in enumerate(chosen):
@@ -46,9 +54,8 @@ def run(args):
         t0 = time.perf_counter()
         text = to_verilog(info.factory(cfg), info.name,
                           progress=lambda msg: print(f"{tag} {msg}", file=sys.stderr, flush=True))
-        path = os.path.join(args.out_dir, f"{info.name}.v")
-        write_text_atomic(path, text)
-        print(f"wrote {path} (module {info.name}, {text.count(chr(10))} lines, "
+        write_text_atomic(os.path.join(out_dir, f"{info.name}.v"), text)
+        print(f"wrote {os.path.join(args.out_dir, info.name + '.v')} (module {info.name}, {text.count(chr(10))} lines, "
               f"{len(text) / 1e6:.1f} MB, {time.perf_counter() - t0:.1f} s)", flush=True)
         if args.lint:
             from sim.lint import lint_verilog
@@ -56,16 +63,15 @@ def run(args):
             issues = lint_verilog(text, info.name)
             print(f"  lint: {'clean' if not issues else f'{len(issues)} warnings'}")
             failures += [f"{info.name}: {ln}" for ln in issues]
-    write_text_atomic(os.path.join(args.out_dir, "config.json"),
+    write_text_atomic(os.path.join(out_dir, "config.json"),
                       json.dumps(config_to_dict(cfg), indent=2) + "\n")
     # The register map documents, from the same source as the register bank's RTL.
     from rtl.regmap import regmap_c_header, regmap_markdown, register_map
 
     regs = register_map(cfg.hw)
-    write_text_atomic(os.path.join(args.out_dir, "regmap.md"), regmap_markdown(regs))
-    write_text_atomic(os.path.join(args.out_dir, "lapa_regs.h"), regmap_c_header(regs))
+    write_text_atomic(os.path.join(out_dir, "regmap.md"), regmap_markdown(regs))
+    write_text_atomic(os.path.join(out_dir, "lapa_regs.h"), regmap_c_header(regs))
     print(f"wrote {args.out_dir}/regmap.md and lapa_regs.h (register map)")
     if len(chosen) > 1:
         print(f"{len(chosen)} blocks in {time.perf_counter() - t_all:.1f} s")
-    if failures:
-        raise UserError("verilator lint is not clean:\n" + "\n".join(failures[:40]))
+    return failures
