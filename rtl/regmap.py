@@ -253,7 +253,7 @@ def regmap_c_header(regs, prefix="LAPA") -> str:
             lo += f.width
     out.append("")
     for k, v in ERROR_CODES.items():
-        if k.endswith(suffixes):
+        if f"_{k}".endswith(suffixes):
             raise ValueError(f"error code {k}: ends like a register macro ({', '.join(suffixes)})")
         define(f"{prefix}_ERR_{k}", f"{v}u", ERROR_DOCS[k])
     out += ["", f"#endif /* {prefix}_REGS_H */", ""]

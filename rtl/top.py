@@ -22,7 +22,15 @@ Every result row goes out through the `ResultWriter` (`rtl.results`: whole rows,
 all reads go through one in-order `DataFetcher`, fed row by row by one generator per side; a
 row is requested only when its consumer can take all of it (a FIFO's free space for x rows and
 mask rows; the unit's own request for wq), so no read waits in the fetcher for a busy consumer.
-Counters (CYCLES_*, PAIRS_ROUND*, KV_ROWS) count the current job.
+Counters (CYCLES_*, PAIRS_ROUND*, KV_ROWS) count the current job; CYCLES_* are 64-bit and
+PAIRS_ROUND* H * L * L wide (NAME and NAME_HI registers).
+Bus faults: the AXI master port goes through `rtl.axi_guard.AXIGuard`. An error response or a
+watchdog timeout (WATCHDOG cycles waiting on the memory) ends the job at once: the core (both
+sequencers, the units, fetcher, result writer, FIFOs) is reset while the guard finishes the
+outstanding bursts, and the job is done with the guard's ERROR code, FAULT_ADDR and `irq`;
+CYCLES_* keep the cycles up to the fault (PAIRS_ROUND* and KV_ROWS read 0). A start while the
+guard drains waits for it; a start while a burst of a timed-out job is still unanswered
+(STATUS.bus_pending) is refused with BUS_PENDING.
 """
 
 from types import SimpleNamespace

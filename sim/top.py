@@ -25,7 +25,7 @@ POLL = 2000      # cycles between progress polls
 PERIOD_NS = 10
 
 
-def _pauses(rng, p):
+def pauses(rng, p):
     return (rng.random() < p for _ in itertools.count())
 
 
@@ -43,7 +43,7 @@ class Host:
         if spec["pause"]:
             for ch in (self.ram.read_if.ar_channel, self.ram.read_if.r_channel, self.ram.write_if.aw_channel,
                        self.ram.write_if.w_channel, self.ram.write_if.b_channel):
-                ch.set_pause_generator(_pauses(self.rng, spec["pause"]))
+                ch.set_pause_generator(pauses(self.rng, spec["pause"]))
         self.progress = spec["progress"]
 
     async def read(self, name):

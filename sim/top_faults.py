@@ -24,7 +24,7 @@ from rtl.regmap import ERROR_CODES
 
 from .axi_faults import AxiResp, FaultyRam
 from .streams import reset, start_clock
-from .top import PERIOD_NS, Host
+from .top import PERIOD_NS, Host, pauses
 
 STATUS_BUSY, STATUS_DONE, STATUS_PENDING = 0b1, 0b10, 0b1000
 EXPECT = {"rresp": "READ_{}", "bresp": "WRITE_{}", "rresp_hold": "READ_{}", "r_hold": "READ_TIMEOUT",
@@ -32,6 +32,8 @@ EXPECT = {"rresp": "READ_{}", "bresp": "WRITE_{}", "rresp_hold": "READ_{}", "r_h
 # cycles from the fault's injection to irq for an error response: the flush and done take 2,
 # the beat may wait in the RAM model's queue while the core back-pressures
 RESPONSE_LATENCY = 200
+# AXI stall patterns of the clean jobs, in turn: which channels of the RAM stall (p = 0.3)
+STALLS = {"none": (), "read": ("ar", "r"), "write": ("aw", "w", "b"), "addr": ("ar", "aw"), "resp": ("r", "b")}
 
 
 def now():
@@ -88,11 +90,22 @@ class FaultBench:
     async def regs(self):
         return {n: int(await self.host.read(n)) for n in ("STATUS", "ERROR", "FAULT_ADDR", "CYCLES_TOTAL")}
 
-    async def clean(self, tag):
-        """The job from scratch; its outputs saved as result file `tag`."""
+    def channels(self):
+        ram = self.host.ram
+        return {"ar": ram.read_if.ar_channel, "r": ram.read_if.r_channel, "aw": ram.write_if.aw_channel,
+                "w": ram.write_if.w_channel, "b": ram.write_if.b_channel}
+
+    async def clean(self, tag, stalls="none"):
+        """The job from scratch under the `stalls` pattern; its outputs saved as result file `tag`."""
         job = dict(self.job, result=self.job["result"].replace(".npz", f"-{tag}.npz"))
+        for name in STALLS[stalls]:
+            self.channels()[name].set_pause_generator(pauses(self.host.rng, 0.3))
         await self.host.start(job)
-        assert await wait_irq(self.dut, job["max_cycles"]), f"{tag}: clean job did not finish"
+        finished = await wait_irq(self.dut, job["max_cycles"])
+        for name in STALLS[stalls]:
+            self.channels()[name].clear_pause_generator()
+            self.channels()[name].pause = False
+        assert finished, f"{tag}: clean job did not finish"
         regs = await self.regs()
         assert regs["STATUS"] & STATUS_ERROR == 0, f"{tag}: clean job failed: {regs}"
         await self.host.save(job)
@@ -178,8 +191,9 @@ class FaultBench:
                 assert not st & STATUS_PENDING, f"{kind}: bus_pending stays after the {how} ({st:#x})"
                 out["outcome"] = f"{code} after {latency} cycles; restart refused (BUS_PENDING); {how} clears it"
             ram.release()
-        result, cycles = await self.clean(f"after{k}")
-        out.update(result=result, clean_cycles=cycles)
+        stalls = list(STALLS)[(k + 1) % len(STALLS)]
+        result, cycles = await self.clean(f"after{k}", stalls)
+        out.update(result=result, clean_cycles=cycles, stalls=stalls)
         self.outcomes.append(out)
 
 
@@ -194,7 +208,8 @@ async def bus_faults(dut):
     result, cycles = await bench.clean("first")
     served = {name: bench.ram.counts[name] - before[name] for name in ("ar", "r", "b")}
     served.update(w=served["b"])   # reset_w counts W beats: at least one per burst
-    bench.outcomes.append({"kind": "clean", "result": result, "clean_cycles": cycles, "served": served})
+    bench.outcomes.append({"kind": "clean", "result": result, "clean_cycles": cycles, "served": served,
+                           "stalls": "none"})
     try:
         for k, sc in enumerate(spec["scenarios"]):
             await bench.scenario(k, sc, served)

@@ -14,7 +14,13 @@ from rtl.generate import top_verilog
 from sim.layer import prepare_jobs, read_result
 from sim.runner import run_cocotb
 
+from . import coverage_bins
 from .test_top import CFG, check, layer
+
+# coverage bins of each scenario kind (tests/coverage_bins.py)
+FAULT_BINS = {"rresp": "fault_read_{}", "bresp": "fault_write_{}", "rresp_hold": "fault_restart_in_drain",
+              "r_hold": "fault_read_timeout", "ar_block": "fault_read_addr_timeout", "b_hold": "fault_write_timeout",
+              "reset_r": "reset_mid_read_burst", "reset_w": "reset_mid_write_burst"}
 
 
 def scenarios(seed):
@@ -46,8 +52,16 @@ def test_top_bus_faults(simulator, tmp_path):
                env={"LAPA_FAULTS": json.dumps({"job": job, "scenarios": plan, "report": str(report)})})
     outcomes = json.loads(report.read_text())
     assert len(outcomes) == len(plan) + 1
+    jobs = []
     for sc, res in zip([{"kind": "clean"}] + plan, outcomes):
         assert res["kind"] == sc["kind"]
         out, counters = read_result(res["result"], inputs, lay)
-        check(inputs, out, counters, f"clean job after {sc['kind']}")
-        print(f"{res['kind']:>10}: {res.get('outcome', 'clean')} (next job bit-exact, {res['clean_cycles']} cycles)")
+        bins = check(inputs, out, counters, f"clean job after {sc['kind']}") | {f"stall_{res['stalls']}"}
+        if sc["kind"] in FAULT_BINS:
+            bins.add(FAULT_BINS[sc["kind"]].format(sc["resp"].lower()))
+        if sc["kind"] in ("r_hold", "ar_block", "b_hold"):
+            bins.add("fault_bus_pending")
+        jobs.append(bins)
+        print(f"{res['kind']:>10}: {res.get('outcome', 'clean')} (next job bit-exact under {res['stalls']} "
+              f"stalls, {res['clean_cycles']} cycles)")
+    coverage_bins.require("test_top_bus_faults", jobs)
