@@ -29,6 +29,7 @@ from amaranth.lib.wiring import In, Out
 
 from .axi import AXI4
 from .regmap import ERROR_CODES
+from .registry import block
 
 __all__ = ["AXIGuard"]
 
@@ -126,3 +127,9 @@ class AXIGuard(wiring.Component):
             with m.If(idle):
                 m.d.sync += [drain.eq(0), self.dead.eq(0)]
         return m
+
+
+@block("axi_guard", unit="control")
+def _axi_guard(cfg):
+    """AXI4 guard: bus faults and the watchdog end a job; outstanding bursts drained per AXI."""
+    return AXIGuard()
