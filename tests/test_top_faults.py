@@ -9,6 +9,7 @@ import json
 import os
 
 import numpy as np
+import pytest
 
 from rtl.generate import top_verilog
 from sim.layer import prepare_jobs, read_result
@@ -40,13 +41,30 @@ def scenarios(seed):
     return out
 
 
-def test_top_bus_faults(simulator, tmp_path):
-    seed = int(os.environ.get("LAPA_SEED", 19))
-    print(f"fault positions seed {seed} (LAPA_SEED=N replays)")
+def random_scenarios(n, seed):
+    """n scenarios of random kinds, positions, responses, watchdog limits and recoveries."""
+    rng = np.random.default_rng(seed)
+    kinds = list(FAULT_BINS)
+    out = []
+    for _ in range(n):
+        kind = kinds[rng.integers(len(kinds))]
+        sc = {"kind": kind, "frac": round(float(rng.random()), 3), "resp": ("SLVERR", "DECERR")[rng.integers(2)]}
+        if kind in ("r_hold", "ar_block", "b_hold", "rresp_hold"):
+            # rresp_hold: the restart's register writes happen within the drain, so a longer limit
+            sc["watchdog"] = int(rng.integers(2000, 8000) if kind == "rresp_hold" else rng.integers(100, 3000))
+            sc["recover"] = ("late", "reset")[rng.integers(2)] if kind != "ar_block" else "reset"
+        out.append(sc)
+    for sc in out:
+        sc.setdefault("watchdog", 1 << 20)
+    return out
+
+
+def run_faults(simulator, tmp_path, plan, owner):
+    """The scenarios of `plan` on one build, each checked by the testbench; every clean job after
+    them against golden; the coverage bins recorded for `owner`."""
     inputs = layer(8, 2, 1, 41, rope=True)
     [job], [lay] = prepare_jobs([inputs], CFG, tmp_path)
     report = tmp_path / "faults.json"
-    plan = scenarios(seed)
     name, verilog = top_verilog(CFG)
     run_cocotb(verilog, name, "sim.top_faults", simulator=simulator, config=CFG,
                env={"LAPA_FAULTS": json.dumps({"job": job, "scenarios": plan, "report": str(report)})})
@@ -64,4 +82,19 @@ def test_top_bus_faults(simulator, tmp_path):
         jobs.append(bins)
         print(f"{res['kind']:>10}: {res.get('outcome', 'clean')} (next job bit-exact under {res['stalls']} "
               f"stalls, {res['clean_cycles']} cycles)")
-    coverage_bins.require("test_top_bus_faults", jobs)
+    coverage_bins.require(owner, jobs)
+
+
+def test_top_bus_faults(simulator, tmp_path):
+    """Every fault kind once or more, at seeded random positions."""
+    seed = int(os.environ.get("LAPA_SEED", 19))
+    print(f"fault positions seed {seed} (LAPA_SEED=N replays)")
+    run_faults(simulator, tmp_path, scenarios(seed), "test_top_bus_faults")
+
+
+@pytest.mark.slow
+def test_top_bus_faults_sweep(simulator, tmp_path):
+    """48 random scenarios (`-m slow`)."""
+    seed = int(os.environ.get("LAPA_SEED", 1919))
+    print(f"fault sweep seed {seed} (LAPA_SEED=N replays)")
+    run_faults(simulator, tmp_path, random_scenarios(48, seed), "test_top_bus_faults_sweep")
