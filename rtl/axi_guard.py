@@ -70,12 +70,9 @@ class AXIGuard(wiring.Component):
         m.d.sync += [r_bursts.eq(r_bursts + hs["ar"] - (hs["r"] & b.rlast)),
                      w_owed.eq(w_owed + Mux(hs["aw"], b.awlen + 1, 0) - hs["w"]),
                      b_owed.eq(b_owed + hs["aw"] - hs["b"])]
-        rd_addr = Signal(self.addr_width)  # the current bursts' addresses
-        wr_addr = Signal(self.addr_width)
-        with m.If(hs["ar"]):
-            m.d.sync += rd_addr.eq(b.araddr)
-        with m.If(hs["aw"]):
-            m.d.sync += wr_addr.eq(b.awaddr)
+        # the current bursts' addresses: the latched ones (a new request comes only after the
+        # last burst's last beat or response, one cycle after a fault at the earliest)
+        rd_addr, wr_addr = copy["araddr"], copy["awaddr"]
 
         # The channels: straight through, or driven by the guard while it drains.
         for name, member in c.signature.members.items():
@@ -109,15 +106,13 @@ class AXIGuard(wiring.Component):
 
         # Faults (while connected), first match wins.
         rd_err, wr_err = hs["r"] & b.rresp[1], hs["b"] & b.bresp[1]
-        rd_at = Mux(b.arvalid & ~b.arready, b.araddr, rd_addr)
-        wr_at = Mux(b.awvalid & ~b.awready, b.awaddr, wr_addr)
         m.d.sync += self.fault.eq(0)
         with m.If(~drain):
             for cond, code, addr in reversed((
                     (rd_err, Mux(b.rresp[0], ERROR_CODES["READ_DECERR"], ERROR_CODES["READ_SLVERR"]), rd_addr),
                     (wr_err, Mux(b.bresp[0], ERROR_CODES["WRITE_DECERR"], ERROR_CODES["WRITE_SLVERR"]), wr_addr),
-                    (stuck["rd"], ERROR_CODES["READ_TIMEOUT"], rd_at),
-                    (stuck["wr"], ERROR_CODES["WRITE_TIMEOUT"], wr_at))):
+                    (stuck["rd"], ERROR_CODES["READ_TIMEOUT"], rd_addr),
+                    (stuck["wr"], ERROR_CODES["WRITE_TIMEOUT"], wr_addr))):
                 with m.If(cond):
                     m.d.sync += [drain.eq(1), self.fault.eq(1), self.code.eq(code), self.fault_addr.eq(addr)]
         with m.Else():

@@ -347,6 +347,8 @@ class LapaTop(wiring.Component):
 
         with m.FSM(name="job") as job_fsm:
             with m.State("IDLE"):
+                with m.If(bank.start & ~busy):     # a refused job reads PROGRESS 0 too
+                    m.d.sync += status.progress.eq(0)
                 with m.If(go):
                     m.d.sync += [job.eq(regs), status.progress.eq(0), o_rows.eq(0),
                                  kv_base.eq(ex.perf.kv_rows)]
