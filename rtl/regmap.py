@@ -230,7 +230,8 @@ def regmap_markdown(regs) -> str:
 
 def regmap_c_header(regs, prefix="LAPA") -> str:
     """The register map as a C header: `<P>_<REG>_OFFSET` per register, `<P>_<REG>_<FIELD>_SHIFT`
-    and `_MASK` per field, error codes as `<P>_ERR_<NAME>`. Refuses a map whose names would
+    and `_MASK` per field (but a register's only field named like it), error codes as
+    `<P>_ERR_<NAME>`. Refuses a map whose names would
     collide or an error code whose name ends like an offset, shift or mask macro."""
     suffixes = ("_OFFSET", "_SHIFT", "_MASK")
     names = {}
@@ -247,9 +248,10 @@ def regmap_c_header(regs, prefix="LAPA") -> str:
         define(f"{prefix}_{reg.name}_OFFSET", f"0x{reg.offset:03X}u", f"{reg.access}: {reg.doc}")
         lo = 0
         for f in reg.fields:
-            base = f"{prefix}_{reg.name}_{f.name.upper()}"
-            define(f"{base}_SHIFT", f"{lo}u")
-            define(f"{base}_MASK", f"0x{((1 << f.width) - 1) << lo:08X}u")
+            if len(reg.fields) > 1 or f.name.upper() != reg.name:   # not for a register's only namesake
+                base = f"{prefix}_{reg.name}_{f.name.upper()}"
+                define(f"{base}_SHIFT", f"{lo}u")
+                define(f"{base}_MASK", f"0x{((1 << f.width) - 1) << lo:08X}u")
             lo += f.width
     out.append("")
     for k, v in ERROR_CODES.items():
