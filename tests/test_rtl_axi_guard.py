@@ -54,14 +54,19 @@ def test_pass_through_random():
     run(bench)
 
 
-async def accept_ar(ctx, dut, addr, beats):
-    ctx.set(dut.core.arvalid, 1)
-    ctx.set(dut.core.araddr, addr)
-    ctx.set(dut.core.arlen, beats - 1)
-    ctx.set(dut.bus.arready, 1)
+async def accept(ctx, dut, ch, addr, beats):
+    """One address handshake on channel `ch` ('ar' or 'aw')."""
+    ctx.set(getattr(dut.core, f"{ch}valid"), 1)
+    ctx.set(getattr(dut.core, f"{ch}addr"), addr)
+    ctx.set(getattr(dut.core, f"{ch}len"), beats - 1)
+    ctx.set(getattr(dut.bus, f"{ch}ready"), 1)
     await ctx.tick()
-    ctx.set(dut.core.arvalid, 0)
-    ctx.set(dut.bus.arready, 0)
+    ctx.set(getattr(dut.core, f"{ch}valid"), 0)
+    ctx.set(getattr(dut.bus, f"{ch}ready"), 0)
+
+
+async def accept_ar(ctx, dut, addr, beats):
+    await accept(ctx, dut, "ar", addr, beats)
 
 
 async def beat(ctx, dut, last=0, resp=0):
@@ -85,13 +90,7 @@ def test_read_error_mid_burst_then_drain_with_held_address_and_write():
         await accept_ar(ctx, dut, 0x1000, 4)
         await beat(ctx, dut)
         # a write burst of 3 beats: AW accepted, its first W beat held (wready low)
-        ctx.set(dut.core.awvalid, 1)
-        ctx.set(dut.core.awaddr, 0x2000)
-        ctx.set(dut.core.awlen, 2)
-        ctx.set(dut.bus.awready, 1)
-        await ctx.tick()
-        ctx.set(dut.core.awvalid, 0)
-        ctx.set(dut.bus.awready, 0)
+        await accept(ctx, dut, "aw", 0x2000, 3)
         ctx.set(dut.core.wvalid, 1)
         ctx.set(dut.core.wdata, 0xDEADBEEF)
         ctx.set(dut.core.wstrb, 0xFF)
@@ -134,13 +133,7 @@ def test_read_error_mid_burst_then_drain_with_held_address_and_write():
 
 def test_held_read_address_kept_through_the_drain():
     async def bench(ctx, dut):
-        ctx.set(dut.core.awvalid, 1)
-        ctx.set(dut.core.awaddr, 0x3000)
-        ctx.set(dut.core.awlen, 0)
-        ctx.set(dut.bus.awready, 1)
-        await ctx.tick()
-        ctx.set(dut.core.awvalid, 0)
-        ctx.set(dut.bus.awready, 0)
+        await accept(ctx, dut, "aw", 0x3000, 1)
         ctx.set(dut.core.wvalid, 1)
         ctx.set(dut.core.wlast, 1)
         ctx.set(dut.bus.wready, 1)
