@@ -49,8 +49,11 @@ async def wait_irq(dut, cycles):
 
 async def last_answer(dut, side, seen, stop):
     """The last cycle the memory answered on `side` ('read': an address taken or data offered;
-    'write': an address or data taken, a response offered) in `seen[0]`, until `stop` is set."""
-    if side == "read":
+    'write': an address or data taken, a response offered; 'address': the read address was not
+    waiting) in `seen[0]`, until `stop` is set: the watchdog counts from the cycle after."""
+    if side == "address":
+        active = lambda: not int(dut.axi__arvalid.value) or int(dut.axi__arready.value)
+    elif side == "read":
         active = lambda: int(dut.axi__rvalid.value) or (int(dut.axi__arvalid.value) and int(dut.axi__arready.value))
     else:
         active = lambda: (int(dut.axi__bvalid.value) or (int(dut.axi__awvalid.value) and int(dut.axi__awready.value))
@@ -136,7 +139,7 @@ class FaultBench:
             at = min(int(sc["frac"] * served[count]), served[count] - 2)
             ram.arm(kind, at, resp)
             seen, stop = [0], []
-            side = "write" if kind.startswith("b") else "read"
+            side = "write" if kind.startswith("b") else ("address" if kind == "ar_block" else "read")
             if kind in ("r_hold", "ar_block", "b_hold"):
                 cocotb.start_soon(last_answer(dut, side, seen, stop))
             await self.host.start(self.job, extra=[("WATCHDOG", wd)])
