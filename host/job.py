@@ -21,14 +21,18 @@ from lapa.errors import UserError
 from lapa.memlayout import MemoryLayout, exec_tiles, expand_probs, lo_bytes, pea_groups
 from lapa.vectors import SCALAR_KEYS, LayerInputs, arith_to_arrays
 
-__all__ = ["BUS_BYTES", "COUNTERS", "RESULT_REGISTERS", "STATUS_ERROR", "hw_for_layer", "check_fits",
-           "cycle_bound", "job_image", "decode_outputs", "check_status", "accounting"]
+__all__ = ["BUS_BYTES", "COUNTERS", "WIDE_COUNTERS", "RESULT_REGISTERS", "STATUS_ERROR", "hw_for_layer",
+           "check_fits", "cycle_bound", "job_image", "decode_outputs", "counter_values", "check_status",
+           "accounting"]
 
 BUS_BYTES = 8
 COUNTERS = ("cycles_total", "cycles_spec", "cycles_exec", "cycles_stall", "pairs_round1",
             "pairs_round2", "pairs_round3", "pairs_round4", "kv_rows")
-# read back after every job: STATUS / ERROR, then the counters (register names, upper case)
-RESULT_REGISTERS = ("STATUS", "ERROR") + tuple(c.upper() for c in COUNTERS)
+# counters wider than a register: NAME holds bits 31:0, NAME_HI the rest (rtl.regmap)
+WIDE_COUNTERS = COUNTERS[:-1]
+# read back after every job: STATUS / ERROR / FAULT_ADDR, then the counters (register names)
+RESULT_REGISTERS = (("STATUS", "ERROR", "FAULT_ADDR") + tuple(c.upper() for c in COUNTERS)
+                    + tuple(f"{c.upper()}_HI" for c in WIDE_COUNTERS))
 STATUS_ERROR = 0b100
 
 
@@ -154,13 +158,29 @@ def decode_outputs(lay: MemoryLayout, raw: dict, single: bool):
     return out
 
 
-def check_status(status: int, error: int):
-    """A job that ended with STATUS.error: a `UserError` naming the ERROR code."""
-    if status & STATUS_ERROR:
-        from rtl.regmap import ERROR_CODES
+def counter_values(values: dict) -> dict:
+    """COUNTERS from the RESULT_REGISTERS' values (`values`: register name, either case -> int)."""
+    values = {k.upper(): int(v) for k, v in values.items()}
+    out = {}
+    for name in COUNTERS:
+        hi = values.get(f"{name.upper()}_HI", 0) if name in WIDE_COUNTERS else 0
+        out[name] = values[name.upper()] | (hi << 32)
+    return out
 
-        code = {v: k for k, v in ERROR_CODES.items()}.get(error, "?")
-        raise UserError(f"the accelerator refused the job: ERROR = {error} ({code})")
+
+def check_status(status: int, error: int, fault_addr: int = 0):
+    """A job that ended with STATUS.error: a `UserError` naming the ERROR code and what it means
+    (a refusal at start, or a bus fault with the burst's address)."""
+    if status & STATUS_ERROR:
+        from rtl.regmap import ERROR_CODES, ERROR_DOCS, FAULT_CODES
+
+        code = {v: k for k, v in ERROR_CODES.items()}.get(error)
+        if code is None:
+            raise UserError(f"the accelerator ended the job with an unknown ERROR = {error}")
+        if code in FAULT_CODES:
+            at = f" (burst at {fault_addr:#x})" if code not in ("BUS_PENDING",) else ""
+            raise UserError(f"the job ended on a bus fault: ERROR = {error} ({code}): {ERROR_DOCS[code]}{at}")
+        raise UserError(f"the accelerator refused the job: ERROR = {error} ({code}): {ERROR_DOCS[code]}")
 
 
 def accounting(inputs, out, counters):

@@ -57,7 +57,7 @@ class ConfigCheck(wiring.Component):
             ("ROUND_BITS", (n == 0) | (n > self.max_rounds) | zero_slice | (total != 8)),
             ("ETA", eta_bad),
             ("SM_FRAC_BITS", (c.sm_frac_bits == 0) | (c.sm_frac_bits > 8)),
-            ("SHIFT", shift_bad),
+            ("SHIFT_RANGE", shift_bad),
             ("MULT", mult_bad),
             ("ROPE", c.rope & ((c.rope_base == 0) | (c.rope_base > (1 << 20)) | (c.pos0 > (1 << 16)))),
         ]

@@ -13,23 +13,43 @@ from dataclasses import dataclass
 from lapa.config import ArithConfig, HardwareConfig
 
 __all__ = ["Field", "Register", "register_map", "regmap_markdown", "regmap_c_header",
-           "ERROR_CODES", "LAPA_ID"]
+           "ERROR_CODES", "CONFIG_CODES", "FAULT_CODES", "ERROR_DOCS", "LAPA_ID", "WATCHDOG_DEFAULT",
+           "COUNTER_BITS", "pairs_bits"]
 
 LAPA_ID = 0x4C415041  # "LAPA"
 
-# Error codes reported in ERROR when a job is refused at start (0 = none).
-ERROR_CODES = {
-    "NONE": 0,
-    "SEQ_LEN": 1,        # SEQ_LEN is 0 or above the generated max_seq_len
-    "HEADS": 2,          # N_HEADS / N_KV_HEADS zero, above the generated count, or not grouped
-    "ROUND_BITS": 3,     # ROUND_BITS: no rounds, more than max_rounds, a zero slice, or sum != 8
-    "ETA": 4,            # a ROUND_ETA above 2^ETA_FRAC_BITS, or ETA_FRAC_BITS outside 1..8
-    "SM_FRAC_BITS": 5,   # SM_FRAC_BITS outside 1..8
-    "SHIFT": 6,          # a requant shift above 47 or an sh_* above 31
-    "MULT": 7,           # a zero multiplier (m_* or sm_mult)
-    "AXI": 8,            # the memory returned an error response
-    "ROPE": 9,           # rope = 1 with ROPE_BASE outside 1..2^20 or POS0 above 2^16
-}
+# Error codes reported in ERROR.code (0 = none): 1..15 a job refused at start for its register
+# values (`rtl.config_check`), 16.. a job ended by the memory bus (`rtl.axi_guard`).
+_ERRORS = (
+    ("NONE", 0, "no error"),
+    ("SEQ_LEN", 1, "SEQ_LEN is 0 or above the generated max_seq_len"),
+    ("HEADS", 2, "N_HEADS / N_KV_HEADS zero, above the generated count, or not grouped"),
+    ("ROUND_BITS", 3, "ROUND_BITS: no rounds, more than max_rounds, a zero slice, or sum != 8"),
+    ("ETA", 4, "a ROUND_ETA above 2^ETA_FRAC_BITS, or ETA_FRAC_BITS outside 1..8"),
+    ("SM_FRAC_BITS", 5, "SM_FRAC_BITS outside 1..8"),
+    ("SHIFT_RANGE", 6, "a requant shift (n_*, sm_shift) above 47"),
+    ("MULT", 7, "a zero multiplier (m_* or sm_mult)"),
+    ("ROPE", 9, "rope = 1 with ROPE_BASE outside 1..2^20 or POS0 above 2^16"),
+    ("READ_SLVERR", 16, "a read burst answered SLVERR (FAULT_ADDR: its address)"),
+    ("READ_DECERR", 17, "a read burst answered DECERR (FAULT_ADDR: its address)"),
+    ("WRITE_SLVERR", 18, "a write burst answered SLVERR (FAULT_ADDR: its address)"),
+    ("WRITE_DECERR", 19, "a write burst answered DECERR (FAULT_ADDR: its address)"),
+    ("READ_TIMEOUT", 20, "a read address or data waited WATCHDOG cycles on the memory"),
+    ("WRITE_TIMEOUT", 21, "a write address, data or response waited WATCHDOG cycles on the memory"),
+    ("BUS_PENDING", 22, "started while a burst of a job ended by a timeout is still unanswered "
+                        "(STATUS.bus_pending; a reset of the accelerator and its interconnect clears it)"),
+)
+ERROR_CODES = {name: code for name, code, _ in _ERRORS}
+ERROR_DOCS = {name: doc for name, _, doc in _ERRORS}
+CONFIG_CODES = tuple(name for name, code, _ in _ERRORS if 0 < code < 16)
+FAULT_CODES = tuple(name for name, code, _ in _ERRORS if code >= 16)
+WATCHDOG_DEFAULT = 1 << 20   # cycles a transfer may wait on the memory before READ/WRITE_TIMEOUT
+COUNTER_BITS = 64            # CYCLES_*: 2^64 cycles is 580 years at 1 GHz
+
+
+def pairs_bits(hw):
+    """Bits of a PAIRS_ROUND* count: every pair of every head kept, H * L * L."""
+    return (hw.n_heads * hw.max_seq_len * hw.max_seq_len).bit_length()
 
 
 @dataclass(frozen=True)
@@ -113,9 +133,16 @@ def register_map(hw: HardwareConfig | None = None) -> list[Register]:
                                          "and probs to their *_ADDR buffers")], "control")
     add("STATUS", "ro", [Field("busy", 1, "a job is running"),
                          Field("done", 1, "the last job ended (cleared by start)"),
-                         Field("error", 1, "the last job was refused or failed; see ERROR")],
+                         Field("error", 1, "the last job was refused or failed; see ERROR"),
+                         Field("bus_pending", 1, "a burst of a job ended by a timeout is still "
+                                                 "unanswered: a start is refused with BUS_PENDING")],
         "status")
-    add("ERROR", "ro", [Field("code", 4, "see the error codes table")], "why the last job failed")
+    add("ERROR", "ro", [Field("code", 8, "see the error codes table")], "why the last job failed")
+    add("FAULT_ADDR", "ro", [Field("fault_addr", 32, "address of the burst that faulted (codes 16..21)")],
+        "bus fault address")
+    add("WATCHDOG", "rw", [Field("watchdog", 32, "cycles a bus transfer may wait on the memory "
+                                                 "(0: no limit)", WATCHDOG_DEFAULT)],
+        "bus watchdog limit")
     add("HW_SHAPE", "const", [Field("d_model", 16, "D of the generated hardware", hw.d_model),
                            Field("head_dim", 16, "dh of the generated hardware", hw.head_dim)],
         "generated shape")
@@ -166,16 +193,22 @@ def register_map(hw: HardwareConfig | None = None) -> list[Register]:
                       ("CYCLES_SPEC", "cycles the speculation unit was busy"),
                       ("CYCLES_EXEC", "cycles the execution unit was busy"),
                       ("CYCLES_STALL", "cycles waiting for memory")):
-        add(name, "ro", [Field(name.lower(), 32, doc)], "performance counter")
+        _wide(add, name, COUNTER_BITS, doc)
     for r in range(4):
-        add(f"PAIRS_ROUND{r + 1}", "ro", [Field(f"pairs_round{r + 1}", 32,
-                                                f"pairs kept after round {r + 1}, all heads")],
-            "performance counter")
+        _wide(add, f"PAIRS_ROUND{r + 1}", pairs_bits(hw), f"pairs kept after round {r + 1}, all heads")
     add("PROGRESS", "ro", [Field("heads_done", 9, "query heads whose o rows are all written")],
         "progress of the running job")
     add("KV_ROWS", "ro", [Field("kv_rows", 32, "K/V rows computed, all KV heads")],
         "performance counter")
     return regs
+
+
+def _wide(add, name, bits, doc):
+    """A counter of `bits` bits: NAME (bits 31:0) and NAME_HI (the rest; at least one bit). Read
+    after done, or HI, NAME, HI again while a job runs."""
+    add(name, "ro", [Field(name.lower(), 32, f"{doc}, bits 31:0")], "performance counter")
+    add(f"{name}_HI", "ro", [Field(f"{name.lower()}_hi", max(1, bits - 32), f"{doc}, bits {bits - 1}:32")],
+        "performance counter, high word")
 
 
 def regmap_markdown(regs) -> str:
@@ -190,26 +223,40 @@ def regmap_markdown(regs) -> str:
             lines.append(f"| 0x{reg.offset:03X} | {reg.name} | {reg.access} | {bits} | {f.name} | "
                          f"{f.reset:#x} | {f.doc or reg.doc} |")
             lo += f.width
-    lines += ["", "## Error codes (ERROR.code)", "", "| code | name |", "|---|---|"]
-    lines += [f"| {v} | {k} |" for k, v in ERROR_CODES.items()]
+    lines += ["", "## Error codes (ERROR.code)", "", "| code | name | meaning |", "|---|---|---|"]
+    lines += [f"| {v} | {k} | {ERROR_DOCS[k]} |" for k, v in ERROR_CODES.items()]
     return "\n".join(lines) + "\n"
 
 
 def regmap_c_header(regs, prefix="LAPA") -> str:
-    """The register map as a C header: offsets, field shifts and masks, error codes."""
+    """The register map as a C header: `<P>_<REG>_OFFSET` per register, `<P>_<REG>_<FIELD>_SHIFT`
+    and `_MASK` per field (but a register's only field named like it), error codes as
+    `<P>_ERR_<NAME>`. Refuses a map whose names would
+    collide or an error code whose name ends like an offset, shift or mask macro."""
+    suffixes = ("_OFFSET", "_SHIFT", "_MASK")
+    names = {}
     out = ["/* LAPA accelerator register map. Generated by build.py from rtl/regmap.py: do not edit. */",
            f"#ifndef {prefix}_REGS_H", f"#define {prefix}_REGS_H", ""]
+
+    def define(name, value, comment=""):
+        if name in names:
+            raise ValueError(f"C header: {name} defined twice")
+        names[name] = value
+        out.append(f"#define {name} {value}" + (f"  /* {comment} */" if comment else ""))
+
     for reg in regs:
-        out.append(f"#define {prefix}_{reg.name}_OFFSET 0x{reg.offset:03X}u  /* {reg.access}: {reg.doc} */")
+        define(f"{prefix}_{reg.name}_OFFSET", f"0x{reg.offset:03X}u", f"{reg.access}: {reg.doc}")
         lo = 0
         for f in reg.fields:
-            if len(reg.fields) > 1:
+            if len(reg.fields) > 1 or f.name.upper() != reg.name:   # not for a register's only namesake
                 base = f"{prefix}_{reg.name}_{f.name.upper()}"
-                out.append(f"#define {base}_SHIFT {lo}u")
-                out.append(f"#define {base}_MASK 0x{((1 << f.width) - 1) << lo:08X}u")
+                define(f"{base}_SHIFT", f"{lo}u")
+                define(f"{base}_MASK", f"0x{((1 << f.width) - 1) << lo:08X}u")
             lo += f.width
     out.append("")
     for k, v in ERROR_CODES.items():
-        out.append(f"#define {prefix}_ERROR_{k} {v}u")
+        if f"_{k}".endswith(suffixes):
+            raise ValueError(f"error code {k}: ends like a register macro ({', '.join(suffixes)})")
+        define(f"{prefix}_ERR_{k}", f"{v}u", ERROR_DOCS[k])
     out += ["", f"#endif /* {prefix}_REGS_H */", ""]
     return "\n".join(out)

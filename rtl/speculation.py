@@ -73,7 +73,7 @@ from .rope import RopeRotator, RopeTable, rope_table_layout
 
 __all__ = ["PERF_WIDTH", "PERF_FIELDS", "spec_config_layout", "hat_layout", "spec_shape", "SpeculationUnit"]
 
-PERF_WIDTH = 40
+PERF_WIDTH = 48
 PERF_FIELDS = ("cycles", "predict_cycles", "pea_beats", "peb_beats", "pairs", "c1", "fifo_peak")
 
 

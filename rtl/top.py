@@ -22,24 +22,33 @@ Every result row goes out through the `ResultWriter` (`rtl.results`: whole rows,
 all reads go through one in-order `DataFetcher`, fed row by row by one generator per side; a
 row is requested only when its consumer can take all of it (a FIFO's free space for x rows and
 mask rows; the unit's own request for wq), so no read waits in the fetcher for a busy consumer.
-Counters (CYCLES_*, PAIRS_ROUND*, KV_ROWS) count the current job.
+Counters (CYCLES_*, PAIRS_ROUND*, KV_ROWS) count the current job; CYCLES_* are 64-bit and
+PAIRS_ROUND* H * L * L wide (NAME and NAME_HI registers).
+Bus faults: the AXI master port goes through `rtl.axi_guard.AXIGuard`. An error response or a
+watchdog timeout (WATCHDOG cycles waiting on the memory) ends the job at once: the core (both
+sequencers, the units, fetcher, result writer, FIFOs) is reset while the guard finishes the
+outstanding bursts, and the job is done with the guard's ERROR code, FAULT_ADDR and `irq`;
+CYCLES_* keep the cycles up to the fault (PAIRS_ROUND* and KV_ROWS read 0). A start while the
+guard drains waits for it; a start while a burst of a timed-out job is still unanswered
+(STATUS.bus_pending) is refused with BUS_PENDING.
 """
 
 from types import SimpleNamespace
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Module, Mux, ResetInserter, Signal
 from amaranth.lib import data, fifo, wiring
 from amaranth.lib.wiring import In, Out
 
 from lapa.config import BUS_BITS
 
 from .axi import AXI4, AXI4Lite, join_read_write
+from .axi_guard import AXIGuard
 from .config_check import ConfigCheck, head_groupings
 from .execution import ExecutionUnit
 from .fetcher import DataFetcher
 from .mask_codec import MaskUnpacker
 from .regbank import RegisterBank, bank_layout
-from .regmap import ERROR_CODES, register_map
+from .regmap import COUNTER_BITS, ERROR_CODES, pairs_bits, register_map
 from .registry import block
 from .resize import StreamResize
 from .results import RESULT_BUFFERS, ResultWriter
@@ -69,22 +78,28 @@ class LapaTop(wiring.Component):
         })
 
     def elaborate(self, platform):
-        m = Module()
+        top = Module()     # registers, start / done / ERROR, the bus guard, the cycle counters
+        m = Module()       # the core: everything a bus fault resets (`flush`)
+        flush = Signal()
+        top.submodules.core = ResetInserter(flush)(m)
         hw = self.hw
         D, dh, L, H = hw.d_model, hw.head_dim, hw.max_seq_len, hw.n_heads
         G = dh // hw.pea_lanes
-        m.submodules.bank = bank = self.bank
-        wiring.connect(m, wiring.flipped(self.axil), bank.axil)
+        top.submodules.bank = bank = self.bank
+        wiring.connect(top, wiring.flipped(self.axil), bank.axil)
         regs = bank.config
         status = bank.status
-        m.submodules.check = check = ConfigCheck(bank_layout(self.regs, "rw"), max_seq_len=L,
-                                                 n_heads=H, max_rounds=hw.max_rounds)
-        m.d.comb += check.config.eq(regs)
+        top.submodules.check = check = ConfigCheck(bank_layout(self.regs, "rw"), max_seq_len=L,
+                                                   n_heads=H, max_rounds=hw.max_rounds)
+        top.d.comb += check.config.eq(regs)
+        top.submodules.guard = guard = AXIGuard(addr_width=ADDR_WIDTH, data_width=BUS_BITS)
+        wiring.connect(top, wiring.flipped(self.axi), guard.bus)
+        top.d.comb += guard.limit.eq(regs.watchdog)
         m.submodules.spec = spec = SpeculationUnit(self.cfg)
         m.submodules.exec = ex = ExecutionUnit(self.cfg)
         m.submodules.fetcher = fetcher = DataFetcher(n_dest=8, addr_width=ADDR_WIDTH, data_width=BUS_BITS)
         m.submodules.results = wr = ResultWriter(hw, addr_width=ADDR_WIDTH, data_width=BUS_BITS)
-        join_read_write(m, self.axi, fetcher.axi, wr.axi)
+        join_read_write(m, wiring.flipped(guard.core), fetcher.axi, wr.axi)
 
         # The job's registers, latched at start (the host may rewrite them while a job runs).
         job = Signal(bank_layout(self.regs, "rw"))
@@ -98,17 +113,21 @@ class LapaTop(wiring.Component):
         m.d.comb += mask_words.eq((seq_len + BUS_BITS - 1) >> (BUS_BITS.bit_length() - 1))
 
         # ---- Controller state
-        busy = Signal()                   # the job FSM is past IDLE
+        busy = Signal()                   # the job FSM is past IDLE, or a start waits for the bus
+        running = Signal()                # the job FSM is past IDLE
         done = Signal()
-        err = Signal(4)
+        err = Signal(8)
+        go = Signal()                     # the job begins (its registers are latched)
+        finished = Signal()               # the job's last result is in memory
         g_idx = Signal(range(H + 1))      # KV head
         j_idx = Signal(range(H + 1))      # query head within the group
         g_exec = Signal(range(H + 1))     # KV head of the execution side
         jq = Signal(range(H + 1))         # execution: wq/mask fetches issued in the group
         last_head = j_idx == grp - 1
-        m.d.comb += [status.status.busy.eq(busy), status.status.done.eq(done),
-                     status.status.error.eq(err != 0), status.error.eq(err),
-                     self.irq.eq(done & regs.ctrl.irq_enable)]
+        top.d.comb += [status.status.busy.eq(busy), status.status.done.eq(done),
+                       status.status.error.eq(err != 0), status.status.bus_pending.eq(guard.dead),
+                       status.error.eq(err), status.fault_addr.eq(guard.fault_addr),
+                       self.irq.eq(done & regs.ctrl.irq_enable)]
 
         # ---- Runtime configuration of the units
         sc = spec.config
@@ -227,23 +246,27 @@ class LapaTop(wiring.Component):
         m.d.comb += [wr.seq_len.eq(seq_len), wr.trace.eq(trace)]
         m.d.comb += [wr.base[name].eq(regs[f"{name}_addr"]) for name in RESULT_BUFFERS]
 
-        # ---- Counters (this job)
-        kept_base = Signal(data.ArrayLayout(32, hw.max_rounds))
+        # ---- Counters (this job). CYCLES_* live outside the core, so a fault keeps them.
+        cycles = {name: Signal(COUNTER_BITS, name=name) for name in ("cycles_total", "cycles_spec",
+                                                                     "cycles_exec", "cycles_stall")}
+        wide = dict(cycles)
+        with top.If(busy):
+            top.d.sync += cycles["cycles_total"].eq(cycles["cycles_total"] + 1)
+            with top.If(spec.busy):
+                top.d.sync += cycles["cycles_spec"].eq(cycles["cycles_spec"] + 1)
+            with top.If(ex.busy):
+                top.d.sync += cycles["cycles_exec"].eq(cycles["cycles_exec"] + 1)
+            with top.If(fetcher.busy & ~self.axi.rvalid):
+                top.d.sync += cycles["cycles_stall"].eq(cycles["cycles_stall"] + 1)
+        P = pairs_bits(hw)
+        kept_base = Signal(data.ArrayLayout(P, hw.max_rounds))
         kv_base = Signal(32)
-        with m.If(busy):
-            m.d.sync += status.cycles_total.eq(status.cycles_total + 1)
-            with m.If(spec.busy):
-                m.d.sync += status.cycles_spec.eq(status.cycles_spec + 1)
-            with m.If(ex.busy):
-                m.d.sync += status.cycles_exec.eq(status.cycles_exec + 1)
-            with m.If(fetcher.busy & ~self.axi.rvalid):
-                m.d.sync += status.cycles_stall.eq(status.cycles_stall + 1)
         for r in range(4):
-            cnt = status[f"pairs_round{r + 1}"]
+            wide[f"pairs_round{r + 1}"] = cnt = Signal(P, name=f"pairs_round{r + 1}")
             if r < hw.max_rounds:
-                m.d.comb += cnt.eq(spec.perf.kept_round[r][:32] - kept_base[r])
-            else:
-                m.d.comb += cnt.eq(0)
+                m.d.comb += cnt.eq(spec.perf.kept_round[r][:P] - kept_base[r])
+        for name, value in wide.items():
+            top.d.comb += [status[name].eq(value[:32]), status[f"{name}_hi"].eq(value[32:])]
         m.d.comb += status.kv_rows.eq(ex.perf.kv_rows - kv_base)
         o_rows = Signal(range(L + 1))     # o rows written of the current head
         with m.If(wr.o_rows):
@@ -265,7 +288,6 @@ class LapaTop(wiring.Component):
         group_rows = Signal.like(wr.mask_rows)
         m.d.comb += group_rows.eq(grp * seq_len)
         head_bytes = D * dh
-        axi_error = fetcher.error | wr.error
 
         def fetch_head(gen, dest, ptr, nxt, *extra):
             """When `gen` is idle: fetch one head's D x dh weight bytes from `ptr` (advanced past
@@ -277,25 +299,47 @@ class LapaTop(wiring.Component):
 
         run_s = Signal()                   # the speculation side is working through the groups
         run_e = Signal()
+        # Start, done and ERROR (outside the core): a start is refused at once (BUS_PENDING, or the
+        # ConfigCheck code), waits while the guard drains a faulted job's bursts, or begins the job.
+        # A bus fault ends the job at once: the core is reset while the guard drains.
+        waiting = Signal()                 # a start waits for the guard's drain
+        refusal = Mux(guard.dead, ERROR_CODES["BUS_PENDING"], check.error)
+        top.d.comb += busy.eq(running | waiting)
+        with top.If(bank.start & ~busy):
+            top.d.sync += [done.eq(0), err.eq(refusal), *(v.eq(0) for v in cycles.values())]
+            with top.If(refusal != 0):
+                top.d.sync += done.eq(1)
+            with top.Elif(guard.draining):
+                top.d.sync += waiting.eq(1)
+            with top.Else():
+                top.d.comb += go.eq(1)
+        with top.If(waiting & (guard.dead | ~guard.draining)):
+            top.d.sync += [waiting.eq(0), err.eq(refusal)]
+            with top.If(refusal != 0):
+                top.d.sync += done.eq(1)
+            with top.Else():
+                top.d.comb += go.eq(1)
+        with top.If(finished):
+            top.d.sync += done.eq(1)
+        with top.If(guard.fault):
+            top.d.comb += flush.eq(1)
+            top.d.sync += [done.eq(1), err.eq(guard.code)]
+
         with m.FSM(name="job") as job_fsm:
             with m.State("IDLE"):
-                with m.If(bank.start):
-                    m.d.sync += [job.eq(regs), done.eq(0), err.eq(check.error),
-                                 status.cycles_total.eq(0), status.cycles_spec.eq(0),
-                                 status.cycles_exec.eq(0), status.cycles_stall.eq(0),
-                                 status.progress.eq(0), o_rows.eq(0),
+                with m.If(bank.start & ~busy):     # a refused job reads PROGRESS 0 too
+                    m.d.sync += status.progress.eq(0)
+                with m.If(go):
+                    m.d.sync += [job.eq(regs), status.progress.eq(0), o_rows.eq(0),
                                  kv_base.eq(ex.perf.kv_rows)]
-                    m.d.sync += [kept_base[r].eq(spec.perf.kept_round[r][:32]) for r in range(hw.max_rounds)]
-                    with m.If(check.error != 0):
-                        m.d.sync += done.eq(1)
-                    with m.Else():
-                        m.d.sync += [g_idx.eq(0), j_idx.eq(0), g_exec.eq(0), rope_count.eq(0),
-                                     wq_lo_ptr.eq(regs.wq_lo_addr), wk_lo_ptr.eq(regs.wk_lo_addr),
-                                     wq_ptr.eq(regs.wq_addr), wk_ptr.eq(regs.wk_addr),
-                                     wv_ptr.eq(regs.wv_addr), mask_rd_ptr.eq(regs.mask_addr),
-                                     mask_needed.eq(0)]
-                        m.d.comb += wr.start.eq(1)
-                        m.next = "ROPE"
+                    m.d.sync += [kept_base[r].eq(spec.perf.kept_round[r][:P]) for r in range(hw.max_rounds)]
+                    m.d.sync += [g_idx.eq(0), j_idx.eq(0), g_exec.eq(0), rope_count.eq(0),
+                                 wq_lo_ptr.eq(regs.wq_lo_addr), wk_lo_ptr.eq(regs.wk_lo_addr),
+                                 wq_ptr.eq(regs.wq_addr), wk_ptr.eq(regs.wk_addr),
+                                 wv_ptr.eq(regs.wv_addr), mask_rd_ptr.eq(regs.mask_addr),
+                                 mask_needed.eq(0)]
+                    m.d.comb += wr.start.eq(1)
+                    m.next = "ROPE"
             with m.State("ROPE"):
                 with m.If(job.rope):
                     gen_s.issue(F_ROPE, job.rope_addr, seq_len, 2 * dh // BUS_BYTES)
@@ -312,12 +356,10 @@ class LapaTop(wiring.Component):
                     m.next = "FINISH"
             with m.State("FINISH"):
                 with m.If(wr.quiet):
-                    m.d.sync += done.eq(1)
-                    with m.If(axi_error):
-                        m.d.sync += err.eq(ERROR_CODES["AXI"])
+                    m.d.comb += finished.eq(1)
                     m.next = "IDLE"
 
-        m.d.comb += busy.eq(~job_fsm.ongoing("IDLE"))
+        m.d.comb += running.eq(~job_fsm.ongoing("IDLE"))
 
         with m.FSM(name="spec_side"):
             with m.State("IDLE"):
@@ -392,7 +434,7 @@ class LapaTop(wiring.Component):
                         m.next = "IDLE"
                     with m.Else():
                         m.next = "X"
-        return m
+        return top
 
 
 @block("top", unit="system")

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from host.job import COUNTERS, check_fits, check_status, cycle_bound, decode_outputs, job_image
+from host.job import (RESULT_REGISTERS, check_fits, check_status, counter_values, cycle_bound,
+                      decode_outputs, job_image)
 from lapa.config import LapaConfig
 from lapa.memlayout import MemoryLayout
 
-__all__ = ["run_rtl_jobs"]
+__all__ = ["prepare_jobs", "read_result", "run_rtl_jobs"]
 
 
 class _Progress(threading.Thread):
@@ -50,17 +51,9 @@ class _Progress(threading.Thread):
             print(file=self.stream, flush=True)
 
 
-def run_rtl_jobs(jobs, cfg: LapaConfig, *, simulator="verilator", waves=None, pause=0.0,
-                 reset_mid=False, progress=None, trace=True, overrides=None):
-    """Run several `LayerInputs` (all of `cfg.hw`'s shape limits) on one build; returns a list of
-    (outputs, counters) in order. `pause`: probability of a stall on every AXI channel of the
-    RAM model (random read latency, back-pressure). `reset_mid`: the first job is reset halfway
-    and run again. `overrides`: register writes ({name: value}) after each job's own, to test
-    the hardware's refusals; a refused job raises `UserError` naming the ERROR code."""
-    from rtl.generate import top_verilog
-    from sim.runner import run_cocotb
-
-    work = Path(tempfile.mkdtemp(prefix="lapa-rtl-"))
+def prepare_jobs(jobs, cfg: LapaConfig, work: Path, *, trace=True, overrides=None):
+    """The testbench's job specs (memory image files, register writes, output buffers, result
+    file, cycle bound) and the memory layouts, for `LayerInputs` that fit `cfg.hw`."""
     specs, layouts = [], []
     for n, inputs in enumerate(jobs):
         check_fits(inputs.shape, cfg.hw)
@@ -73,6 +66,31 @@ def run_rtl_jobs(jobs, cfg: LapaConfig, *, simulator="verilator", waves=None, pa
                       "result": str(work / f"result{n}.npz"), "heads": inputs.shape[3],
                       "max_cycles": cycle_bound(inputs.shape, cfg.hw)})
         layouts.append(lay)
+    return specs, layouts
+
+
+def read_result(path, inputs, lay):
+    """(outputs, counters) of a job's result file; a job that ended with an error raises
+    `UserError` naming its ERROR code."""
+    with np.load(path) as res:
+        raw = {name: res[name].tobytes() for name in MemoryLayout.OUTPUTS}
+        counters = counter_values({name: res[name.lower()] for name in RESULT_REGISTERS})
+        check_status(int(res["status"]), int(res["error"]), int(res["fault_addr"]))
+    return decode_outputs(lay, raw, np.asarray(inputs.wq).ndim == 2), counters
+
+
+def run_rtl_jobs(jobs, cfg: LapaConfig, *, simulator="verilator", waves=None, pause=0.0,
+                 reset_mid=False, progress=None, trace=True, overrides=None):
+    """Run several `LayerInputs` (all of `cfg.hw`'s shape limits) on one build; returns a list of
+    (outputs, counters) in order. `pause`: probability of a stall on every AXI channel of the
+    RAM model (random read latency, back-pressure). `reset_mid`: the first job is reset halfway
+    and run again. `overrides`: register writes ({name: value}) after each job's own, to test
+    the hardware's refusals; a refused job raises `UserError` naming the ERROR code."""
+    from rtl.generate import top_verilog
+    from sim.runner import run_cocotb
+
+    work = Path(tempfile.mkdtemp(prefix="lapa-rtl-"))
+    specs, layouts = prepare_jobs(jobs, cfg, work, trace=trace, overrides=overrides)
     env = {"LAPA_JOBS": json.dumps({"jobs": specs, "pause": pause, "reset_mid": reset_mid,
                                     "progress": str(work / "progress")})}
     watcher = _Progress(work / "progress", sys.stderr) if progress is not False else None
@@ -88,11 +106,4 @@ def run_rtl_jobs(jobs, cfg: LapaConfig, *, simulator="verilator", waves=None, pa
         if watcher:
             watcher.stop.set()
             watcher.join()
-    results = []
-    for inputs, lay, spec in zip(jobs, layouts, specs):
-        with np.load(spec["result"]) as res:
-            raw = {name: res[name].tobytes() for name in MemoryLayout.OUTPUTS}
-            counters = {name: int(res[name]) for name in COUNTERS}
-            check_status(int(res["status"]), int(res["error"]))
-        results.append((decode_outputs(lay, raw, np.asarray(inputs.wq).ndim == 2), counters))
-    return results
+    return [read_result(spec["result"], inputs, lay) for inputs, lay, spec in zip(jobs, layouts, specs)]

@@ -16,6 +16,7 @@ import numpy as np
 from cocotb.triggers import ClockCycles, RisingEdge, Timer
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
+from host.job import RESULT_REGISTERS
 from rtl.regmap import register_map
 
 from .streams import load_config, make_rng, reset, start_clock
@@ -24,7 +25,7 @@ POLL = 2000      # cycles between progress polls
 PERIOD_NS = 10
 
 
-def _pauses(rng, p):
+def pauses(rng, p):
     return (rng.random() < p for _ in itertools.count())
 
 
@@ -42,23 +43,36 @@ class Host:
         if spec["pause"]:
             for ch in (self.ram.read_if.ar_channel, self.ram.read_if.r_channel, self.ram.write_if.aw_channel,
                        self.ram.write_if.w_channel, self.ram.write_if.b_channel):
-                ch.set_pause_generator(_pauses(self.rng, spec["pause"]))
+                ch.set_pause_generator(pauses(self.rng, spec["pause"]))
         self.progress = spec["progress"]
 
     async def read(self, name):
         return await self.axil.read_dword(self.regs[name])
 
-    async def run(self, job, n, total, cut=None):
-        """One job; returns its cycle count. `cut`: reset after that many cycles instead."""
-        dut = self.dut
+    async def start(self, job, extra=()):
+        """Load the job's image, write its registers (then `extra` ones), set CTRL.start."""
         image = np.load(job["image"])["image"].tobytes()
         self.ram.write(0, bytes(self.ram.size))
         self.ram.write(0, image)
-        for name, value in job["writes"]:
+        for name, value in [*job["writes"], *extra]:
             await self.axil.write_dword(self.regs[name], value)
         ctrl = dict(job["writes"])["CTRL"]
         await self.axil.write_dword(self.regs["CTRL"], ctrl | 1)
-        await ClockCycles(dut.clk, 4)   # STATUS.done (and irq) of the previous job clears
+        await ClockCycles(self.dut.clk, 4)   # STATUS.done (and irq) of the previous job clears
+
+    async def save(self, job):
+        """The job's output buffers and result registers, to its result file."""
+        result = {name: np.frombuffer(self.ram.read(addr, size), np.uint8)
+                  for name, (addr, size) in job["outputs"].items()}
+        for name in RESULT_REGISTERS:
+            result[name.lower()] = np.asarray(await self.read(name))
+        np.savez(job["result"], **result)
+        return result
+
+    async def run(self, job, n, total, cut=None):
+        """One job; returns its cycle count. `cut`: reset after that many cycles instead."""
+        dut = self.dut
+        await self.start(job)
         cycles = 0
         while not int(dut.irq.value):
             if cut is not None and cycles >= cut:
@@ -77,12 +91,7 @@ class Host:
                 with open(self.progress, "w") as f:
                     f.write(f"RTL simulation: job {n + 1}/{total}, heads done {heads}/{job['heads']}, "
                             f"{cycles} cycles")
-        result = {name: np.frombuffer(self.ram.read(addr, size), np.uint8)
-                  for name, (addr, size) in job["outputs"].items()}
-        for name in ("STATUS", "ERROR", "CYCLES_TOTAL", "CYCLES_SPEC", "CYCLES_EXEC", "CYCLES_STALL",
-                     "PAIRS_ROUND1", "PAIRS_ROUND2", "PAIRS_ROUND3", "PAIRS_ROUND4", "KV_ROWS"):
-            result[name.lower()] = np.asarray(await self.read(name))
-        np.savez(job["result"], **result)
+        result = await self.save(job)
         return int(result["cycles_total"])
 
 

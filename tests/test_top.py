@@ -16,6 +16,8 @@ from host.job import check_fits, hw_for_layer
 from sim.layer import run_rtl_jobs
 from sim.lint import lint_verilog
 
+from . import coverage_bins
+
 OUTPUTS = ("q_hat", "k_hat", "q", "k", "v", "mask", "key_needed", "probs", "o")
 HW = HardwareConfig(d_model=32, head_dim=16, max_seq_len=32, n_heads=9, n_kv_heads=3,
                     pea_lanes=16, peb_lanes=16, mac_rows=2, mac_cols=8, av_lanes=8)
@@ -52,6 +54,7 @@ def cases():
 
 
 def check(inputs, out, counters, tag):
+    """Every output and counter against golden; returns the job's coverage bins."""
     gold = run_layer(inputs.x, inputs.wq, inputs.wk, inputs.wv, inputs.arith)
     for name in OUTPUTS:
         assert out[name].shape == gold[name].shape, f"{tag}: {name} shape"
@@ -64,13 +67,15 @@ def check(inputs, out, counters, tag):
     assert counters["kv_rows"] == int(gold["key_needed"].sum()), f"{tag}: KV_ROWS"
     assert 0 < counters["cycles_spec"] < counters["cycles_total"], tag
     assert 0 < counters["cycles_exec"] < counters["cycles_total"], tag
+    return coverage_bins.job_bins(inputs, gold, HW)
 
 
 def test_top_end_to_end(simulator):
     """Every shape and mode of `cases()` on one build, every output against golden."""
     jobs = cases()
-    for n, ((out, counters), inputs) in enumerate(zip(run_rtl_jobs(jobs, CFG, simulator=simulator), jobs)):
-        check(inputs, out, counters, f"case {n}")
+    results = run_rtl_jobs(jobs, CFG, simulator=simulator)
+    coverage_bins.require("test_top_end_to_end", [check(inputs, out, counters, f"case {n}")
+                                                  for n, ((out, counters), inputs) in enumerate(zip(results, jobs))])
 
 
 def random_cases(n, seed):
@@ -99,16 +104,18 @@ def random_cases(n, seed):
 def test_top_random_sweep(simulator):
     """24 random layers on one build (`-m slow`)."""
     jobs = random_cases(24, 7)
-    for n, ((out, counters), inputs) in enumerate(zip(run_rtl_jobs(jobs, CFG, simulator=simulator), jobs)):
-        check(inputs, out, counters, f"random case {n}")
+    results = run_rtl_jobs(jobs, CFG, simulator=simulator)
+    coverage_bins.require("test_top_random_sweep", [check(inputs, out, counters, f"random case {n}")
+                                                    for n, ((out, counters), inputs) in enumerate(zip(results, jobs))])
 
 
 def test_top_backpressure_and_reset(simulator):
     """Random stalls on every AXI channel, and a reset in the middle of a job before two more."""
     jobs = [layer(32, 9, 3, 11, rope=True), layer(10, 4, 2, 12)]
     results = run_rtl_jobs(jobs, CFG, simulator=simulator, pause=0.3, reset_mid=True)
-    for n, ((out, counters), inputs) in enumerate(zip(results, jobs)):
-        check(inputs, out, counters, f"job {n}")
+    coverage_bins.require("test_top_backpressure_and_reset",
+                          [check(inputs, out, counters, f"job {n}") | {"stall_all"} | ({"reset_mid_job"} if n == 0 else set())
+                           for n, ((out, counters), inputs) in enumerate(zip(results, jobs))])
 
 
 @pytest.mark.parametrize("writes,code", [({"SEQ_LEN": 33}, "SEQ_LEN"), ({"HEADS": 9 | (2 << 9)}, "HEADS"),
