@@ -11,7 +11,7 @@ from rtl.generate import to_verilog
 from sim.runner import run_cocotb
 
 CFG = LapaConfig(hw=HardwareConfig(d_model=32, head_dim=8, max_seq_len=16, n_heads=2, n_kv_heads=1,
-                                   mac_rows=2, mac_cols=2, av_lanes=2))
+                                   mac_rows=2, mac_cols=2, av_lanes=2, pea_lanes=8, peb_lanes=8))
 
 
 def test_rtl_execution(simulator):
