@@ -14,6 +14,7 @@ __all__ = ["ROOT", "code_version", "git_describe"]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SKIP_DIRS = {"__pycache__", ".pytest_cache"}
+_SKIP_PATHS = {os.path.join("lapa", "commands")}   # the CLI: no task runs it
 _SKIP_SUFFIXES = (".pyc", ".pyo")
 
 
@@ -23,7 +24,9 @@ def _files(folder):
         yield folder
         return
     for dirpath, dirnames, filenames in os.walk(top):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        rel = os.path.relpath(dirpath, ROOT)
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".")
+                             and os.path.join(rel, d) not in _SKIP_PATHS)
         for f in sorted(filenames):
             if not f.endswith(_SKIP_SUFFIXES) and not f.startswith("."):
                 yield os.path.relpath(os.path.join(dirpath, f), ROOT)
