@@ -107,7 +107,10 @@ def _fronts(sweep, rows, out_dir):
         ys = [r["metrics"]["area_um2"] for r in src]
         idx = front(xs, ys)
         labels = [_short(sweep, r, keys) for r in src]
-        what = "RTL cycles (measured)" if measured else "ideal cycles (PE-bound model, host.job.ideal_cycles)"
+        lens = sorted({r["metrics"]["cycles_seq_len" if measured else "work_seq_len"] for r in src})
+        at = f"L = {', '.join(map(str, lens))}"
+        what = f"RTL cycles (measured, {at})" if measured else \
+            f"ideal cycles (PE-bound model, host.job.ideal_cycles, {at})"
         path = os.path.join(out_dir, "pareto-area-cycles.png")
         pareto_plot(path, [(x, y, lab, which[1]) for x, y, lab in zip(xs, ys, labels)], idx,
                     what, "area, um^2 (ASIC flow, OSU 0.18 um, SRAM from CACTI)",

@@ -113,8 +113,8 @@ def _check_heavy(client, jobs):
         return
     workers = client.scheduler_info(n_workers=-1)["workers"]
     if not any(w.get("resources", {}).get(HEAVY, 0) >= 1 for w in workers.values()):
-        raise UserError(f"no worker offers the '{HEAVY}' resource that {', '.join(heavy)} need: start "
-                        f"workers with `dask worker ADDRESS --resources {HEAVY}=1`")
+        raise UserError(f"no worker offers the '{HEAVY}' resource the {', '.join(heavy)} jobs need: "
+                        f"start workers with `dask worker ADDRESS --resources {HEAVY}=1`")
 
 
 def run_jobs(client, jobs, store, progress):
@@ -168,10 +168,10 @@ def run_sweep(sweep, out_dir, workers=2, scheduler=None, dashboard=":8787", quie
             if scheduler:
                 _wait_for_workers(client, scheduler)
             _check_heavy(client, todo)
-            meta["dashboard"] = client.dashboard_link if dashboard else None
+            meta["dashboard"] = client.dashboard_link
             n = len(client.scheduler_info(n_workers=-1)["workers"])
             progress.say(f"{'scheduler ' + scheduler if scheduler else 'local cluster'}: {n} worker(s); "
-                         f"dashboard {meta['dashboard'] or 'off'}")
+                         f"dashboard {meta['dashboard']}")
             records.update(run_jobs(client, todo, store, progress))
     meta["wall_s"] = round(time.monotonic() - t0, 1)
     meta["failed"] = sum(1 for r in records.values() if r and r["status"] != "ok")

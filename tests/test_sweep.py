@@ -70,7 +70,7 @@ def test_pareto_front():
 def test_small_sweep_on_two_workers(tmp_path):
     out = tmp_path / "out"
     assert main(["sweep", _write(tmp_path, TINY.format(L=16)), "--out", str(out), "--workers", "2",
-                 "--dashboard", "off", "--quiet"]) == 0
+                 "--dashboard", ":0", "--quiet"]) == 0
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert len(rows) == 2 * 3 * 2
     report = json.loads((out / "report.json").read_text())
@@ -111,17 +111,17 @@ def test_small_sweep_on_two_workers(tmp_path):
 def test_resume_runs_no_finished_job(tmp_path):
     sweep = _sweep(tmp_path)
     out = str(tmp_path / "out")
-    _, jobs, _, records, meta = run_sweep(sweep, out, workers=1, dashboard=None, quiet=True)
+    _, jobs, _, records, meta = run_sweep(sweep, out, workers=1, dashboard=":0", quiet=True)
     assert meta["ran"] == len(jobs) == 6 and all(r["status"] == "ok" for r in records.values())
     store = Store(out)
     stamps = {k: os.stat(store.path(k)).st_mtime_ns for k in jobs}
-    _, _, _, again, meta2 = run_sweep(sweep, out, workers=1, dashboard=None, quiet=True)
+    _, _, _, again, meta2 = run_sweep(sweep, out, workers=1, dashboard=":0", quiet=True)
     assert meta2["ran"] == 0 and meta2["kept"] == 6
     assert {k: os.stat(store.path(k)).st_mtime_ns for k in jobs} == stamps
     assert again == records
     lost = sorted(jobs)[2]
     os.unlink(store.path(lost))                      # a job lost in a crash runs again, alone
-    _, _, _, third, meta3 = run_sweep(sweep, out, workers=1, dashboard=None, quiet=True)
+    _, _, _, third, meta3 = run_sweep(sweep, out, workers=1, dashboard=":0", quiet=True)
     assert meta3["ran"] == 1 and store.done(lost)
     assert {k: os.stat(store.path(k)).st_mtime_ns for k in jobs if k != lost} == \
         {k: v for k, v in stamps.items() if k != lost}
@@ -136,7 +136,7 @@ def test_worker_killed_mid_sweep(tmp_path):
     _, jobs, _ = plan(sweep, codes)
     store = Store(str(tmp_path / "out"))
     progress = Progress(len(jobs), 0, quiet=True)
-    with open_client(workers=2, dashboard=None) as client:
+    with open_client(workers=2, dashboard=":0") as client:
         pids = client.run(os.getpid)
         result = {}
         runner = threading.Thread(target=lambda: result.update(
@@ -161,7 +161,7 @@ def test_worker_killed_mid_sweep(tmp_path):
     moved = [records[k.split("-", 1)[1]] for k in running]
     assert moved and all(r["worker"] != victim for r in moved)  # ran again elsewhere
     # the rerun results are the same numbers as a run on one worker
-    ref = run_sweep(sweep, str(tmp_path / "ref"), workers=1, dashboard=None, quiet=True)[3]
+    ref = run_sweep(sweep, str(tmp_path / "ref"), workers=1, dashboard=":0", quiet=True)[3]
     assert {k: r["result"] for k, r in ref.items()} == {k: r["result"] for k, r in records.items()}
 
 
@@ -171,11 +171,26 @@ def test_failed_job_is_recorded_and_the_sweep_goes_on(tmp_path):
     jobs = list(jobs.values())
     bad = Job(jobs[0].task, "f" * 20, jobs[0].params, "src-0000000000000000", "bad")
     store = Store(str(tmp_path / "out"))
-    with open_client(workers=2, dashboard=None) as client:
+    with open_client(workers=2, dashboard=":0") as client:
         records = run_jobs(client, [bad] + jobs[1:3], store, Progress(3, 0, quiet=True))
     assert records[bad.key]["status"] == "failed" and "other work sources" in records[bad.key]["error"]
     assert all(records[j.key]["status"] == "ok" for j in jobs[1:3])
     assert store.load(bad.key)["status"] == "failed"
+
+
+def test_heavy_jobs_need_a_heavy_worker(tmp_path):
+    """A cluster whose workers offer no 'heavy' resource is refused before a heavy job is sent
+    (it would wait forever)."""
+    from distributed import Client, LocalCluster
+
+    from dse.runner import _check_heavy
+    from lapa.errors import UserError
+
+    heavy = Job("synth", "k", {}, "v", "p")
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster, Client(cluster) as client:
+        _check_heavy(client, [Job("work", "k", {}, "v", "p")])      # light jobs: fine
+        with pytest.raises(UserError, match="no worker offers the 'heavy' resource the synth jobs need"):
+            _check_heavy(client, [heavy])
 
 
 def test_execute_records_a_raising_task():
@@ -215,7 +230,7 @@ BAD = [
 @pytest.mark.parametrize("text,message", BAD, ids=[m.split(":")[0] for _, m in BAD])
 def test_malformed_sweep_file(tmp_path, capsys, text, message):
     path = _write(tmp_path, text)
-    assert main(["sweep", path, "--out", str(tmp_path / "out"), "--dashboard", "off"]) == 2
+    assert main(["sweep", path, "--out", str(tmp_path / "out"), "--dashboard", ":0"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"error: {path}: ") and message in err, err
     assert not (tmp_path / "out").exists()
@@ -226,7 +241,7 @@ def test_bad_paths(tmp_path, capsys, where):
     good = _write(tmp_path, TINY.format(L=16))
     args = {"missing": [str(tmp_path / "nope.toml")], "folder": [str(tmp_path)],
             "out": [good, "--out", str(tmp_path / "no" / "such" / "dir")]}[where]
-    assert main(["sweep", *args, "--dashboard", "off"]) == 2
+    assert main(["sweep", *args, "--dashboard", ":0"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: "), err
     assert {"missing": "no such file", "folder": "is a folder", "out": "does not exist"}[where] in err

@@ -29,7 +29,7 @@ def register(sub):
     where.add_argument("--scheduler", metavar="ADDR", default=None,
                        help="a running Dask scheduler, e.g. tcp://10.0.0.1:8786")
     p.add_argument("--dashboard", default=":8787", metavar="ADDR",
-                   help="local cluster: dashboard address (default :8787, 'off' for none)")
+                   help="local cluster: dashboard address (default :8787; :0 takes a free port)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=run)
 
@@ -56,8 +56,7 @@ def run(args):
 
         check_liberty(DEFAULT_LIBERTY)
     os.makedirs(out, exist_ok=True)
-    dashboard = None if args.dashboard == "off" else args.dashboard
-    pts, jobs, cells, records, meta = run_sweep(sweep, out, args.workers, args.scheduler, dashboard,
+    pts, jobs, cells, records, meta = run_sweep(sweep, out, args.workers, args.scheduler, args.dashboard,
                                                 args.quiet)
     write_report(sweep, out, pts, cells, records, meta)
     if not args.quiet:
