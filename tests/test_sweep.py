@@ -261,3 +261,46 @@ def test_shared_jobs_and_out_of_reach(tmp_path):
     skipped = [c["cycles"] for c in cells if isinstance(c["cycles"], tuple)]
     assert len(skipped) == 8 and all("lapa predictor only" in why for _, why in skipped)
     assert np.all([isinstance(c["synth"], str) for c in cells])
+
+
+def test_report_fronts_from_records(tmp_path):
+    """The report joins each point's jobs, draws both Pareto plots and puts exactly the
+    non-dominated points on each front (fabricated records: no synthesis or model run here)."""
+    from dse.report import write_report
+
+    text = TINY.format(L=16).replace('tasks = ["work", "energy"]', 'tasks = ["synth", "cycles", "eval", "energy"]') \
+        .replace("d_model = 32", "d_model = 32\nmax_seq_len = 16\npeb_lanes = 2\nmac_rows = 2\nmac_cols = 2\nav_lanes = 2")
+    sweep = load_sweep(_write(tmp_path, text))
+    pts, jobs, cells = plan(sweep, {t: "v" for t in ("synth", "cycles", "eval")})
+    area = {2: 900.0, 4: 1000.0}
+    ppl = {("lapa", "m4"): 0.02, ("lapa", "m8"): 0.01, ("sanger", "m4"): 0.005, ("sanger", "m8"): 0.03,
+           ("topk", "m4"): 0.04, ("topk", "m8"): 0.04}
+    records = {}
+    for key, j in jobs.items():
+        p = j.params
+        if j.task == "synth":
+            res = {"area_um2": area[p["pea_lanes"]], "fmax_mhz": 100.0}
+        elif j.task == "cycles":
+            res = {"cycles": 5000 // p["pea_lanes"] + int(p["setting"]["margin_nats"][0]), "ideal_cycles": 1000,
+                   "cycles_over_ideal": 1.5, "bit_exact": True, "shape": {"L": 16}}
+        else:
+            name = "m4" if p["setting"]["margin_nats"][0] == 4.0 else "m8"
+            red = {"lapa": 0.0, "topk": 0.0, "sanger": 0.3}[p["predictor"]]
+            res = {"ppl_change": ppl[(p["predictor"], name)], "density": 0.2,
+                   "exec_reduction": (0.5 if name == "m4" else 0.3) - red}
+        records[key] = {"key": key, "status": "ok", "result": res}
+    meta = {"wall_s": 1.0, "workers": 2, "scheduler": None, "ran": len(jobs), "kept": 0,
+            "code_versions": {}, "git": None}
+    rec = write_report(sweep, str(tmp_path), pts, cells, records, meta)
+    ac = rec["fronts"]["area_cycles"]
+    # lapa points only (cycles): pea 4 is faster (1254 / 1258) but larger than pea 2 (2504 / 2508)
+    assert ac["n_points"] == 4
+    assert [(p["cycles"], p["area_um2"]) for p in ac["points"]] == [(1254, 1000.0), (2504, 900.0)]
+    wp = rec["fronts"]["work_ppl"]
+    assert wp["n_points"] == 6                          # eval does not depend on the lanes
+    # (PPL %, exec %): sanger m4 (0.5, 80), lapa m8 (1, 70), lapa m4 (2, 50) beat topk m4 (4, 50) etc.
+    assert [p["label"] for p in wp["points"]] == ["sanger m4", "lapa m8", "lapa m4"]
+    for name in ("pareto-area-cycles.png", "pareto-work-ppl.png", "report.md", "results.jsonl"):
+        assert (tmp_path / name).stat().st_size > 0
+    md = (tmp_path / "report.md").read_text()
+    assert "`energy`: unavailable" in md and "predictor sanger: the RTL backend builds the lapa predictor only" in md
