@@ -91,7 +91,6 @@ def _known(where, key):
 
 
 def _setting(where, table):
-    from evaluation.settings import Setting
     from evaluation.sweep import DEFAULT_SETTING
 
     if not isinstance(table, dict):
