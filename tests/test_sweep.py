@@ -160,9 +160,11 @@ def test_worker_killed_mid_sweep(tmp_path):
     assert all(r["status"] == "ok" for r in records.values()), [r.get("error") for r in records.values()]
     moved = [records[k.split("-", 1)[1]] for k in running]
     assert moved and all(r["worker"] != victim for r in moved)  # ran again elsewhere
-    # the rerun results are the same numbers as a run on one worker
-    ref = run_sweep(sweep, str(tmp_path / "ref"), workers=1, dashboard=":0", quiet=True)[3]
-    assert {k: r["result"] for k, r in ref.items()} == {k: r["result"] for k, r in records.items()}
+    print(f"killed {victim} (pid {pids[victim]}) while it held {len(running)} job(s); they ran again on "
+          f"{sorted({r['worker'] for r in moved})}; {len(records)}/{len(jobs)} jobs stored once each")
+    # the numbers are those of the same jobs run here, outside Dask
+    for k, j in jobs.items():
+        assert execute(j.task, j.params, j.code, k)["result"] == records[k]["result"]
 
 
 def test_failed_job_is_recorded_and_the_sweep_goes_on(tmp_path):
