@@ -131,7 +131,7 @@ def _fronts(sweep, rows, out_dir):
                     "perplexity change against dense, % (SmolLM2-135M, build.py eval)",
                     "execution MACs, % of dense (SPEC 7 / 8)", f"{sweep.name}: work against accuracy",
                     note="energy: unavailable (no energy model yet); execution work stands in as the cost")
-        fronts["work_ppl"] = {"x": "ppl_change_pct", "y": "exec_macs_pct_of_dense", "plot": os.path.basename(path),
+        fronts["work_ppl"] = {"x": "ppl_change_pct", "y": "exec_pct (execution MACs, % of dense)", "plot": os.path.basename(path),
                               "points": [{"label": labels[i], "ppl_change_pct": xs[i], "exec_pct": ys[i]}
                                          for i in idx], "n_points": len(ev)}
     else:
@@ -169,11 +169,16 @@ def _markdown(sweep, rows, counts, unavailable, meta, fronts):
     if failed:
         out += ["", "## Failed jobs", "", markdown_table(("task", "first point", "error"),
                                                          [(t, p, c["error"]) for p, t, c in failed])]
+    def lens(key):
+        got = sorted({r["metrics"][key] for r in rows if key in r["metrics"]})
+        return f" (L = {', '.join(map(str, got))})" if got else ""
+
     out += ["", "## Points", "", markdown_table(
-        ("point", "area um^2", "Fmax MHz", "RTL cycles", "ideal cycles (model)", "RTL / ideal", "bit-exact",
-         "exec. reduction (work)", "density (work)", "PPL change", "exec. reduction (eval)"),
+        ("point", "area um^2", "Fmax MHz", f"RTL cycles{lens('cycles_seq_len')}", "RTL / ideal", "bit-exact",
+         f"ideal cycles (model){lens('work_seq_len')}", "exec. reduction (work)", "density (work)",
+         "PPL change (eval)", "exec. reduction (eval)"),
         [(r["point"], _fmt(m.get("area_um2")), _fmt(m.get("fmax_mhz"), ".1f"), _fmt(m.get("cycles")),
-          _fmt(m.get("ideal_cycles")), _fmt(m.get("cycles_over_ideal"), ".2f"), _fmt(m.get("bit_exact")),
+          _fmt(m.get("cycles_over_ideal"), ".2f"), _fmt(m.get("bit_exact")), _fmt(m.get("ideal_cycles")),
           _fmt(m.get("work_exec_reduction"), ".1%"), _fmt(m.get("work_density"), ".1%"),
           _fmt(m.get("ppl_change"), "+.2%"), _fmt(m.get("eval_exec_reduction"), ".1%"))
          for r in rows for m in (r["metrics"],)])]
@@ -183,16 +188,17 @@ def _markdown(sweep, rows, counts, unavailable, meta, fronts):
                 f"{len(ratios)} points: {min(ratios):.2f} .. {max(ratios):.2f} (mean "
                 f"{sum(ratios) / len(ratios):.2f}); the ideal is a lower bound, not a prediction."]
     out += ["", "## Pareto fronts", ""]
-    for name, title, cols in (("area_cycles", "Area against cycles", ("cycles", "area_um2")),
-                              ("work_ppl", "Work against perplexity change", ("ppl_change_pct", "exec_pct"))):
+    for name, title, cols in (("area_cycles", "Area against cycles", (("cycles", ",.0f"), ("area_um2", ",.0f"))),
+                              ("work_ppl", "Work against perplexity change",
+                               (("ppl_change_pct", "+.2f"), ("exec_pct", ".1f")))):
         f = fronts[name]
         if "missing" in f:
             out += [f"{title}: not drawn ({f['missing']}).", ""]
             continue
         out += [f"{title} (`{f['plot']}`; {len(f['points'])} of {f['n_points']} distinct points on the front"
                 + (f"; cycles: {f['x_source']}" if name == "area_cycles" else "") + "):", "",
-                markdown_table(("point",) + cols, [(p["label"], *(_fmt(p[c], ",.2f") for c in cols))
-                                                   for p in f["points"]]), ""]
+                markdown_table(("point",) + tuple(c for c, _ in cols),
+                               [(p["label"], *(_fmt(p[c], spec) for c, spec in cols)) for p in f["points"]]), ""]
     return "\n".join(out) + "\n"
 
 
