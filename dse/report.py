@@ -151,9 +151,13 @@ def _markdown(sweep, rows, counts, unavailable, meta, fronts):
     out = [f"# Sweep `{sweep.name}`", "",
            f"{len(rows)} points from `{sweep.path}`: tasks {', '.join(sweep.tasks)}; axes "
            + "; ".join(f"{n} = {', '.join(map(str, v))}" for n, v in sweep.axes.items()) + ".", "",
-           f"Wall time {meta['wall_s']:.0f} s on "
+           f"This run: {meta['wall_s']:.0f} s wall time on "
            + (f"the scheduler {meta['scheduler']}" if meta["scheduler"] else f"a local cluster of {meta['workers']} workers")
-           + f"; {meta['ran']} jobs run, {meta['kept']} kept from an earlier run. Code: "
+           + f"; {meta['ran']} jobs run, {meta['kept']} kept from an earlier run"
+           + (f". The stored jobs took {t['compute_s']:,.0f} s of worker time ("
+              + ", ".join(f"{k} {v:,.0f} s" for k, v in t["by_task_s"].items())
+              + f") over {t['span_s']:,.0f} s from the first start to the last finish"
+              if (t := meta.get("jobs_time")) else "") + ". Code: "
            + ", ".join(f"{t} {v}" for t, v in meta["code_versions"].items())
            + (f" (commit {meta['git']['commit'][:12]}{', with uncommitted changes' if meta['git']['dirty'] else ''})"
               if meta.get("git") and meta["git"].get("commit") else "") + ".", ""]
@@ -202,8 +206,24 @@ def _markdown(sweep, rows, counts, unavailable, meta, fronts):
     return "\n".join(out) + "\n"
 
 
+def _timing(records):
+    """Compute time (sum of the jobs' seconds) and span (first start to last finish) of the
+    stored jobs: the cost of the results, whichever runs made them."""
+    import datetime
+
+    done = [r for r in records.values() if r and r.get("seconds") is not None and r.get("finished")]
+    if not done:
+        return None
+    ends = [datetime.datetime.fromisoformat(r["finished"]).timestamp() for r in done]
+    starts = [e - r["seconds"] for e, r in zip(ends, done)]
+    return {"compute_s": round(sum(r["seconds"] for r in done), 1), "span_s": round(max(ends) - min(starts), 1),
+            "by_task_s": {t: round(sum(r["seconds"] for r in done if r["task"] == t), 1)
+                          for t in sorted({r["task"] for r in done})}}
+
+
 def write_report(sweep, out_dir, pts, cells, records, meta):
     """Write every output; returns the report record."""
+    meta = {**meta, "jobs_time": _timing(records)}
     rows = build_rows(sweep, pts, cells, records)
     counts = {}
     for t in sweep.tasks:
