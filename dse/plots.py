@@ -31,8 +31,8 @@ def pareto_plot(path, points, front_idx, xlabel, ylabel, title, note=None):
     ax.plot([points[i][0] for i in front_idx], [points[i][1] for i in front_idx], "-",
             color="#cc3311", linewidth=1, zorder=1, drawstyle="steps-post")
     for i, (x, y, label, _) in enumerate(points):
-        ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 3),
-                    fontsize=6, color="#cc3311" if i in on else "#555555")
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 5) if i in on else (4, -10),
+                    fontsize=6, color="#cc3311" if i in on else "#555555")   # front above, others below
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
