@@ -96,7 +96,7 @@ def open_client(workers=None, scheduler=None, dashboard=":8787"):
     if scheduler:
         try:
             client = Client(scheduler, timeout="20s")
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:
             raise UserError(f"--scheduler = {scheduler}: cannot connect ({_one_line(exc, 200)})") from None
         with client:
             yield client

@@ -238,16 +238,20 @@ def test_malformed_sweep_file(tmp_path, capsys, text, message):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("where", ["missing", "folder", "out"])
-def test_bad_paths(tmp_path, capsys, where):
+@pytest.mark.parametrize("where", ["missing", "folder", "out", "scheduler", "workers"])
+def test_bad_paths_and_options(tmp_path, capsys, where):
     good = _write(tmp_path, TINY.format(L=16))
-    args = {"missing": [str(tmp_path / "nope.toml")], "folder": [str(tmp_path)],
-            "out": [good, "--out", str(tmp_path / "no" / "such" / "dir")]}[where]
+    out = str(tmp_path / "out")
+    args = {"missing": [str(tmp_path / "nope.toml"), "--out", out], "folder": [str(tmp_path), "--out", out],
+            "out": [good, "--out", str(tmp_path / "no" / "such" / "dir")],
+            "scheduler": [good, "--scheduler", "tcp://nowhere", "--out", out],
+            "workers": [good, "--workers", "0", "--out", out]}[where]
     assert main(["sweep", *args, "--dashboard", ":0"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: "), err
-    assert {"missing": "no such file", "folder": "is a folder", "out": "does not exist"}[where] in err
-    assert not (tmp_path / "no").exists()
+    assert {"missing": "no such file", "folder": "is a folder", "out": "does not exist",
+            "scheduler": "not a scheduler address", "workers": "--workers = 0"}[where] in err
+    assert not (tmp_path / "no").exists() and not (tmp_path / "out").exists()
 
 
 def test_shared_jobs_and_out_of_reach(tmp_path):

@@ -41,6 +41,16 @@ def _check_out(out, inputs):
         check_output_file(out.rstrip(os.sep) or out, inputs, what="--out")
 
 
+def _check_address(addr):
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        _, loc = parse_address(addr)
+        parse_host_port(loc)
+    except ValueError as exc:
+        raise UserError(f"--scheduler = {addr!r}: not a scheduler address like tcp://HOST:8786 ({exc})") from None
+
+
 def run(args):
     from dse.report import write_report
     from dse.runner import run_sweep
@@ -55,7 +65,8 @@ def run(args):
         from flows.tools import DEFAULT_LIBERTY, check_liberty
 
         check_liberty(DEFAULT_LIBERTY)
-    os.makedirs(out, exist_ok=True)
+    if args.scheduler:
+        _check_address(args.scheduler)
     pts, jobs, cells, records, meta = run_sweep(sweep, out, args.workers, args.scheduler, args.dashboard,
                                                 args.quiet)
     write_report(sweep, out, pts, cells, records, meta)
