@@ -237,6 +237,7 @@ def write_report(sweep, out_dir, pts, cells, records, meta):
     fronts = _fronts(sweep, rows, out_dir)
     record = {"schema": SCHEMA, "name": sweep.name, "sweep_file": sweep.path, "tasks": list(sweep.tasks),
               "axes": {k: list(v) for k, v in sweep.axes.items()},
+              "fixed": {k: v for k, v in sweep.fixed.items() if k not in sweep.axes},
               "settings": {k: v.to_dict() for k, v in sweep.settings.items()},
               "overrides": sweep.overrides, "meta": meta, "counts": counts, "unavailable": unavailable,
               "fronts": fronts, "points": rows}
