@@ -22,8 +22,8 @@ from lapa.memlayout import MemoryLayout, exec_tiles, expand_probs, lo_bytes, pea
 from lapa.vectors import SCALAR_KEYS, LayerInputs, arith_to_arrays
 
 __all__ = ["BUS_BYTES", "COUNTERS", "WIDE_COUNTERS", "RESULT_REGISTERS", "STATUS_ERROR", "hw_for_layer",
-           "check_fits", "cycle_bound", "job_image", "decode_outputs", "counter_values", "check_status",
-           "accounting"]
+           "check_fits", "cycle_bound", "ideal_cycles", "job_image", "decode_outputs", "counter_values",
+           "check_status", "accounting"]
 
 BUS_BYTES = 8
 COUNTERS = ("cycles_total", "cycles_spec", "cycles_exec", "cycles_stall", "pairs_round1",
@@ -102,6 +102,16 @@ def cycle_bound(shape, hw: HardwareConfig) -> int:
     spec = (H + Hkv) * L * D * (1 + 2 * dh // hw.pea_lanes) + H * L * L * hw.max_rounds * dh // hw.peb_lanes
     mac = (H * L * D * dh + 2 * Hkv * L * D * dh + H * L * L * dh) // (hw.mac_rows * hw.mac_cols)
     return 4 * (spec + mac + H * L * L * dh // hw.av_lanes) + 200_000
+
+
+def ideal_cycles(hw: HardwareConfig, shape, candidates: int, mask_nnz: int, key_needed: int):
+    """(speculation, execution) cycles with every PE busy: PEA shift-adds / pea_lanes + PEB
+    (`candidates` = sum of |C_r| over rounds and heads) / peb_lanes, and the MACs of projections
+    and scores / the R x C array (A.V runs beside it). A lower bound, not a cycle model."""
+    L, D, dh, H, Hkv = shape
+    spec = (H + Hkv) * L * D * dh / hw.pea_lanes + candidates * dh / hw.peb_lanes
+    execm = (H * L * D * dh + 2 * key_needed * D * dh + mask_nnz * dh) / (hw.mac_rows * hw.mac_cols)
+    return spec, execm
 
 
 def job_image(inputs: LayerInputs, hw: HardwareConfig, trace=True):

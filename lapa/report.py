@@ -6,8 +6,8 @@ import os
 import shutil
 import tempfile
 
-__all__ = ["write_text_atomic", "write_json", "markdown_table", "check_output_file", "check_output_folder",
-           "output_folder", "publish"]
+__all__ = ["write_text_atomic", "write_bytes_atomic", "write_json", "markdown_table", "check_output_file",
+           "check_output_folder", "output_folder", "publish"]
 
 
 def _umask():
@@ -97,12 +97,17 @@ def output_folder(path, what="output folder"):
 
 def write_text_atomic(path, text):
     """Write text to path via a temporary file and rename (never a half-written file)."""
+    write_bytes_atomic(path, text.encode())
+
+
+def write_bytes_atomic(path, data):
+    """Write bytes to path via a temporary file and rename (never a half-written file)."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         publish(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -37,24 +37,13 @@ def _bench_golden(args):
     return {"benchmark": "golden", "machine": platform.machine(), "results": record}
 
 
-def _ideal_cycles(hw, out, shape):
-    """Cycles with every PE busy: speculation (PEA shift-adds / pea_lanes + PEB / peb_lanes) and
-    execution (MACs of projections and scores / the R x C array; A.V runs beside it)."""
-    L, D, dh, H, Hkv = shape
-    cands = int(out["round_candidates"].sum())
-    spec = (H + Hkv) * L * D * dh / hw.pea_lanes + cands * dh / hw.peb_lanes
-    nnz, needed = int(out["mask"].sum()), int(out["key_needed"].sum())
-    execm = (H * L * D * dh + 2 * needed * D * dh + nnz * dh) / (hw.mac_rows * hw.mac_cols)
-    return spec, execm
-
-
 def _bench_rtl(args):
     import numpy as np
 
     from golden.example import example_layer
     from golden.model import run_layer
     from lapa.vectors import LayerInputs
-    from host.job import hw_for_layer
+    from host.job import hw_for_layer, ideal_cycles
     from host.rtl import run_rtl_layer
 
     rows, record = [], []
@@ -69,7 +58,8 @@ def _bench_rtl(args):
         gold = run_layer(cal.x, cal.wq, cal.wk, cal.wv, cal.arith)
         exact = all(np.array_equal(out[k], gold[k]) for k in
                     ("q_hat", "k_hat", "q", "k", "v", "mask", "key_needed", "probs", "o"))
-        spec, execm = _ideal_cycles(hw, out, inputs.shape)
+        spec, execm = ideal_cycles(hw, inputs.shape, int(out["round_candidates"].sum()),
+                                   int(out["mask"].sum()), int(out["key_needed"].sum()))
         cycles = int(out["cycles"])
         rec = {"seq_len": L, "d_model": args.d_model, "head_dim": args.head_dim, "heads": args.heads,
                "kv_heads": args.kv_heads, "hardware": {k: getattr(hw, k) for k in (

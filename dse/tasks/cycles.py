@@ -1,0 +1,37 @@
+"""`cycles`: the point's example layer through the RTL backend (`lapa.backends.run_backend`,
+the path of `build.py run --backend rtl`; it gets faster when the backend does) on hardware of
+the point's shape: measured cycles, the performance counters, the PE-bound ideal beside them,
+and whether every SPEC 6 output equals the golden model's."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from lapa.config import HardwareConfig
+
+__all__ = ["run"]
+
+SPEC6_OUTPUTS = ("q_hat", "k_hat", "q", "k", "v", "mask", "key_needed", "probs", "o")
+
+
+def run(params):
+    from host.job import COUNTERS, ideal_cycles
+    from lapa.backends import run_backend
+
+    from .layer import example_inputs, layer_counts
+
+    hw = HardwareConfig(**{f.name: params[f.name] for f in dataclasses.fields(HardwareConfig)})
+    inputs = example_inputs(params)
+    given = tuple(f.name for f in dataclasses.fields(HardwareConfig))   # the point's shape, not a fit
+    out = run_backend("rtl", inputs, hw=hw, given=given, progress=False)
+    rec = layer_counts(inputs, out)
+    gold = run_backend("golden", inputs)
+    rec["bit_exact"] = all(np.array_equal(out[k], gold[k]) for k in SPEC6_OUTPUTS)
+    spec, execm = ideal_cycles(hw, inputs.shape, sum(rec["candidates"]), rec["mask_nnz"], rec["key_needed"])
+    rec.update({c: int(out[c]) for c in COUNTERS})
+    rec.update(cycles=int(out["cycles"]), ideal_spec=round(spec), ideal_exec=round(execm),
+               ideal_cycles=round(max(spec, execm)), cycles_over_ideal=int(out["cycles"]) / max(spec, execm),
+               backend="rtl", wall_seconds=round(float(out["wall_seconds"]), 1))
+    return rec

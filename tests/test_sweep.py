@@ -1,0 +1,312 @@
+"""`build.py sweep`: a small sweep on a LocalCluster of 2 workers gives the golden model's numbers
+for every point, shares jobs between points that agree on a task's parameters, survives a worker
+killed mid-sweep (its job runs again elsewhere; nothing lost or duplicated), resumes without
+rerunning a finished job, records a failed job and goes on, and refuses malformed sweep files
+with one line naming the field (exit 2)."""
+
+import json
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from dse.codeversion import code_version
+from dse.pareto import front
+from dse.points import Job, plan
+from dse.runner import Progress, execute, open_client, run_jobs, run_sweep
+from dse.spec import load_sweep
+from dse.store import Store
+from dse.tasks import TASKS
+from lapa.cli import main
+
+TINY = """
+[sweep]
+name = "t"
+tasks = ["work", "energy"]
+
+[fixed]
+d_model = 32
+head_dim = 8
+n_heads = 2
+n_kv_heads = 1
+seq_len = {L}
+
+[axes]
+pea_lanes = [2, 4]
+predictor = ["lapa", "sanger", "topk"]
+setting = ["m4", "m8"]
+
+[settings.m4]
+ddf_mode = "margin"
+margin_nats = [4.0]
+
+[settings.m8]
+ddf_mode = "margin"
+margin_nats = [8.0]
+topk_keep = 0.5
+"""
+
+
+def _write(tmp_path, text, name="s.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def _sweep(tmp_path, L=16):
+    return load_sweep(_write(tmp_path, TINY.format(L=L)))
+
+
+def test_pareto_front():
+    xs = [1, 2, 3, 2, 1, 4]
+    ys = [5, 3, 1, 4, 5, 0.5]
+    assert front(xs, ys) == [0, 4, 1, 2, 5]          # (2, 4) is beaten by (2, 3); ties both kept
+    assert front([1], [1]) == [0]
+
+
+def test_small_sweep_on_two_workers(tmp_path):
+    out = tmp_path / "out"
+    assert main(["sweep", _write(tmp_path, TINY.format(L=16)), "--out", str(out), "--workers", "2",
+                 "--dashboard", ":0", "--quiet"]) == 0
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 * 3 * 2
+    report = json.loads((out / "report.json").read_text())
+    # pea_lanes does not enter the work task: 12 points, 6 jobs
+    assert report["counts"]["work"] == {"jobs": 6, "ok": 6, "failed": 0, "not run": 0, "skip": 0}
+    assert report["unavailable"] == {"energy": TASKS["energy"].reason}
+    assert all(r["tasks"]["energy"]["status"] == "unavailable" for r in rows)
+    assert len(os.listdir(out / "points")) == 6
+    # every point's numbers are the golden model's on the same example layer
+    from golden.calibration import topk_for_density, topk_from_ratio
+    from golden.example import example_layer
+    from golden.model import run_layer
+
+    def gold(predictor, margin, topk_k=None):
+        cal = example_layer(16, 32, 8, 2, 1, ddf_mode="margin", margin_nats=(margin, margin),
+                            eta=(1.0, 1.0), predictor=predictor, topk_k=topk_k)
+        return run_layer(cal.x, cal.wq, cal.wk, cal.wv, cal.arith)
+
+    for r in rows:
+        a = r["axes"]
+        got = r["tasks"]["work"]["result"]
+        margin = {"m4": 4.0, "m8": 8.0}[a["setting"]]
+        k = None
+        if a["predictor"] == "topk":   # m8 keeps half of L; m4 'match'es LAPA's density
+            lapa = gold("lapa", margin)
+            k = topk_from_ratio(0.5, 16) if a["setting"] == "m8" else \
+                topk_for_density(lapa["mask"].sum() / lapa["round_candidates"][:, 0].sum(), 16)
+            assert got["topk_k"] == k
+        g = gold(a["predictor"], margin, k)
+        assert got["exec_macs"] == int(g["exec_macs"]), r["point"]
+        assert got["mask_nnz"] == int(g["mask"].sum()), r["point"]
+        assert got["key_needed"] == int(g["key_needed"].sum()), r["point"]
+        assert got["exec_reduction"] == float(g["exec_reduction"]), r["point"]
+    md = (out / "report.md").read_text()
+    assert "`energy`: unavailable" in md and "| work | 6 | 6 | 0 | 0 | 0 |" in md
+
+
+def test_resume_runs_no_finished_job(tmp_path):
+    sweep = _sweep(tmp_path)
+    out = str(tmp_path / "out")
+    _, jobs, _, records, meta = run_sweep(sweep, out, workers=1, dashboard=":0", quiet=True)
+    assert meta["ran"] == len(jobs) == 6 and all(r["status"] == "ok" for r in records.values())
+    store = Store(out)
+    stamps = {k: os.stat(store.path(k)).st_mtime_ns for k in jobs}
+    _, _, _, again, meta2 = run_sweep(sweep, out, workers=1, dashboard=":0", quiet=True)
+    assert meta2["ran"] == 0 and meta2["kept"] == 6
+    assert {k: os.stat(store.path(k)).st_mtime_ns for k in jobs} == stamps
+    assert again == records
+    lost = sorted(jobs)[2]
+    os.unlink(store.path(lost))                      # a job lost in a crash runs again, alone
+    _, _, _, third, meta3 = run_sweep(sweep, out, workers=1, dashboard=":0", quiet=True)
+    assert meta3["ran"] == 1 and store.done(lost)
+    assert {k: os.stat(store.path(k)).st_mtime_ns for k in jobs if k != lost} == \
+        {k: v for k, v in stamps.items() if k != lost}
+    assert third[lost]["result"] == records[lost]["result"]
+
+
+def test_worker_killed_mid_sweep(tmp_path):
+    """SIGKILL a worker while it runs a job: the scheduler gives the job to another worker and
+    the result set is complete, one record per job."""
+    sweep = _sweep(tmp_path, L=256)
+    codes = {"work": code_version(TASKS["work"].sources)}
+    _, jobs, _ = plan(sweep, codes)
+    store = Store(str(tmp_path / "out"))
+    progress = Progress(len(jobs), 0, quiet=True)
+    with open_client(workers=2, dashboard=":0") as client:
+        pids = client.run(os.getpid)
+        result = {}
+        runner = threading.Thread(target=lambda: result.update(
+            records=run_jobs(client, list(jobs.values()), store, progress)))
+        runner.start()
+        victim = None
+        deadline = time.monotonic() + 60
+        while victim is None and time.monotonic() < deadline:
+            busy = {w: ks for w, ks in client.processing().items() if ks}
+            if busy and any(store.load(k) is None for k in jobs):
+                victim = sorted(busy)[0]
+                running = set(busy[victim])
+                os.kill(pids[victim], signal.SIGKILL)
+            time.sleep(0.05)
+        runner.join(180)
+        assert not runner.is_alive()
+    assert victim is not None, "no job was seen running"
+    records = result["records"]
+    assert sorted(records) == sorted(jobs)                     # nothing lost
+    assert sorted(store.keys()) == sorted(jobs)                # nothing duplicated
+    assert all(r["status"] == "ok" for r in records.values()), [r.get("error") for r in records.values()]
+    moved = [records[k.split("-", 1)[1]] for k in running]
+    assert moved and all(r["worker"] != victim for r in moved)  # ran again elsewhere
+    print(f"killed {victim} (pid {pids[victim]}) while it held {len(running)} job(s); they ran again on "
+          f"{sorted({r['worker'] for r in moved})}; {len(records)}/{len(jobs)} jobs stored once each")
+    # the numbers are those of the same jobs run here, outside Dask
+    for k, j in jobs.items():
+        assert execute(j.task, j.params, j.code, k)["result"] == records[k]["result"]
+
+
+def test_failed_job_is_recorded_and_the_sweep_goes_on(tmp_path):
+    sweep = _sweep(tmp_path)
+    _, jobs, _ = plan(sweep, {"work": code_version(TASKS["work"].sources)})
+    jobs = list(jobs.values())
+    bad = Job(jobs[0].task, "f" * 20, jobs[0].params, "src-0000000000000000", "bad")
+    store = Store(str(tmp_path / "out"))
+    with open_client(workers=2, dashboard=":0") as client:
+        records = run_jobs(client, [bad] + jobs[1:3], store, Progress(3, 0, quiet=True))
+    assert records[bad.key]["status"] == "failed" and "other work sources" in records[bad.key]["error"]
+    assert all(records[j.key]["status"] == "ok" for j in jobs[1:3])
+    assert store.load(bad.key)["status"] == "failed"
+
+
+def test_heavy_jobs_need_a_heavy_worker(tmp_path):
+    """A cluster whose workers offer no 'heavy' resource is refused before a heavy job is sent
+    (it would wait forever)."""
+    from distributed import Client, LocalCluster
+
+    from dse.runner import _check_heavy
+    from lapa.errors import UserError
+
+    heavy = Job("synth", "k", {}, "v", "p")
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster, Client(cluster) as client:
+        _check_heavy(client, [Job("work", "k", {}, "v", "p")])      # light jobs: fine
+        with pytest.raises(UserError, match="no worker offers the 'heavy' resource the synth jobs need"):
+            _check_heavy(client, [heavy])
+
+
+def test_execute_records_a_raising_task():
+    from evaluation.sweep import DEFAULT_SETTING
+
+    params = {"seq_len": 16, "d_model": 32, "head_dim": 8, "n_heads": 2, "n_kv_heads": 1,
+              "causal": True, "rope": False, "predictor": "lapa", "setting": DEFAULT_SETTING.to_dict()}
+    rec = execute("work", params, code_version(TASKS["work"].sources), "k")   # no 'seed'
+    assert rec["status"] == "failed" and rec["error"] == "KeyError: 'seed'" and "seed" in rec["traceback"]
+    rec = execute("work", {**params, "seed": 1}, code_version(TASKS["work"].sources), "k")
+    assert rec["status"] == "ok" and rec["result"]["shape"]["L"] == 16
+
+
+BAD = [
+    ("[sweep]\ntasks = ['work']\n[fixed]\npea_lane = 4\n", "fixed.pea_lane: unknown parameter"),
+    ("[sweep]\ntasks = ['work']\n[axes]\npea_lanes = [4, 'x']\n", "axes.pea_lanes[1] = 'x': expected an integer"),
+    ("[sweep]\ntasks = ['work']\n[axes]\nseq_len = []\n", "axes.seq_len: empty axis"),
+    ("[sweep]\ntasks = ['work']\n[axes]\nseq_len = 16\n", "axes.seq_len = 16: expected a list"),
+    ("[sweep]\ntasks = ['synth']\n[fixed]\nliberty = '/no/such.lib'\n", "fixed.liberty = '/no/such.lib': no such file"),
+    ("[sweep]\ntasks = ['work', 'place']\n", "sweep.tasks: unknown task 'place'"),
+    ("[sweep]\n", "sweep.tasks: missing"),
+    ("[sweep]\ntasks = ['work']\nsize = 3\n", "sweep.size: unknown field"),
+    ("[swep]\ntasks = ['work']\n", "[swep]: unknown table"),
+    ("[sweep]\ntasks = ['work']\n[axes]\nsetting = ['m9']\n", "setting 'm9': no [settings.m9] table"),
+    ("[sweep]\ntasks = ['work']\n[settings.a]\nddf_mode = 'margin'\nmargin_nats = 'x'\n",
+     "settings.a.margin_nats = 'x': expected a list of numbers"),
+    ("[sweep]\ntasks = ['work']\n[settings.a]\neta = [2.0]\n", "settings.a: eta = (2.0, 2.0): each must be in 0..1"),
+    ("[sweep]\ntasks = ['work']\n[axes]\npea_lanes = [0]\n", "point pea_lanes=0: pea_lanes = 0: out of range"),
+    ("[sweep]\ntasks = ['work']\n[fixed]\ncausal = 2\n", "fixed.causal = 2: expected 0 or 1"),
+    ("[sweep]\ntasks = ['work']\n[tasks.cycles]\nseq_len = 0\n", "tasks.cycles.seq_len = 0: out of range"),
+    ("[sweep]\ntasks = ['work']\n[axes]\npredictor = ['lapa', 'fact']\n", "axes.predictor[1] = 'fact': must be one of"),
+    ("[sweep]\ntasks = 'work'\n", "sweep.tasks = 'work': expected a non-empty list"),
+    ("[sweep\n", "not valid TOML"),
+]
+
+
+@pytest.mark.parametrize("text,message", BAD, ids=[m.split(":")[0] for _, m in BAD])
+def test_malformed_sweep_file(tmp_path, capsys, text, message):
+    path = _write(tmp_path, text)
+    assert main(["sweep", path, "--out", str(tmp_path / "out"), "--dashboard", ":0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {path}: ") and message in err, err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("where", ["missing", "folder", "out", "scheduler", "workers"])
+def test_bad_paths_and_options(tmp_path, capsys, where):
+    good = _write(tmp_path, TINY.format(L=16))
+    out = str(tmp_path / "out")
+    args = {"missing": [str(tmp_path / "nope.toml"), "--out", out], "folder": [str(tmp_path), "--out", out],
+            "out": [good, "--out", str(tmp_path / "no" / "such" / "dir")],
+            "scheduler": [good, "--scheduler", "tcp://nowhere", "--out", out],
+            "workers": [good, "--workers", "0", "--out", out]}[where]
+    assert main(["sweep", *args, "--dashboard", ":0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    assert {"missing": "no such file", "folder": "is a folder", "out": "does not exist",
+            "scheduler": "not a scheduler address", "workers": "--workers = 0"}[where] in err
+    assert not (tmp_path / "no").exists() and not (tmp_path / "out").exists()
+
+
+def test_shared_jobs_and_out_of_reach(tmp_path):
+    """synth is shared by every point of one hardware shape; cycles skips non-lapa predictors."""
+    text = TINY.format(L=16).replace('tasks = ["work", "energy"]', 'tasks = ["synth", "cycles", "work"]') \
+        .replace("d_model = 32", "d_model = 32\nmax_seq_len = 16\npeb_lanes = 2\nmac_rows = 2\nmac_cols = 2\nav_lanes = 2")
+    sweep = load_sweep(_write(tmp_path, text))
+    codes = {t: "v" for t in sweep.tasks}
+    pts, jobs, cells = plan(sweep, codes)
+    assert len(pts) == 12
+    assert sum(j.task == "synth" for j in jobs.values()) == 2       # one per pea_lanes
+    assert sum(j.task == "cycles" for j in jobs.values()) == 4      # lapa x 2 settings x 2 lanes
+    skipped = [c["cycles"] for c in cells if isinstance(c["cycles"], tuple)]
+    assert len(skipped) == 8 and all("lapa predictor only" in why for _, why in skipped)
+    assert np.all([isinstance(c["synth"], str) for c in cells])
+
+
+def test_report_fronts_from_records(tmp_path):
+    """The report joins each point's jobs, draws both Pareto plots and puts exactly the
+    non-dominated points on each front (fabricated records: no synthesis or model run here)."""
+    from dse.report import write_report
+
+    text = TINY.format(L=16).replace('tasks = ["work", "energy"]', 'tasks = ["synth", "cycles", "eval", "energy"]') \
+        .replace("d_model = 32", "d_model = 32\nmax_seq_len = 16\npeb_lanes = 2\nmac_rows = 2\nmac_cols = 2\nav_lanes = 2")
+    sweep = load_sweep(_write(tmp_path, text))
+    pts, jobs, cells = plan(sweep, {t: "v" for t in ("synth", "cycles", "eval")})
+    area = {2: 900.0, 4: 1000.0}
+    ppl = {("lapa", "m4"): 0.02, ("lapa", "m8"): 0.01, ("sanger", "m4"): 0.005, ("sanger", "m8"): 0.03,
+           ("topk", "m4"): 0.04, ("topk", "m8"): 0.04}
+    records = {}
+    for key, j in jobs.items():
+        p = j.params
+        if j.task == "synth":
+            res = {"area_um2": area[p["pea_lanes"]], "fmax_mhz": 100.0}
+        elif j.task == "cycles":
+            res = {"cycles": 5000 // p["pea_lanes"] + int(p["setting"]["margin_nats"][0]), "ideal_cycles": 1000,
+                   "cycles_over_ideal": 1.5, "bit_exact": True, "shape": {"L": 16}}
+        else:
+            name = "m4" if p["setting"]["margin_nats"][0] == 4.0 else "m8"
+            red = {"lapa": 0.0, "topk": 0.0, "sanger": 0.3}[p["predictor"]]
+            res = {"ppl_change": ppl[(p["predictor"], name)], "density": 0.2,
+                   "exec_reduction": (0.5 if name == "m4" else 0.3) - red}
+        records[key] = {"key": key, "status": "ok", "result": res}
+    meta = {"wall_s": 1.0, "workers": 2, "scheduler": None, "ran": len(jobs), "kept": 0,
+            "code_versions": {}, "git": None}
+    rec = write_report(sweep, str(tmp_path), pts, cells, records, meta)
+    ac = rec["fronts"]["area_cycles"]
+    # lapa points only (cycles): pea 4 is faster (1254 / 1258) but larger than pea 2 (2504 / 2508)
+    assert ac["n_points"] == 4
+    assert [(p["cycles"], p["area_um2"]) for p in ac["points"]] == [(1254, 1000.0), (2504, 900.0)]
+    wp = rec["fronts"]["work_ppl"]
+    assert wp["n_points"] == 6                          # eval does not depend on the lanes
+    # (PPL %, exec %): sanger m4 (0.5, 80), lapa m8 (1, 70), lapa m4 (2, 50) beat topk m4 (4, 50) etc.
+    assert [p["label"] for p in wp["points"]] == ["sanger m4", "lapa m8", "lapa m4"]
+    for name in ("pareto-area-cycles.png", "pareto-work-ppl.png", "report.md", "results.jsonl"):
+        assert (tmp_path / name).stat().st_size > 0
+    md = (tmp_path / "report.md").read_text()
+    assert "`energy`: unavailable" in md and "predictor sanger: the RTL backend builds the lapa predictor only" in md
