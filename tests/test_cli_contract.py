@@ -218,3 +218,13 @@ def test_summary_prints_the_rtl_counters(vec):
                                               ("cycles_stall", 30), ("kv_rows", 7))})
     assert ("hardware: 12,345 cycles (speculation busy 1,000, execution busy 2,000, memory stall 30), "
             "7 K/V rows computed") in layer_summary(inputs, out)
+
+
+def test_npy_header_that_is_not_python_syntax(tmp_path, capsys, vec):
+    """Found by the slow fuzzer: a header numpy cannot parse raises SyntaxError, not ValueError."""
+    raw = vec.read_bytes()
+    i = raw.index(b"'shape': (")
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(raw[:i] + b"'shape': \xd7" + raw[i + len(b"'shape': ("):])
+    line = _refused(capsys, ["run", str(bad), str(tmp_path / "o.npz")], tmp_path)
+    assert "is not a readable .npy array" in line or "not a readable .npz" in line
