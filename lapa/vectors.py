@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import tokenize
 import zipfile
 from typing import NamedTuple
 
@@ -180,7 +181,7 @@ def _member_headers(path, zf):
                 if reader is None:
                     raise ValueError(f"unsupported .npy version {version}")
                 shape, _, dtype = reader(f)
-        except (ValueError, SyntaxError, OSError, EOFError, zipfile.BadZipFile, RuntimeError) as exc:
+        except (ValueError, SyntaxError, tokenize.TokenError, OSError, EOFError, zipfile.BadZipFile, RuntimeError) as exc:
             raise VectorFileError(f"{path}: key '{key}' is not a readable .npy array ({exc})") from None
         if dtype.hasobject:
             raise VectorFileError(f"{path}: key '{key}' holds Python objects (pickled data), "
@@ -227,7 +228,7 @@ def _read_npz(path):
         raise
     except PermissionError:
         raise VectorFileError(f"{path}: not readable (permission denied)") from None
-    except (OSError, ValueError, SyntaxError, zipfile.BadZipFile, EOFError, RuntimeError) as exc:
+    except (OSError, ValueError, SyntaxError, tokenize.TokenError, zipfile.BadZipFile, EOFError, RuntimeError) as exc:
         raise VectorFileError(f"{path}: not a readable .npz vector file ({exc})") from None
 
 
