@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from host.job import COUNTERS, check_fits, check_status, cycle_bound, decode_outputs, job_image
+from host.job import RESULT_REGISTERS, cycle_bound, job_outputs, prepare_jobs
 from lapa.config import LapaConfig
 from lapa.memlayout import MemoryLayout
 
@@ -62,10 +62,7 @@ def run_rtl_jobs(jobs, cfg: LapaConfig, *, simulator="verilator", waves=None, pa
 
     work = Path(tempfile.mkdtemp(prefix="lapa-rtl-"))
     specs, layouts = [], []
-    for n, inputs in enumerate(jobs):
-        check_fits(inputs.shape, cfg.hw)
-        lay, image, writes = job_image(inputs, cfg.hw, trace=trace)
-        writes += list((overrides or {}).items())
+    for n, (inputs, (lay, image, writes)) in enumerate(zip(jobs, prepare_jobs(jobs, cfg.hw, trace, overrides))):
         path = work / f"job{n}.npz"
         np.savez(path, image=np.frombuffer(image, np.uint8))
         outputs = {name: [lay[name].addr, lay[name].size] for name in MemoryLayout.OUTPUTS}
@@ -92,7 +89,6 @@ def run_rtl_jobs(jobs, cfg: LapaConfig, *, simulator="verilator", waves=None, pa
     for inputs, lay, spec in zip(jobs, layouts, specs):
         with np.load(spec["result"]) as res:
             raw = {name: res[name].tobytes() for name in MemoryLayout.OUTPUTS}
-            counters = {name: int(res[name]) for name in COUNTERS}
-            check_status(int(res["status"]), int(res["error"]))
-        results.append((decode_outputs(lay, raw, np.asarray(inputs.wq).ndim == 2), counters))
+            regs = {name.lower(): int(res[name.lower()]) for name in RESULT_REGISTERS}
+        results.append(job_outputs(inputs, lay, raw, regs))
     return results

@@ -16,6 +16,7 @@ import numpy as np
 from cocotb.triggers import ClockCycles, RisingEdge, Timer
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
+from host.job import RESULT_REGISTERS
 from rtl.regmap import register_map
 
 from .streams import load_config, make_rng, reset, start_clock
@@ -79,8 +80,7 @@ class Host:
                             f"{cycles} cycles")
         result = {name: np.frombuffer(self.ram.read(addr, size), np.uint8)
                   for name, (addr, size) in job["outputs"].items()}
-        for name in ("STATUS", "ERROR", "CYCLES_TOTAL", "CYCLES_SPEC", "CYCLES_EXEC", "CYCLES_STALL",
-                     "PAIRS_ROUND1", "PAIRS_ROUND2", "PAIRS_ROUND3", "PAIRS_ROUND4", "KV_ROWS"):
+        for name in RESULT_REGISTERS:
             result[name.lower()] = np.asarray(await self.read(name))
         np.savez(job["result"], **result)
         return int(result["cycles_total"])
