@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 
 from lapa.config import LapaConfig
-from lapa.errors import UserError
 from lapa.memlayout import MemoryLayout
 
 from .job import RESULT_REGISTERS, cycle_bound, job_outputs, prepare_jobs
@@ -96,9 +95,8 @@ def build_harness(verilog: str, toplevel: str, *, waves=False, threads=1, progre
 
 def _job_file(path, lay, image_path, writes, offsets, heads, max_cycles):
     lines = [f"memory {lay.size}", f"image {image_path}"]
-    *before, (ctrl, value) = writes if writes[-1][0] == "CTRL" else writes + [("CTRL", 0)]
-    lines += [f"write {offsets[name]} {int(v)}" for name, v in before]
-    lines += [f"start {offsets[ctrl]} {int(value) | 1}", f"progress {offsets['PROGRESS']} {heads}",
+    lines += [f"write {offsets[name]} {int(v)}" for name, v in writes]
+    lines += [f"start {offsets['CTRL']} {int(dict(writes)['CTRL']) | 1}", f"progress {offsets['PROGRESS']} {heads}",
               f"max_cycles {max_cycles}"]
     lines += [f"read {name.lower()} {offsets[name]}" for name in RESULT_REGISTERS]
     Path(path).write_text("\n".join(lines) + "\n")
@@ -165,8 +163,3 @@ def run_harness_jobs(jobs, cfg: LapaConfig, *, waves=None, stall=0.0, seed=1, pr
                 f.unlink()
     return results
 
-
-def check_engine(engine, simulator):
-    """Refuse an engine / simulator pair that does not exist (the harness is Verilator only)."""
-    if engine == "harness" and simulator not in (None, "verilator"):
-        raise UserError(f"--simulator {simulator} needs --engine cocotb (the harness is Verilator only)")

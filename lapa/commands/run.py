@@ -1,8 +1,9 @@
 """`build.py run --backend golden|rtl IN.npz OUT.npz`: every output of SPEC section 6 for a vector file.
 
 The RTL backend generates the accelerator for the file's shapes (hardware options override the
-fitted shape; a layer the hardware cannot hold is refused before simulation), simulates it with
-cocotb and adds `cycles` and the performance counters to the outputs.
+fitted shape; a layer the hardware cannot hold is refused before simulation), simulates it on the
+C++ Verilator harness (`--engine cocotb`: cocotb with Python AXI models) and adds `cycles` and the
+performance counters to the outputs.
 """
 
 import dataclasses
@@ -22,8 +23,10 @@ def register(sub):
     p.add_argument("--backend", choices=tuple(BACKENDS), default="golden")
     p.add_argument("--waves", metavar="FILE.fst", default=None,
                    help="RTL backend: dump waveforms to this file")
-    p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator",
-                   help="RTL backend: simulator (default verilator)")
+    p.add_argument("--engine", choices=("harness", "cocotb"), default="harness",
+                   help="RTL backend: the C++ Verilator harness (default) or cocotb with Python AXI models")
+    p.add_argument("--simulator", choices=("verilator", "icarus"), default=None,
+                   help="RTL backend, cocotb engine: simulator (default verilator)")
     p.add_argument("--quiet", action="store_true", help="no summary")
     add_config_args(p, arith=False)
     p.set_defaults(func=run)
@@ -36,7 +39,7 @@ def run(args):
     options = {}
     if args.backend == "rtl":
         given = tuple(f.name for f in dataclasses.fields(HardwareConfig) if getattr(args, f.name) is not None)
-        options = {"waves": args.waves, "simulator": args.simulator, "given": given,
+        options = {"waves": args.waves, "simulator": args.simulator, "engine": args.engine, "given": given,
                    "hw": HardwareConfig(**{k: getattr(args, k) for k in given})}
     elif args.waves:
         options = {"waves": args.waves}

@@ -198,12 +198,12 @@ int main(int argc, char** argv) {
         uint64_t last_cycles = h.cycles;
         while (!h.top()->irq) {
             h.cycle();
+            if (h.cycles - begin > job.max_cycles) {
+                unsigned heads = job.progress_offset ? h.read(job.progress_offset) : 0;
+                fail(3, "no irq after " + std::to_string(h.cycles - begin) + " cycles (heads done " +
+                            std::to_string(heads) + "/" + std::to_string(job.heads) + ")");
+            }
             if ((h.cycles & 0xFFF) == 0) {
-                if (h.cycles - begin > job.max_cycles) {
-                    unsigned heads = job.progress_offset ? h.read(job.progress_offset) : 0;
-                    fail(3, "no irq after " + std::to_string(h.cycles - begin) + " cycles (heads done " +
-                                std::to_string(heads) + "/" + std::to_string(job.heads) + ")");
-                }
                 double dt = seconds_since(last_print);
                 if (every > 0 && dt >= every) {
                     unsigned heads = job.progress_offset ? h.read(job.progress_offset) : 0;
