@@ -84,7 +84,7 @@ say "evaluation model (SmolLM2-135M GGUF) and corpus"
 # --- end evaluation ---
 
 if [ "$DEMO" = 1 ]; then
-  say "main job on the default configuration: build.py demo"
+  say "main job on the default configuration: build.py demo (golden example, the accelerator's Verilog, an RTL run against golden, a small synthesis)"
   .venv/bin/python build.py demo
 fi
 say "ready: run the tests with  .venv/bin/python -m pytest"
