@@ -95,3 +95,18 @@ def test_harness_is_the_default_engine(tmp_path, capsys):
     out = tmp_path / "never.npz"
     assert main(["run", "--backend", "rtl", "--simulator", "icarus", str(vec), str(out), *hw]) == 2
     assert "--simulator icarus needs --engine cocotb" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.slow
+def test_harness_waves(tmp_path):
+    """`waves`: a --trace-fst build writes an FST whose irq rises once, at the job's end (`-m slow`)."""
+    import pywellen
+
+    fst = tmp_path / "job.fst"
+    [(out, counters)] = run_harness_jobs([layer(3, 1, 1, 8)], CFG, waves=str(fst), progress=False)
+    check(layer(3, 1, 1, 8), out, counters, "traced job")
+    wave = pywellen.Waveform(str(fst))
+    h = wave.hierarchy
+    [irq] = [v for v in h.all_vars() if v.full_name(h).endswith("lapa.irq")]
+    changes = [(t, int(v)) for t, v in wave.get_signal(irq).all_changes()]
+    assert [v for _, v in changes][-2:] == [0, 1], changes
