@@ -10,7 +10,7 @@ Buffers: a memory that is written by the design and whose `init` is all zeros (e
 gets no initializer, neither in RTLIL nor in Verilog (Amaranth would write one constant per
 word: 73 k lines for the default `x_buf` alone). Such a memory starts undefined, as an SRAM
 macro or a block RAM does; the design never reads an entry before writing it (the C++ harness
-checks this with random initial contents, `sim.harness`). ROMs and memories with a non-zero
+checks this with random initial contents, `host.harness`). ROMs and memories with a non-zero
 `init` keep theirs. The conversion also runs Amaranth's combinational-loop check on the
 cell graph first (`_cell_level_comb_check`), which is exact whenever that graph is acyclic and
 falls back to Amaranth's own bit-level check otherwise; `tests/test_generate.py` checks both.

@@ -17,8 +17,9 @@ import time
 import numpy as np
 
 from ..backends import run_backend
-from ..config import HardwareConfig
+from ..config import HardwareConfig, LapaConfig
 from ..errors import UserError
+from ..report import write_text_atomic
 from ..summary import layer_summary
 from ..vectors import load_vectors, save_npz
 
@@ -63,7 +64,7 @@ def run(args):
         return 0
     hw = HardwareConfig()
     _step(2, total, "the default accelerator's Verilog")
-    _command("verilog", [os.path.join(args.out, "verilog"), "--block", "top"])
+    _write_top(os.path.join(args.out, "verilog"), hw)
     _step(3, total, f"a small vector file (L = {args.rtl_seq_len}) through the default accelerator "
                     "(C++ Verilator harness) against golden")
     failed = _rtl_check(args, hw)
@@ -71,6 +72,22 @@ def run(args):
     _synth_summary(os.path.join(args.out, "synth"))
     print(f"\ndemo done in {time.perf_counter() - t_all:.0f} s; outputs in {args.out}/")
     return 1 if failed else 0
+
+
+def _write_top(folder, hw):
+    """The accelerator's Verilog as `build.py verilog --block top` writes it (the same text the
+    next step simulates: `top_verilog` keeps it for this process)."""
+    from rtl.generate import top_verilog
+
+    t0 = time.perf_counter()
+    name, text = top_verilog(LapaConfig(hw=hw), progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"{name}.v")
+    write_text_atomic(path, text)
+    print(f"wrote {path} (module {name}, {text.count(chr(10)):,} lines, {len(text) / 1e6:.1f} MB, "
+          f"{time.perf_counter() - t0:.1f} s): D={hw.d_model} dh={hw.head_dim} max L={hw.max_seq_len} "
+          f"H={hw.n_heads} Hkv={hw.n_kv_heads}, {hw.pea_lanes} PEA / {hw.peb_lanes} PEB lanes, "
+          f"{hw.mac_rows}x{hw.mac_cols} MACs, {hw.av_lanes} AV lanes")
 
 
 def _rtl_check(args, hw):
