@@ -99,14 +99,18 @@ def test_harness_is_the_default_engine(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_harness_waves(tmp_path):
-    """`waves`: a --trace-fst build writes an FST whose irq rises once, at the job's end (`-m slow`)."""
+    """`waves`: a --trace-fst build writes an FST in which irq rises once, right after the job's
+    CYCLES_TOTAL cycles (plus reset and the register writes) (`-m slow`)."""
     import pywellen
 
     fst = tmp_path / "job.fst"
-    [(out, counters)] = run_harness_jobs([layer(3, 1, 1, 8)], CFG, waves=str(fst), progress=False)
-    check(layer(3, 1, 1, 8), out, counters, "traced job")
-    wave = pywellen.Waveform(str(fst))
-    h = wave.hierarchy
-    [irq] = [v for v in h.all_vars() if v.full_name(h).endswith("lapa.irq")]
-    changes = [(t, int(v)) for t, v in wave.get_signal(irq).all_changes()]
-    assert [v for _, v in changes][-2:] == [0, 1], changes
+    inputs = layer(3, 1, 1, 8)
+    [(out, counters)] = run_harness_jobs([inputs], CFG, waves=str(fst), progress=False)
+    check(inputs, out, counters, "traced job")
+    [irq] = [v.signal for v in pywellen.Waveform(str(fst)).all_vars() if v.full_name == "lapa.irq"]
+    lo, hi = 0, 10 * (counters["cycles_total"] + 10_000)      # 10 time units a cycle
+    assert int(irq.value_at(lo)) == 0 and int(irq.value_at(hi)) == 1
+    while hi - lo > 1:                                          # irq's rising edge
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if int(irq.value_at(mid)) else (mid, hi)
+    assert 0 <= hi // 10 - counters["cycles_total"] < 1000, (hi, counters["cycles_total"])
