@@ -84,7 +84,8 @@ def test_harness_reports_a_hang(monkeypatch):
 
 
 def test_harness_is_the_default_engine(tmp_path, capsys):
-    """`build.py run --backend rtl` runs the harness (announced); Icarus needs --engine cocotb."""
+    """`build.py run --backend rtl` runs the harness (announced), `--engine cocotb` the cocotb path
+    with the same outputs; Icarus needs --engine cocotb."""
     vec = tmp_path / "in.npz"
     assert main(["example", str(vec), "--seq-len", "5", "--d-model", "32", "--head-dim", "16",
                  "--heads", "3", "--kv-heads", "1", "--seed", "9"]) == 0
@@ -92,6 +93,11 @@ def test_harness_is_the_default_engine(tmp_path, capsys):
     capsys.readouterr()
     assert main(["run", "--backend", "rtl", str(vec), str(tmp_path / "r.npz"), *hw]) == 0
     assert "RTL backend (harness)" in capsys.readouterr().err
+    assert main(["run", "--backend", "rtl", "--engine", "cocotb", str(vec), str(tmp_path / "c.npz"), *hw]) == 0
+    assert "RTL backend (cocotb)" in capsys.readouterr().err
+    with np.load(tmp_path / "r.npz") as r, np.load(tmp_path / "c.npz") as c:
+        for name in OUTPUTS + ("kv_rows", "pairs_round2", "exec_macs"):
+            assert np.array_equal(r[name], c[name]), name
     out = tmp_path / "never.npz"
     assert main(["run", "--backend", "rtl", "--simulator", "icarus", str(vec), str(out), *hw]) == 2
     assert "--simulator icarus needs --engine cocotb" in capsys.readouterr().err and not out.exists()
