@@ -12,7 +12,7 @@ DEMO=1
 say() { printf '\n==> %s\n' "$*"; }
 
 # Debian pieces: Icarus (second simulator), OpenSTA (timing), FST libraries, the OSU 0.18 um liberty.
-APT_PKGS="iverilog opensta liblz4-dev zlib1g-dev"  # lz4/zlib: Verilator FST waveforms
+APT_PKGS="iverilog opensta liblz4-dev zlib1g-dev g++ make"  # lz4/zlib: Verilator FST waveforms; g++/make: Verilator builds (harness, cocotb), CACTI
 missing=""
 for p in $APT_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
