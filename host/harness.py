@@ -146,14 +146,20 @@ def run_harness_jobs(jobs, cfg: LapaConfig, *, waves=None, stall=0.0, seed=1, pr
             _job_file(job, lay, img, writes, offsets, inputs.shape[3], cycle_bound(inputs.shape, cfg.hw))
             cmd = [str(exe), str(job), str(result), str(dump), "--stall", repr(float(stall)),
                    "--seed", str(int(seed) + n), "--progress-seconds", "5" if show else "0"]
-            if waves and n == len(jobs) - 1:
-                cmd += ["--trace-fst", str(Path(waves).resolve())]
+            traced = waves and n == len(jobs) - 1
+            if traced:      # written in the work folder, moved to `waves` once the job succeeded
+                cmd += ["--trace-fst", str(work / "waves.fst")]
             if show and len(jobs) > 1:
                 print(f"RTL simulation: job {n + 1}/{len(jobs)}", file=sys.stderr, flush=True)
             rc, msg = _run(cmd, show)
             if rc != 0:
+                if traced and (work / "waves.fst").exists():
+                    shutil.move(work / "waves.fst", waves)
+                    msg += f" (waves up to there in {waves})"
                 raise HarnessFailed(f"job {n + 1}: the harness exited with {rc}" + (f": {msg}" if msg else ""))
             regs = _parse_result(result)
+            if traced:
+                shutil.move(work / "waves.fst", waves)
             if show:
                 c, w, cpu = regs["sim_cycles"], regs["sim_seconds"], regs["sim_cpu_seconds"]
                 print(f"RTL simulation: done, {c:,} cycles in {w:.1f} s ({c / max(w, 1e-3):,.0f} cycles/s; "

@@ -16,6 +16,7 @@ import numpy as np
 
 from lapa.config import HardwareConfig, LapaConfig
 from lapa.errors import UserError
+from lapa.report import check_output_file
 from lapa.vectors import LayerInputs
 
 from .job import accounting, hw_for_layer
@@ -38,6 +39,8 @@ def run_rtl_layer(inputs: LayerInputs, *, hw: HardwareConfig | None = None, give
                   simulator=None, progress=None, engine="harness"):
     """SPEC 6 outputs plus `cycles`, the counters and `wall_seconds`."""
     check_engine(engine, simulator)
+    if waves:
+        check_output_file(waves, what="--waves")
     t0 = time.perf_counter()
     hw = hw_for_layer(inputs.shape, hw, given)
     cfg = LapaConfig(hw=hw)

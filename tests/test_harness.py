@@ -104,7 +104,7 @@ def test_harness_is_the_default_engine(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_harness_waves(tmp_path):
+def test_harness_waves(tmp_path, monkeypatch):
     """`waves`: a --trace-fst build writes an FST in which irq rises once, right after the job's
     CYCLES_TOTAL cycles (plus reset and the register writes) (`-m slow`)."""
     import pywellen
@@ -120,3 +120,10 @@ def test_harness_waves(tmp_path):
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if int(irq.value_at(mid)) else (mid, hi)
     assert 0 <= hi // 10 - counters["cycles_total"] < 1000, (hi, counters["cycles_total"])
+    # a hang with waves: the FST up to the cycle bound is kept and named
+    monkeypatch.setattr(harness, "cycle_bound", lambda shape, hw: 100)
+    hang = tmp_path / "hang.fst"
+    with pytest.raises(HarnessFailed, match="no irq after.*waves up to there"):
+        run_harness_jobs([inputs], CFG, waves=str(hang), progress=False)
+    [irq] = [v.signal for v in pywellen.Waveform(str(hang)).all_vars() if v.full_name == "lapa.irq"]
+    assert int(irq.value_at(10 ** 9)) == 0

@@ -110,10 +110,15 @@ class Harness {
         top_->rst = 1;
     }
     ~Harness() {
+        close_trace();
+        top_->final();
+    }
+    // Flush the waves (also before a failure exits, so a hang's waves can be read).
+    void close_trace() {
 #if VM_TRACE_FST
         if (fst_) fst_->close();
+        fst_.reset();
 #endif
-        top_->final();
     }
 
     AxiMem<Vlapa>& mem() { return mem_; }
@@ -212,8 +217,8 @@ int main(int argc, char** argv) {
             h.cycle();
             if (h.cycles - begin > job.max_cycles) {
                 unsigned heads = job.progress_offset ? h.read(job.progress_offset) : 0;
-                fail(3, "no irq after " + std::to_string(h.cycles - begin) + " cycles (heads done " +
-                            std::to_string(heads) + "/" + std::to_string(job.heads) + ")");
+                throw std::runtime_error("no irq after " + std::to_string(h.cycles - begin) + " cycles (heads done " +
+                                         std::to_string(heads) + "/" + std::to_string(job.heads) + ")");
             }
             if ((h.cycles & 0xFFF) == 0) {
                 double dt = seconds_since(last_print);
@@ -239,8 +244,10 @@ int main(int argc, char** argv) {
                      (unsigned long long)run_cycles, secs, cpu, (unsigned long long)h.mem().errors);
         std::fclose(out);
     } catch (const harness::ProtocolError& e) {
+        h.close_trace();
         fail(3, std::string("AXI protocol error at cycle ") + std::to_string(h.cycles) + ": " + e.what());
     } catch (const std::exception& e) {
+        h.close_trace();
         fail(3, e.what());
     }
     std::ofstream dump(argv[3], std::ios::binary);
