@@ -12,7 +12,7 @@ DEMO=1
 say() { printf '\n==> %s\n' "$*"; }
 
 # Debian pieces: Icarus (second simulator), OpenSTA (timing), FST libraries, the OSU 0.18 um liberty.
-APT_PKGS="iverilog opensta liblz4-dev zlib1g-dev"  # lz4/zlib: Verilator FST waveforms
+APT_PKGS="iverilog opensta liblz4-dev zlib1g-dev g++ make"  # lz4/zlib: Verilator FST waveforms; g++/make: Verilator builds (harness, cocotb), CACTI
 missing=""
 for p in $APT_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -84,7 +84,7 @@ say "evaluation model (SmolLM2-135M GGUF) and corpus"
 # --- end evaluation ---
 
 if [ "$DEMO" = 1 ]; then
-  say "main job on the default configuration: build.py demo"
+  say "main job on the default configuration: build.py demo (golden example, the accelerator's Verilog, an RTL run against golden, a small synthesis)"
   .venv/bin/python build.py demo
 fi
 say "ready: run the tests with  .venv/bin/python -m pytest"

@@ -22,8 +22,8 @@ from lapa.memlayout import MemoryLayout, exec_tiles, expand_probs, lo_bytes, pea
 from lapa.vectors import SCALAR_KEYS, LayerInputs, arith_to_arrays
 
 __all__ = ["BUS_BYTES", "COUNTERS", "WIDE_COUNTERS", "RESULT_REGISTERS", "STATUS_ERROR", "hw_for_layer",
-           "check_fits", "cycle_bound", "ideal_cycles", "job_image", "decode_outputs", "counter_values",
-           "check_status", "accounting"]
+           "check_fits", "cycle_bound", "ideal_cycles", "job_image", "prepare_jobs", "decode_outputs",
+           "job_outputs", "counter_values", "check_status", "accounting"]
 
 BUS_BYTES = 8
 COUNTERS = ("cycles_total", "cycles_spec", "cycles_exec", "cycles_stall", "pairs_round1",
@@ -154,6 +154,25 @@ def job_image(inputs: LayerInputs, hw: HardwareConfig, trace=True):
         writes.append((f"ROUND_MARGIN{r + 1}", arith.round_margin[r] if r < R else 0))
     writes.append(("CTRL", regs["CTRL"].pack(irq_enable=1, trace=int(trace))))
     return lay, bytes(image), writes
+
+
+def prepare_jobs(jobs, hw: HardwareConfig, trace=True, overrides=None):
+    """[(layout, image, writes)] for several `LayerInputs`, each checked to fit `hw` first;
+    `overrides` ({register: value}) are written after each job's own writes."""
+    prepared = []
+    for inputs in jobs:
+        check_fits(inputs.shape, hw)
+        lay, image, writes = job_image(inputs, hw, trace=trace)
+        prepared.append((lay, image, writes + list((overrides or {}).items())))
+    return prepared
+
+
+def job_outputs(inputs: LayerInputs, lay: MemoryLayout, raw: dict, regs: dict):
+    """(SPEC 6 outputs, counters) of one finished job from its output buffers' bytes and the
+    RESULT_REGISTERS values read back (`regs`: lower-case name -> value); a refused job raises."""
+    check_status(int(regs["status"]), int(regs["error"]), int(regs.get("fault_addr", 0)))
+    counters = counter_values(regs)
+    return decode_outputs(lay, raw, np.asarray(inputs.wq).ndim == 2), counters
 
 
 def decode_outputs(lay: MemoryLayout, raw: dict, single: bool):

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from host.job import (RESULT_REGISTERS, check_fits, check_status, counter_values, cycle_bound,
-                      decode_outputs, job_image)
+from host.job import RESULT_REGISTERS, cycle_bound, job_outputs
+from host.job import prepare_jobs as prepare_images
 from lapa.config import LapaConfig
 from lapa.memlayout import MemoryLayout
 
@@ -55,10 +55,7 @@ def prepare_jobs(jobs, cfg: LapaConfig, work: Path, *, trace=True, overrides=Non
     """The testbench's job specs (memory image files, register writes, output buffers, result
     file, cycle bound) and the memory layouts, for `LayerInputs` that fit `cfg.hw`."""
     specs, layouts = [], []
-    for n, inputs in enumerate(jobs):
-        check_fits(inputs.shape, cfg.hw)
-        lay, image, writes = job_image(inputs, cfg.hw, trace=trace)
-        writes += list((overrides or {}).items())
+    for n, (inputs, (lay, image, writes)) in enumerate(zip(jobs, prepare_images(jobs, cfg.hw, trace, overrides))):
         path = work / f"job{n}.npz"
         np.savez(path, image=np.frombuffer(image, np.uint8))
         outputs = {name: [lay[name].addr, lay[name].size] for name in MemoryLayout.OUTPUTS}
@@ -74,9 +71,8 @@ def read_result(path, inputs, lay):
     `UserError` naming its ERROR code."""
     with np.load(path) as res:
         raw = {name: res[name].tobytes() for name in MemoryLayout.OUTPUTS}
-        counters = counter_values({name: res[name.lower()] for name in RESULT_REGISTERS})
-        check_status(int(res["status"]), int(res["error"]), int(res["fault_addr"]))
-    return decode_outputs(lay, raw, np.asarray(inputs.wq).ndim == 2), counters
+        regs = {name.lower(): int(res[name.lower()]) for name in RESULT_REGISTERS}
+    return job_outputs(inputs, lay, raw, regs)
 
 
 def run_rtl_jobs(jobs, cfg: LapaConfig, *, simulator="verilator", waves=None, pause=0.0,

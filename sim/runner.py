@@ -20,7 +20,7 @@ from typing import NamedTuple
 from rtl.generate import text_digest
 
 __all__ = ["SIMULATORS", "SimResult", "SimulationFailed", "tool_env", "run_cocotb",
-           "verilator_bin", "BUILD_ROOT"]
+           "verilator_bin", "BUILD_ROOT", "BuildLock"]
 
 SIMULATORS = ("verilator", "icarus")
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +55,9 @@ def tool_env() -> dict:
     return env
 
 
-class _Locked:
+class BuildLock:
+    """An exclusive lock on a file (one build of a folder at a time, across processes)."""
+
     def __init__(self, path):
         self.path = path
 
@@ -71,7 +73,7 @@ class _Locked:
 def _build(runner, simulator, vfile, toplevel, build_dir, waves):
     # The build runs every time (the runner needs its state) but costs nothing when up to
     # date: Icarus checks timestamps, Verilator skips identical inputs and make has no work.
-    with _Locked(build_dir / ".lock"):
+    with BuildLock(build_dir / ".lock"):
         args = []
         if simulator == "verilator":
             args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
