@@ -51,12 +51,16 @@ class _Progress(threading.Thread):
 
 
 def run_rtl_jobs(jobs, cfg: LapaConfig, *, simulator="verilator", waves=None, pause=0.0,
-                 reset_mid=False, progress=None, trace=True, overrides=None):
+                 reset_mid=False, progress=None, trace=True, overrides=None, verilog=None,
+                 idle_cycles=0):
     """Run several `LayerInputs` (all of `cfg.hw`'s shape limits) on one build; returns a list of
     (outputs, counters) in order. `pause`: probability of a stall on every AXI channel of the
     RAM model (random read latency, back-pressure). `reset_mid`: the first job is reset halfway
     and run again. `overrides`: register writes ({name: value}) after each job's own, to test
-    the hardware's refusals; a refused job raises `UserError` naming the ERROR code."""
+    the hardware's refusals; a refused job raises `UserError` naming the ERROR code.
+    `verilog`: (module name, text) to simulate instead of the generated accelerator (a mapped
+    netlist with its cell models, `energy.gatesim`); `idle_cycles`: clock cycles the testbench
+    runs after the last job, with nothing to do (the idle window of an energy measurement)."""
     from rtl.generate import top_verilog
     from sim.runner import run_cocotb
 
@@ -74,16 +78,17 @@ def run_rtl_jobs(jobs, cfg: LapaConfig, *, simulator="verilator", waves=None, pa
                       "max_cycles": cycle_bound(inputs.shape, cfg.hw)})
         layouts.append(lay)
     env = {"LAPA_JOBS": json.dumps({"jobs": specs, "pause": pause, "reset_mid": reset_mid,
-                                    "progress": str(work / "progress")})}
+                                    "progress": str(work / "progress"),
+                                    "idle_cycles": idle_cycles})}
     watcher = _Progress(work / "progress", sys.stderr) if progress is not False else None
     if watcher:
         print(f"RTL backend (cocotb): generating and building the accelerator ({simulator}), "
               f"{len(jobs)} job(s)", file=sys.stderr, flush=True)
         watcher.start()
     try:
-        name, verilog = top_verilog(cfg)
-        run_cocotb(verilog, name, "sim.top", simulator=simulator, config=cfg, env=env,
-                   waves=waves or False)
+        name, text = verilog or top_verilog(cfg)
+        run_cocotb(text, name, "sim.top", simulator=simulator, config=cfg, env=env,
+                   waves=waves or False, own_dump=verilog is not None)
     finally:
         if watcher:
             watcher.stop.set()

@@ -102,3 +102,5 @@ async def run_jobs(dut):
     for n, job in enumerate(jobs):
         await host.run(job, n, len(jobs))
         await RisingEdge(dut.clk)
+    if spec.get("idle_cycles"):
+        await ClockCycles(dut.clk, spec["idle_cycles"])
