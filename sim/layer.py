@@ -98,6 +98,8 @@ def run_rtl_jobs(jobs, cfg: LapaConfig, *, simulator="verilator", waves=None, pa
         with np.load(spec["result"]) as res:
             raw = {name: res[name].tobytes() for name in MemoryLayout.OUTPUTS}
             counters = {name: int(res[name]) for name in COUNTERS}
+            if verilog is not None:   # a gate-level run: where its job sits in the VCD
+                counters["t_start_ps"] = int(res["t_start_ps"])
             check_status(int(res["status"]), int(res["error"]))
         results.append((decode_outputs(lay, raw, np.asarray(inputs.wq).ndim == 2), counters))
     return results

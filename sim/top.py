@@ -14,6 +14,7 @@ import os
 import cocotb
 import numpy as np
 from cocotb.triggers import ClockCycles, RisingEdge, Timer
+from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
 from rtl.regmap import register_map
@@ -58,6 +59,7 @@ class Host:
             await self.axil.write_dword(self.regs[name], value)
         ctrl = dict(job["writes"])["CTRL"]
         await self.axil.write_dword(self.regs["CTRL"], ctrl | 1)
+        t_start = get_sim_time("ps")   # the job's window in a waveform (energy.table)
         await ClockCycles(dut.clk, 4)   # STATUS.done (and irq) of the previous job clears
         cycles = 0
         while not int(dut.irq.value):
@@ -82,6 +84,7 @@ class Host:
         for name in ("STATUS", "ERROR", "CYCLES_TOTAL", "CYCLES_SPEC", "CYCLES_EXEC", "CYCLES_STALL",
                      "PAIRS_ROUND1", "PAIRS_ROUND2", "PAIRS_ROUND3", "PAIRS_ROUND4", "KV_ROWS"):
             result[name.lower()] = np.asarray(await self.read(name))
+        result["t_start_ps"] = np.asarray(t_start)
         np.savez(job["result"], **result)
         return int(result["cycles_total"])
 
