@@ -44,6 +44,9 @@ def _area_scale(table, synth):
     for name, b in table.get("synthesis", {}).get("submodules", {}).items():
         sub[name] = b["area_um2"]
     meas = {"speculation": sub.get("spec"), "execution": sub.get("exec")}
+    for s in table.get("srams", {}).values():   # logic only: the macros' area out
+        if meas.get(s["unit"]):
+            meas[s["unit"]] -= s["area_um2"]
     out = {}
     for unit, a in meas.items():
         if a and unit in synth["units"]:

@@ -79,9 +79,10 @@ def _split_concat(expr):
     return [expr]
 
 
-def _walk(modules, top):
-    """(instance path, module, instance, scope path) for every instance below `top`."""
-    stack = [("", top, "top")]
+def _walk(modules, top, scope):
+    """(instance path, module, instance, scope path) for every instance below `top`, whose
+    own scope in the VCD is `scope`."""
+    stack = [("", top, scope)]
     while stack:
         path, mod, scope = stack.pop()
         insts, _ = modules[mod]
@@ -93,10 +94,11 @@ def _walk(modules, top):
                 yield ipath, mod, inst, scope
 
 
-def cell_pins(modules, top, cells):
-    """[(instance path, cell, {pin: (scope, net, bit) or None})] for every liberty cell."""
+def cell_pins(modules, top, cells, scope="top"):
+    """[(instance path, cell, {pin: (scope, net, bit) or None})] for every liberty cell;
+    `scope` is the VCD scope of the top module (`top` when cocotb runs it, `tb.dut` ...)."""
     out = []
-    for ipath, mod, inst, scope in _walk(modules, top):
+    for ipath, mod, inst, scope in _walk(modules, top, scope):
         if inst.cell not in cells:
             continue
         nets = modules[mod][1]
@@ -108,11 +110,11 @@ def cell_pins(modules, top, cells):
     return out
 
 
-def sram_instances(modules, top, cells):
+def sram_instances(modules, top, cells, scope="top"):
     """[(instance path, scope, params text, {port: [(net, bit) or None, ...] LSB first})] of
     every instance that is neither a liberty cell nor a module of the netlist."""
     out = []
-    for ipath, mod, inst, scope in _walk(modules, top):
+    for ipath, mod, inst, scope in _walk(modules, top, scope):
         if inst.cell in cells:
             continue
         nets = modules[mod][1]

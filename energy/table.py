@@ -222,7 +222,7 @@ def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, 
         fig = sram(w, d, rp, wp)
         sram_figs[path] = {"width": w, "depth": d, "read_pj": fig["read_pj"],
                            "write_pj": fig["write_pj"], "leakage_uw": fig["leakage_uw"],
-                           "unit": B.UNIT_OF(path)}
+                           "area_um2": fig["area_um2"], "unit": B.UNIT_OF(path)}
     out = {"schema": SCHEMA, "config": config_to_dict(cfg), "liberty": liberty,
            "clock_ns": clock_ns, "stimulus": stimulus, "key": key,
            "method": "Icarus zero-delay gate-level simulation of the mapped netlist (Yosys + ABC, "
