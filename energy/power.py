@@ -79,11 +79,12 @@ while {{[gets $f line] >= 0}} {{
 }}
 close $f
 report_power -digits 6
-set hier [list]
+# OpenSTA 2.0.17 reports 0 for a hierarchical instance: every leaf instead, summed in Python
+set leaf [list]
 foreach c [get_cells -hierarchical *] {{
-  if {{[string match "{top}.*" [get_property $c ref_name]]}} {{ lappend hier $c }}
+  if {{![string match "{top}.*" [get_property $c ref_name]]}} {{ lappend leaf $c }}
 }}
-report_power -instances $hier -digits 6
+report_power -instances $leaf -digits 6
 exit
 """
 
@@ -104,7 +105,21 @@ def hier_power(run_dir, top, act_lines, period_ns, tech, tag):
         f.write(_TCL.format(lib=LIB_NAME, top=top, act=act))
     log = run_tool([sta, "-no_splash", "-exit", f"power-{tag}.tcl"], run_dir, f"power-{tag}.log")
     with open(log) as f:
-        return parse_power(f.read())
+        leaves = parse_power(f.read())
+    return roll_up(leaves)
+
+
+def roll_up(leaves):
+    """{hierarchical path: summed power of the leaves below it} ('' = the design, as OpenSTA
+    reports it)."""
+    out = {"": leaves.pop("")}
+    for path, rec in leaves.items():
+        parts = path.split("/")[:-1]
+        for k in range(1, len(parts) + 1):
+            acc = out.setdefault("/".join(parts[:k]), dict.fromkeys(rec, 0.0))
+            for key, v in rec.items():
+                acc[key] += v
+    return out
 
 
 _ROW = re.compile(r"^\s*([0-9.eE+-]+)\s+([0-9.eE+-]+)\s+([0-9.eE+-]+)\s+([0-9.eE+-]+)\s+(\S+)\s*$")
@@ -116,7 +131,6 @@ def parse_power(text):
         raise UserError("OpenSTA reported an error:\n" + "\n".join(
             ln for ln in text.splitlines() if ln.startswith("Error"))[:2000])
     out = {}
-    t = _TOTAL.search(text, re.M) if False else None
     for line in text.splitlines():
         m = _TOTAL.match(line)
         if m and "" not in out:

@@ -156,9 +156,23 @@ def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, 
     work = work_dir or os.path.join(CACHE, f"run-{key}")
     os.makedirs(work, exist_ok=True)
     vcd = os.path.join(work, "gate.vcd")
-    progress(f"energy: synthesizing and simulating the netlist at gate level ({len(jobs)} job(s))")
-    run_dir, record, results = run_gate_jobs(jobs, cfg, vcd, liberty=liberty, period_ns=clock_ns,
-                                             idle_cycles=IDLE_CYCLES, progress=False)
+    done = os.path.join(work, "sim.pickle")   # the simulation, kept for a re-run of the rest
+    if os.path.exists(done) and os.path.exists(vcd):
+        import pickle
+
+        with open(done, "rb") as f:
+            run_dir, record, results = pickle.load(f)
+    else:
+        import pickle
+
+        progress(f"energy: synthesizing and simulating the netlist at gate level "
+                 f"({len(jobs)} job(s))")
+        run_dir, record, results = run_gate_jobs(jobs, cfg, vcd, liberty=liberty,
+                                                 period_ns=clock_ns, idle_cycles=IDLE_CYCLES,
+                                                 progress=False)
+        with open(done + ".tmp", "wb") as f:
+            pickle.dump((run_dir, record, results), f)
+        os.replace(done + ".tmp", done)
     for n, (inputs, (out, _)) in enumerate(zip(jobs, results)):
         _check_golden(inputs, out, f"job {n + 1}")
     with open(os.path.join(run_dir, "netlist.v")) as f:
