@@ -33,7 +33,7 @@ from . import blocks as B
 from .gatesim import CACHE, PERIOD_NS, run_gate_jobs
 from .netlist import cell_pins, parse_modules, sram_instances
 from .power import hier_power, pin_activity_lines
-from .vcd import read_activity
+from .vcd import read_windows
 
 __all__ = ["SCHEMA", "measure", "model_energy", "load_table"]
 
@@ -193,9 +193,10 @@ def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, 
                         out, counters))
     windows.append(("idle", end - (IDLE_CYCLES - 20) * period_ps, end, None, None, None))
     measured = {}
-    for tag, t0, t1, inputs, out, counters in windows:
-        progress(f"energy: toggles of every net in the {tag} window")
-        act = read_activity(vcd, t0, t1, clock="top.clk", handshakes=B.AXI_HANDSHAKES)
+    progress(f"energy: toggles of every net in {len(windows)} windows (one pass over the VCD)")
+    acts = read_windows(vcd, [(w[1], w[2]) for w in windows], clock="top.clk",
+                        handshakes=B.AXI_HANDSHAKES)
+    for (tag, t0, t1, inputs, out, counters), act in zip(windows, acts):
         cycles = (t1 - t0) / period_ps
         missing = []
         lines = pin_activity_lines(pins, act, cycles, missing)

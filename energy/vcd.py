@@ -79,6 +79,21 @@ def read_activity(path, t0=0, t1=None, clock=None, handshakes=None):
     `handshakes` ({name: (var, var, ...)} of one-bit variables) counts the rising edges of
     `clock` in the window at which every listed variable was 1 just before the edge (a
     valid / ready transfer)."""
+    return read_windows(path, [(t0, t1)], clock, handshakes)[0]
+
+
+class _Window:
+    def __init__(self, t0, t1, ids, width, hs):
+        self.t0, self.t1 = t0, t1
+        self.since = {c: [t0] * width[c] for c in ids}
+        self.tog = {c: [0] * width[c] for c in ids}
+        self.high = {c: [0] * width[c] for c in ids}
+        self.counts = {h: 0 for h in hs}
+        self.end = None
+
+
+def read_windows(path, windows, clock=None, handshakes=None):
+    """`read_activity` of several windows [(t0, t1), ...] in one pass over the file."""
     try:
         f = open(path, errors="replace")
     except OSError as exc:
@@ -88,12 +103,6 @@ def read_activity(path, t0=0, t1=None, clock=None, handshakes=None):
         width = {c: v[0][1] for c, v in ids.items()}
         value = {c: 0 for c in ids}          # current value (x bits as 0)
         known = {c: 0 for c in ids}          # bits with a 0/1 value
-        since = {c: [t0] * width[c] for c in ids}
-        tog = {c: [0] * width[c] for c in ids}
-        high = {c: [0] * width[c] for c in ids}
-        t = 0
-        counting = t0 <= 0
-        end = None
         by_name = {n: c for c, names in ids.items() for n, _, _ in names}
         hs = {}
         for hname, names in (handshakes or {}).items():
@@ -106,28 +115,43 @@ def read_activity(path, t0=0, t1=None, clock=None, handshakes=None):
         clk = by_name.get(clock)
         watched = sorted({c for codes in hs.values() for c in codes})
         pre = {c: 0 for c in watched}
-        counts = {h: 0 for h in hs}
+        wins = [_Window(t0, t1, ids, width, hs) for t0, t1 in windows]
+        active = [w for w in wins if w.t0 <= 0 and (w.t1 is None or w.t1 > 0)]
+        t = 0
+
+        def close(w, at):
+            for code in ids:
+                val, hi, sn = value[code], w.high[code], w.since[code]
+                b = 0
+                while val:
+                    if val & 1:
+                        hi[b] += at - sn[b]
+                    val >>= 1
+                    b += 1
+            w.end = at
 
         def change(code, val, kn):
             old, oldk = value[code], known[code]
-            if code == clk and counting and val & 1 and not old & 1:
-                for h, codes in hs.items():
-                    if all(pre[c] & 1 for c in codes):
-                        counts[h] += 1
+            if code == clk and val & 1 and not old & 1:
+                for w in active:
+                    for h, codes in hs.items():
+                        if all(pre[c] & 1 for c in codes):
+                            w.counts[h] += 1
             diff = (old ^ val) | (oldk ^ kn)
             if not diff:
                 return
-            if counting:
-                tg, hi, sn = tog[code], high[code], since[code]
+            for w in active:
+                tg, hi, sn = w.tog[code], w.high[code], w.since[code]
+                d = diff
                 b = 0
-                while diff:
-                    if diff & 1:
+                while d:
+                    if d & 1:
                         if (old >> b) & 1:
                             hi[b] += t - sn[b]
                         sn[b] = t
                         if (oldk >> b) & (kn >> b) & 1:
                             tg[b] += 1
-                    diff >>= 1
+                    d >>= 1
                     b += 1
             value[code], known[code] = val, kn
 
@@ -137,13 +161,23 @@ def read_activity(path, t0=0, t1=None, clock=None, handshakes=None):
                 for c in watched:
                     pre[c] = value[c]
                 t = int(line[1:])
-                if t1 is not None and t >= t1:
-                    end = t1
+                changed = False
+                for w in wins:
+                    if w.end is None and w.t1 is not None and t >= w.t1 and (w in active or w.t0 < w.t1):
+                        if w in active:
+                            close(w, w.t1)
+                        else:   # a window with no change at all inside it
+                            w.since = {c: [w.t0] * width[c] for c in ids}
+                            close(w, w.t1)
+                        changed = True
+                    elif w.end is None and w not in active and w.t0 <= t:
+                        changed = True
+                if changed:
+                    active = [w for w in wins if w.end is None and w.t0 <= t]
+                if all(w.end is not None for w in wins):
                     break
-                if not counting and t >= t0:
-                    counting = True
             elif c0 in "01":
-                code = line[1:].rstrip("\n").rstrip()
+                code = line[1:].rstrip()
                 if code in value:
                     change(code, 1 if c0 == "1" else 0, 1)
             elif c0 in "xXzZ":
@@ -153,20 +187,20 @@ def read_activity(path, t0=0, t1=None, clock=None, handshakes=None):
             elif c0 in "bB":
                 bits, code = line[1:].split()
                 if code in value:
-                    w = width[code]
-                    bits = bits.rjust(w, "0" if bits[0] in "01" else bits[0])[-w:]
+                    w_ = width[code]
+                    bits = bits.rjust(w_, "0" if bits[0] in "01" else bits[0])[-w_:]
                     val = int(bits.replace("x", "0").replace("X", "0").replace("z", "0")
                               .replace("Z", "0"), 2)
                     kn = int("".join("0" if ch in "xXzZ" else "1" for ch in bits), 2)
                     change(code, val, kn)
-        if end is None:
-            end = t if t1 is None else t1
+        for w in wins:
+            if w.end is None:
+                close(w, t if w.t1 is None else w.t1)
+    out = []
+    for w in wins:
         toggles, highs, lsbs = {}, {}, {}
         for code, names in ids.items():
-            hi, val = high[code], value[code]
-            for b in range(width[code]):
-                if (val >> b) & 1:
-                    hi[b] += end - since[code][b]
             for name, _, lsb in names:
-                toggles[name], highs[name], lsbs[name] = tog[code], hi, lsb
-    return BitActivity(toggles, highs, lsbs, max(end - t0, 0), timescale, counts)
+                toggles[name], highs[name], lsbs[name] = w.tog[code], w.high[code], lsb
+        out.append(BitActivity(toggles, highs, lsbs, max(w.end - w.t0, 0), timescale, w.counts))
+    return out

@@ -78,6 +78,19 @@ def test_vcd_toggles_duty_window_handshakes(tmp_path):
     assert w.high["top.clk"] == [4 + 1]
 
 
+def test_vcd_windows_in_one_pass(tmp_path):
+    from energy.vcd import read_windows
+
+    path = tmp_path / "t.vcd"
+    path.write_text(VCD)
+    spans = [(0, None), (6, 16), (11, 12), (3, 26)]
+    both = read_windows(path, spans, clock="top.clk", handshakes={"v": ("top.v",)})
+    for (t0, t1), got in zip(spans, both):
+        alone = read_activity(path, t0, t1, clock="top.clk", handshakes={"v": ("top.v",)})
+        assert got == alone, (t0, t1)
+    assert both[2].high["top.clk"] == [0] and both[2].span == 1
+
+
 def test_vcd_refusals(tmp_path):
     from lapa.errors import UserError
 
