@@ -220,8 +220,7 @@ def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, 
         idle_pj = idle[g][0] * period_s * 1e12
         leak_pj = leak * period_s * 1e12
         e_job = dyn * cal["cycles"] * period_s * 1e12
-        entry = {"unit": B.UNIT_OF(g.split(":", 1)[1] if g.startswith("glue:") else g)
-                 if not g.startswith("glue:") else g.split(":", 1)[1],
+        entry = {"unit": g.split(":", 1)[1] if g.startswith("glue:") else B.UNIT_OF(g),
                  "idle_pj_per_cycle": idle_pj, "leakage_pj_per_cycle": leak_pj,
                  "job_dynamic_pj": e_job}
         if g.startswith("glue:"):
@@ -248,11 +247,38 @@ def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, 
            "blocks": table, "srams": sram_figs,
            "windows": {tag: {k: v for k, v in rec.items() if k != "power"}
                        | {"total_w": rec["power"][""]} for tag, rec in measured.items()}}
+    out["validation"] = {tag: validate(out, rec) for tag, rec in measured.items()
+                         if tag not in ("job1", "idle")}
     tmp = cache + ".tmp"
     with open(tmp, "w") as f:
         json.dump(out, f, indent=1, default=float)
     os.replace(tmp, cache)
     return out
+
+
+def validate(table, rec):
+    """A job's whole-design gate-level energy (logic, the netlist's) against the per-action
+    model's prediction from its action counts and cycles: pJ, and the error per unit."""
+    period_s = table["clock_ns"] * 1e-9
+    p = rec["power"][""] if "power" in rec else rec["total_w"]
+    measured = p["total_w"] * rec["cycles"] * period_s * 1e12
+    pred, _ = model_energy(table, rec["actions"], rec["cycles"])
+    by_unit_pred, by_unit_meas = {}, {}
+    for g, pj in pred.items():
+        u = table["blocks"][g]["unit"]
+        by_unit_pred[u] = by_unit_pred.get(u, 0.0) + pj
+    for g, (dyn, leak) in rec["groups"].items():
+        u = table["blocks"][g]["unit"] if g in table["blocks"] else g.split(":")[-1]
+        by_unit_meas[u] = by_unit_meas.get(u, 0.0) + (dyn + leak) * rec["cycles"] * period_s * 1e12
+    total_pred = sum(pred.values())
+    return {"measured_pj": measured, "predicted_pj": total_pred,
+            "error": total_pred / measured - 1.0, "cycles": rec["cycles"], "work": rec["work"],
+            "by_unit": {u: {"measured_pj": by_unit_meas.get(u, 0.0),
+                            "predicted_pj": by_unit_pred.get(u, 0.0)} for u in
+                        sorted(set(by_unit_pred) | set(by_unit_meas))},
+            "by_block": {g: {"measured_pj": (rec["groups"][g][0] + rec["groups"][g][1])
+                             * rec["cycles"] * period_s * 1e12, "predicted_pj": pj}
+                         for g, pj in pred.items() if g in rec["groups"]}}
 
 
 def model_energy(table, actions, cycles, sram_accesses=None):

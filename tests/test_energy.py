@@ -254,3 +254,91 @@ def test_block_actions_match_spec7_accounting():
     assert acts["exec/mac"] + acts["exec/av"] == acc["exec_macs"]
     assert acts["spec/pea"] * hw.pea_lanes + acts["spec/peb"] * dh == acc["pred_shift_adds"]
     assert acts["exec/softmax"] == int(gold["mask"].sum())
+
+
+def _pea_stream(rng, n, p_valid, x_scale):
+    """n cycles of PEA input: (valid, payload) with payload = x | w codes << 8 | last << 20 for
+    2 lanes (LOCode: zero, neg, e[3], m, LSB first), `last` every 32 accepted beats."""
+    words, k = [], 0
+    for _ in range(n):
+        valid = int(rng.random() < p_valid)
+        x = int(np.clip(rng.normal(0, x_scale), -128, 127)) & 0xFF
+        w = 0
+        for lane in range(2):
+            code = (int(rng.random() < 0.1) | int(rng.integers(2)) << 1
+                    | int(rng.integers(0, 8)) << 2)
+            w |= code << (6 * lane)
+        last = 0
+        if valid:
+            k += 1
+            last = int(k % 32 == 0)
+        words.append(valid << 21 | last << 20 | w << 8 | x)
+    return words
+
+
+@needs_tools
+def test_pea_per_action_model_predicts_another_stream(tmp_path):
+    """The per-action model on one block: energy per PEA beat and idle / leakage per cycle
+    measured on one stream (full rate, wide activations) predict the gate-level energy of
+    another (half the cycles stalled, narrower activations) within 20 %."""
+    from energy.gatesim import CELL_MODELS
+    from energy.power import hier_power, pin_activity_lines
+    from energy.vcd import read_windows
+    from flows.asic import _liberty_cells, synthesize_asic, tech_settings
+    from flows.tools import Design
+    from rtl.generate import to_verilog
+    from rtl.pea import PEA
+
+    if not os.path.isfile(CELL_MODELS):
+        pytest.skip("OSU018 cell models missing: run bash setup.sh")
+    d = str(tmp_path)
+    tech = tech_settings(DEFAULT_LIBERTY)
+    synthesize_asic(Design("pea", "speculation", to_verilog(PEA(lanes=2, d_model=32, acc_width=22), "pea")),
+                    d, DEFAULT_LIBERTY, tech, 10)
+    rng = np.random.default_rng(17)
+    n_cal, n_idle, n_val = 1200, 300, 1200
+    words = (_pea_stream(rng, n_cal, 1.0, 60) + [0] * n_idle + _pea_stream(rng, n_val, 0.5, 15))
+    (tmp_path / "stim.hex").write_text("\n".join(f"{w:06x}" for w in words) + "\n")
+    n = len(words)
+    (tmp_path / "tb.v").write_text(f"""`timescale 1ns/1ps
+module tb; reg clk = 0, rst = 1; reg [21:0] s; reg [21:0] mem [0:{n - 1}]; integer k;
+wire i__ready, o__valid; wire [15:0] o__payload;
+pea dut(.clk(clk), .rst(rst), .i__valid(s[21]), .i__payload(s[20:0]), .i__ready(i__ready),
+        .o__valid(o__valid), .o__payload(o__payload), .o__ready(1'b1), .sh(5'd6));
+always #5 clk = ~clk;
+initial begin $readmemh("{d}/stim.hex", mem); s = 0; $dumpfile("{d}/tb.vcd"); $dumpvars(0, dut);
+  #22 rst = 0;
+  for (k = 0; k < {n}; k = k + 1) begin @(negedge clk); s = mem[k]; end
+  @(negedge clk); $finish; end
+endmodule
+""")
+    subprocess.run(["iverilog", "-o", f"{d}/tb.vvp", f"{d}/tb.v", f"{d}/netlist.v", CELL_MODELS],
+                   check=True, capture_output=True)
+    subprocess.run(["vvp", "-n", f"{d}/tb.vvp"], check=True, capture_output=True)
+    # stimulus word k is applied at the negedge at 25 + 10 k ns; windows on whole cycles
+    start = lambda k: (30 + 10 * k) * 1000
+    spans = {"cal": (start(0), start(n_cal)), "idle": (start(n_cal + 20), start(n_cal + n_idle)),
+             "val": (start(n_cal + n_idle), start(n))}
+    acts = read_windows(tmp_path / "tb.vcd", list(spans.values()), clock="tb.dut.clk",
+                        handshakes={"beat": ("tb.dut.i__valid", "tb.dut.i__ready")})
+    pins = cell_pins(parse_modules((tmp_path / "netlist.v").read_text()), "pea",
+                     _liberty_cells(DEFAULT_LIBERTY), "tb.dut")
+    e = {}
+    for (tag, (t0, t1)), act in zip(spans.items(), acts):
+        cycles = (t1 - t0) / 10_000
+        p = hier_power(d, "pea", pin_activity_lines(pins, act, cycles), 10.0, tech, tag)[""]
+        e[tag] = {"cycles": cycles, "beats": act.handshakes["beat"],
+                  "dyn_pj": (p["internal_w"] + p["switching_w"]) * cycles * 1e4,
+                  "leak_pj": p["leakage_w"] * cycles * 1e4}
+    assert e["idle"]["beats"] == 0 and e["cal"]["beats"] > 0.95 * n_cal
+    assert 0.4 * n_val < e["val"]["beats"] < 0.6 * n_val
+    idle_pc = e["idle"]["dyn_pj"] / e["idle"]["cycles"]
+    leak_pc = e["idle"]["leak_pj"] / e["idle"]["cycles"]
+    per_beat = (e["cal"]["dyn_pj"] - idle_pc * e["cal"]["cycles"]) / e["cal"]["beats"]
+    assert per_beat > 0
+    v = e["val"]
+    predicted = v["beats"] * per_beat + v["cycles"] * (idle_pc + leak_pc)
+    measured = v["dyn_pj"] + v["leak_pj"]
+    print(f"PEA: {per_beat:.3f} pJ/beat, idle {idle_pc:.3f} pJ/cycle, predicted {predicted:.1f} pJ, "
+          f"measured {measured:.1f} pJ ({100 * (predicted / measured - 1):+.1f} %)")
+    assert predicted == pytest.approx(measured, rel=0.2)
