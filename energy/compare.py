@@ -55,6 +55,30 @@ def _area_scale(table, synth):
     return out or None
 
 
+_UNIT_PREFIX = {"speculation": "spec/", "execution": "exec/", "results": "results/"}
+
+
+def _sram_target(table, synth):
+    """{measured SRAM path: the same buffer's CACTI figures in the target report}: matched by
+    the unit and the macro's instance name (unique names only)."""
+    if synth is None:
+        return None
+    out = {}
+    for block, prefix in _UNIT_PREFIX.items():
+        b = synth["blocks"].get(block)
+        if not b:
+            continue
+        by_name = {}
+        for s in b.get("srams", []):
+            by_name.setdefault(s["path"].rsplit(".", 1)[-1], []).append(s)
+        for path in table["srams"]:
+            if path.startswith(prefix):
+                found = by_name.get(path.rsplit("/", 1)[-1], [])
+                if len(found) == 1:
+                    out[path] = {**found[0], "unit": table["srams"][path]["unit"]}
+    return out
+
+
 def _ppl(evalrep, predictor, ctx=None):
     if evalrep is None:
         return None, None
@@ -84,6 +108,7 @@ def compare(predictors, inputs, lengths, table, synth, evalrep, source, progress
                             f"target hardware (D {hw.d_model}, dh {hw.head_dim}, H {hw.n_heads}, "
                             f"Hkv {hw.n_kv_heads})")
     scale = _area_scale(table, synth) if table else None
+    srams = _sram_target(table, synth) if table else None
     designs = {}
     for p in predictors:
         entry = {"predictor": p}
@@ -103,7 +128,7 @@ def compare(predictors, inputs, lengths, table, synth, evalrep, source, progress
             arith = dataclasses.replace(inp.arith, predictor="dense") if p == "dense" else inp.arith
             gold = run_layer(inp.x, inp.wq, inp.wk, inp.wv, arith)
             w = layer_work(inp, gold, p)
-            e = layer_energy(table, w, hw, scale, speculation=spec)
+            e = layer_energy(table, w, hw, scale, srams, speculation=spec)
             delay_s = e["cycles"] * table["clock_ns"] * 1e-9
             entry["by_seq_len"][str(L)] = {
                 "cycles": round(e["cycles"]), "energy_pj": e["total_pj"], "split_pj": e["split_pj"],

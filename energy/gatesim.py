@@ -43,8 +43,12 @@ def synthesized_top(cfg, liberty=DEFAULT_LIBERTY, period_ns=10.0, sram_min_bits=
     liberty = check_liberty(liberty)
     with open(liberty, "rb") as f:
         lib_hash = hashlib.sha256(f.read()).hexdigest()[:12]
+    from flows.asic import ABC_COMMANDS, asic_script
+
+    with open(os.path.join(CONSTRAINTS, "sram_map.v")) as f:
+        flow = asic_script("top", period_ns, sram_min_bits) + ABC_COMMANDS + f.read()
     run_dir = os.path.join(CACHE, "synth-" + _key(config_to_dict(cfg), lib_hash, period_ns,
-                                                   sram_min_bits))
+                                                   sram_min_bits, flow))
     done = os.path.join(run_dir, "record.json")
     if os.path.exists(done):
         with open(done) as f:

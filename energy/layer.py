@@ -105,8 +105,8 @@ def layer_energy(table, w, hw, area_scale=None, sram_target=None, speculation=Tr
     """Energy record of one layer: `total_pj`, `split_pj` per unit, `parts` per block, `cycles`.
 
     `area_scale` {unit: target logic area / measured logic area} (None: 1, said so);
-    `sram_target` [(path in the measured table or None, read_pj, write_pj, leakage_uw, unit)]
-    from the target's synthesis (None: the measured table's SRAMs). `speculation` False: the
+    `sram_target` {measured SRAM path: CACTI figures of the same buffer at the target} (None
+    or a missing path: the measured table's figures). `speculation` False: the
     design without the speculation unit (dense: every pair kept, no prediction)."""
     period_ns = table["clock_ns"]
     cycles = ideal_cycles(w, hw, speculation) * CYCLE_RATIO
@@ -136,14 +136,14 @@ def layer_energy(table, w, hw, area_scale=None, sram_target=None, speculation=Tr
                 "execution": ops["exec/mac"]}
     sram_pj = 0.0
     for path, width, depth, rp, wp, reads, writes in cal["srams"]:
-        s = table["srams"][path]
+        s = (sram_target or {}).get(path) or table["srams"][path]
         unit = s["unit"]
         if unit == "speculation" and not speculation:
             continue
         ratio = work_tgt.get(unit, cycles / cal["cycles"]) / work_cal.get(unit, 1) \
             if unit in work_cal else cycles / cal["cycles"]
         e = (reads * s["read_pj"] + writes * s["write_pj"]) * ratio \
-            + cycles * s["leakage_uw"] * 1e-6 * period_ns * 1e-9 * 1e12 * scale.get(unit, 1.0)
+            + cycles * s["leakage_uw"] * 1e-6 * period_ns * 1e-9 * 1e12
         sram_pj += e
         split["memory"] += e
         parts[f"sram:{path}"] = e

@@ -72,6 +72,15 @@ def _net_bit(expr, nets):
     return net, (int(m.group(2)) - nets[net][0]) if m.group(2) else 0
 
 
+def _const_bits(text):
+    """A Verilog constant as its bits, LSB first, each 0 or 1 (x and z as 0)."""
+    m = re.match(r"^(\d+)'([hbd])([0-9a-fA-F_xz]+)$", text)
+    width, base, digits = int(m.group(1)), m.group(2), m.group(3).replace("_", "")
+    digits = re.sub("[xz]", "0", digits)
+    value = int(digits, {"h": 16, "b": 2, "d": 10}[base])
+    return [(value >> b) & 1 for b in range(width)]
+
+
 def _split_concat(expr):
     expr = expr.strip()
     if expr.startswith("{") and expr.endswith("}"):
@@ -111,8 +120,9 @@ def cell_pins(modules, top, cells, scope="top"):
 
 
 def sram_instances(modules, top, cells, scope="top"):
-    """[(instance path, scope, params text, {port: [(net, bit) or None, ...] LSB first})] of
-    every instance that is neither a liberty cell nor a module of the netlist."""
+    """[(instance path, scope, params text, {port: [(net, bit) or 0 / 1 (a constant bit) or
+    None, ...] LSB first})] of every instance that is neither a liberty cell nor a module of
+    the netlist."""
     out = []
     for ipath, mod, inst, scope in _walk(modules, top, scope):
         if inst.cell in cells:
@@ -129,6 +139,8 @@ def sram_instances(modules, top, cells, scope="top"):
                 elif _clean(part) in nets and _BIT.match(part) and "[" not in part:
                     net = _clean(part)
                     bits += [(net, b) for b in range(nets[net][1])]
+                elif re.match(r"^(\d+)'([hbd])([0-9a-fA-F_xz]+)$", part):
+                    bits += _const_bits(part)
                 else:
                     bits.append(_net_bit(part, nets))
             ports[pin] = bits

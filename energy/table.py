@@ -109,8 +109,11 @@ def _sram_accesses(srams, act, period_ps):
             for k in range(0, len(bits), per):
                 hi = 0
                 for nb in bits[k:k + per]:
-                    if nb is None:
+                    if nb is None or nb == 0:
                         continue
+                    if nb == 1:   # enabled by a constant: every cycle of the window
+                        hi = act.span
+                        break
                     key = f"{scope}.{nb[0]}"
                     h = act.high.get(key) or act.high.get(f"{scope}.\\{nb[0]}")
                     if h is not None:

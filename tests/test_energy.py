@@ -159,7 +159,7 @@ def test_netlist_pins_and_srams():
     [(path, scope, params, ports)] = sram_instances(mods, "top", cells)
     assert path == "buf" and scope == "top" and "SIZE(32'd4)" in params
     assert ports["RD_ADDR"] == [("a", 0), ("n", 2), ("n", 3)]    # LSB first
-    assert ports["RD_EN"] == [None]
+    assert ports["RD_EN"] == [1]
     assert ports["RD_DATA"] == [("n", b) for b in range(4)]
 
 
@@ -342,3 +342,32 @@ endmodule
     print(f"PEA: {per_beat:.3f} pJ/beat, idle {idle_pc:.3f} pJ/cycle, predicted {predicted:.1f} pJ, "
           f"measured {measured:.1f} pJ ({100 * (predicted / measured - 1):+.1f} %)")
     assert predicted == pytest.approx(measured, rel=0.2)
+
+
+SMALL_HW = dict(d_model=32, head_dim=8, max_seq_len=16, n_heads=2, n_kv_heads=1, pea_lanes=2,
+                peb_lanes=2, mac_rows=2, mac_cols=2, av_lanes=2)
+
+
+@needs_tools
+@pytest.mark.slow
+def test_whole_accelerator_matches_per_action_sum(tmp_path):
+    """The whole accelerator at gate level over a full job (outputs bit-exact with golden) against
+    the per-action model calibrated on another job: within 20 % (tens of minutes under Icarus)."""
+    from energy.table import measure
+    from golden.example import example_layer
+    from lapa.config import HardwareConfig, LapaConfig
+    from lapa.vectors import LayerInputs
+
+    cfg = LapaConfig(hw=HardwareConfig(**SMALL_HW))
+    jobs = []
+    for L, seed in ((12, 21), (8, 22)):
+        cal = example_layer(L, 32, 8, 2, 1, seed=seed, rope=True, ddf_mode="margin",
+                            margin_nats=(8.0, 8.0))
+        jobs.append(LayerInputs(cal.x, cal.wq, cal.wk, cal.wv, cal.arith))
+    table = measure(cfg, jobs, "tests: example_layer L 12 seed 21, validation L 8 seed 22",
+                    progress=lambda _m: None)
+    v = table["validation"]["job2"]
+    assert v["measured_pj"] > 0
+    assert abs(v["error"]) < 0.2, v
+    assert set(table["blocks"]) >= {"spec/pea", "spec/peb", "spec/ddf", "exec/mac", "exec/softmax",
+                                    "exec/av"}
