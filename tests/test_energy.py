@@ -371,3 +371,56 @@ def test_whole_accelerator_matches_per_action_sum(tmp_path):
     assert abs(v["error"]) < 0.2, v
     assert set(table["blocks"]) >= {"spec/pea", "spec/peb", "spec/ddf", "exec/mac", "exec/softmax",
                                     "exec/av"}
+
+
+TABLE = os.path.join(os.path.dirname(__file__), "data", "energy_table_small.json")
+
+
+@pytest.fixture(scope="module")
+def smollm2_shaped(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cmp")
+    assert main(["example", str(d / "layer.npz"), "--seq-len", "32", "--rope", "1"]) == 0
+    return d
+
+
+def test_compare_report(smollm2_shaped, capsys):
+    """lapa and dense on the same SmolLM2-shaped layer from a measured table (the small
+    configuration's, `build.py energy`): every design listed, the ones without hardware as not
+    built; the split adds up; dense has no speculation energy; ratios are to dense."""
+    d = smollm2_shaped
+    out = d / "out"
+    assert main(["compare", str(d / "layer.npz"), "--seq-len", "16,32", "--energy-table", TABLE,
+                 "--out", str(out)]) == 0
+    rec = json.loads((out / "compare.json").read_text())
+    assert set(rec["designs"]) == {"lapa", "dense", "sanger", "topk", "symlo"}
+    for p in ("sanger", "topk", "symlo"):
+        assert rec["designs"][p]["status"].startswith("not built")
+    lapa, dense = rec["designs"]["lapa"], rec["designs"]["dense"]
+    for e in (lapa, dense):
+        assert e["cycles"] > 0 and e["energy_pj"] > 0
+        assert sum(e["split"].values()) == pytest.approx(e["energy_pj"])
+        assert e["by_seq_len"]["16"]["energy_pj"] < e["by_seq_len"]["32"]["energy_pj"]
+    assert dense["split"]["speculation"] == 0 and lapa["split"]["speculation"] > 0
+    assert dense["ratio_to_dense"]["32"]["energy_pj"] == pytest.approx(1.0)
+    assert lapa["ratio_to_dense"]["32"]["energy_pj"] == pytest.approx(
+        lapa["energy_pj"] / dense["energy_pj"])
+    md = (out / "compare.md").read_text()
+    assert "| sanger | not built" in md and "| lapa | built | 32 |" in md
+    for png in ("energy_breakdown.png", "energy_vs_ppl.png", "cycles_energy_vs_len.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--seq-len", "0"], "--seq-len = '0'"),
+    (["--seq-len", "33"], "each must be in 1..32"),
+    (["--predictors", "lapa,nope"], "--predictors = 'lapa,nope'"),
+    (["--energy-table", "/nonexistent/t.json"], "cannot read an energy table"),
+])
+def test_compare_refusals(smollm2_shaped, capsys, extra, message):
+    d = smollm2_shaped
+    args = ["compare", str(d / "layer.npz"), "--energy-table", TABLE, "--out", str(d / "bad")]
+    # later options win in argparse: the bad value replaces the good one
+    assert main(args + extra) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (d / "bad" / "compare.json").exists()
