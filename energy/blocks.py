@@ -53,7 +53,7 @@ def UNIT_OF(path):
         return "speculation"
     if head == "exec":
         return "execution"
-    if head.startswith("fetch") or head.startswith("results"):
+    if head.startswith(("fetch", "results", "unpacker")):
         return "memory"
     return "control"
 

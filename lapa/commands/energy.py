@@ -68,7 +68,8 @@ def run(args):
                         margin_nats=(8.0, 8.0))
     b = LayerInputs(cal.x, cal.wq, cal.wk, cal.wv, cal.arith)
     stim = (stimulus_name(args.vectors, a.shape) + f"; validation: example_layer(L="
-            f"{args.validate_seq_len}, seed {args.validate_seed}, rope, margin 8)")
+            f"{args.validate_seq_len}, H={hw.n_heads}, Hkv={hw.n_kv_heads}, seed "
+            f"{args.validate_seed}, rope, margin 8)")
     table = measure(cfg, [a, b], stim, liberty=args.liberty)
     os.makedirs(args.out, exist_ok=True)
     write_text_atomic(os.path.join(args.out, "table.json"),
