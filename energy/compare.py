@@ -234,12 +234,17 @@ def _plots(rec, out_dir):
     fig.savefig(paths["breakdown"], dpi=120)
     fig = Figure(figsize=(6, 4))
     ax = fig.subplots()
+    shown = 0
     for p, d in built.items():
         if d.get("ppl_change") is not None:
             ax.scatter([100 * d["ppl_change"]], [d["by_seq_len"][L]["energy_pj"] / 1e6], label=p)
+            shown += 1
     ax.set_xlabel("PPL change (%)")
     ax.set_ylabel(f"energy per layer (uJ), L = {L}")
-    ax.legend()
+    if shown:
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "no PPL figures (give --from-eval)", ha="center", transform=ax.transAxes)
     paths["energy_ppl"] = os.path.join(out_dir, "energy_vs_ppl.png")
     fig.savefig(paths["energy_ppl"], dpi=120)
     fig = Figure(figsize=(9, 4))

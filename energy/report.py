@@ -37,7 +37,10 @@ def energy_markdown(t):
     for tag, v in t.get("validation", {}).items():
         out += [f"## Validation ({tag}: L {v['work']['L']}, {v['cycles']:.0f} cycles)", "",
                 f"Whole accelerator (logic, gate-level): measured {v['measured_pj'] / 1e6:.4g} uJ, "
-                f"per-action model {v['predicted_pj'] / 1e6:.4g} uJ, error {100 * v['error']:+.1f} %.",
+                f"per-action model {v['predicted_pj'] / 1e6:.4g} uJ, error {100 * v['error']:+.1f} %. "
+                f"Above idle and leakage (the activity-dependent part): measured "
+                f"{v['active_measured_pj'] / 1e6:.4g} uJ, model {v['active_predicted_pj'] / 1e6:.4g} uJ"
+                + (f", error {100 * v['active_error']:+.1f} %." if v.get('active_error') is not None else "."),
                 "", markdown_table(("unit", "measured uJ", "model uJ", "error"), [
                     (u, _g(r["measured_pj"] / 1e6, 4), _g(r["predicted_pj"] / 1e6, 4),
                      f"{100 * (r['predicted_pj'] / r['measured_pj'] - 1):+.1f} %"

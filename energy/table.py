@@ -274,7 +274,16 @@ def validate(table, rec):
         u = table["blocks"][g]["unit"] if g in table["blocks"] else g.split(":")[-1]
         by_unit_meas[u] = by_unit_meas.get(u, 0.0) + (dyn + leak) * rec["cycles"] * period_s * 1e12
     total_pred = sum(pred.values())
+    # the part that depends on activity: above idle and leakage, which dominate (no clock gating)
+    static = rec["cycles"] * sum(e["idle_pj_per_cycle"] + e["leakage_pj_per_cycle"]
+                                 for e in table["blocks"].values())
+    active_pred = sum(rec["actions"].get(g, 0) * (e.get("pj_per_action") or 0.0)
+                      + rec["cycles"] * (e.get("glue_pj_per_cycle", e["idle_pj_per_cycle"])
+                                         - e["idle_pj_per_cycle"])
+                      for g, e in table["blocks"].items())
     return {"measured_pj": measured, "predicted_pj": total_pred,
+            "active_measured_pj": measured - static, "active_predicted_pj": active_pred,
+            "active_error": active_pred / (measured - static) - 1.0 if measured > static else None,
             "error": total_pred / measured - 1.0, "cycles": rec["cycles"], "work": rec["work"],
             "by_unit": {u: {"measured_pj": by_unit_meas.get(u, 0.0),
                             "predicted_pj": by_unit_pred.get(u, 0.0)} for u in

@@ -424,3 +424,23 @@ def test_compare_refusals(smollm2_shaped, capsys, extra, message):
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (d / "bad" / "compare.json").exists()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--seq-len", "0"], "--seq-len = 0"),
+    (["--seq-len", "17"], "--seq-len = 17"),
+    (["--validate-seed", "-1"], "--validate-seed = -1"),
+    (["--liberty", "/nonexistent.lib"], "no such file"),
+])
+def test_energy_refusals(smollm2_shaped, capsys, extra, message):
+    """Bad options are refused in one line before any synthesis or simulation."""
+    d = smollm2_shaped
+    assert main(["energy", str(d / "layer.npz"), "--out", str(d / "e"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (d / "e").exists()
+
+
+def test_energy_refuses_a_missing_file(tmp_path, capsys):
+    assert main(["energy", str(tmp_path / "none.npz"), "--out", str(tmp_path / "e")]) == 2
+    assert "none.npz" in capsys.readouterr().err

@@ -51,7 +51,7 @@ def run(args):
              if getattr(args, f.name, None) is not None}
     cfg = LapaConfig(hw=HardwareConfig(**{**SMALL, **given}))
     hw = cfg.hw
-    L = args.seq_len or hw.max_seq_len
+    L = hw.max_seq_len if args.seq_len is None else args.seq_len
     if not 1 <= L <= hw.max_seq_len:
         raise UserError(f"--seq-len = {L}: must be in 1..{hw.max_seq_len}")
     if not 1 <= args.validate_seq_len <= hw.max_seq_len:
