@@ -132,6 +132,8 @@ def compare(predictors, inputs, lengths, table, synth, evalrep, source, progress
             delay_s = e["cycles"] * table["clock_ns"] * 1e-9
             entry["by_seq_len"][str(L)] = {
                 "cycles": round(e["cycles"]), "energy_pj": e["total_pj"], "split_pj": e["split_pj"],
+                "active_split_pj": e["active_split_pj"], "sram_pj": e["sram_pj"],
+                "area_scaled": e["area_scaled"],
                 "offchip_pj": e["offchip_pj"], "edp_pj_s": e["total_pj"] * delay_s,
                 "work": w, "parts_pj": e["parts_pj"]}
         if lengths:
@@ -196,6 +198,15 @@ def _markdown(rec):
                        f"{_fmt(r['energy_pj'] / 1e6)} | {sp} | {_fmt(r['edp_pj_s'])} | {ppl} | "
                        f"{_fmt(ratio.get('energy_pj'))} | {_fmt(ratio.get('cycles'))} | "
                        f"{_fmt(ratio.get('edp_pj_s'))} |")
+    out += ["", "Of which the actions (activity above idle; the rest is idle clock / flip-flop "
+            "energy, leakage and SRAM, per cycle or access):", "",
+            "| design | L | actions spec / exec / mem / ctrl uJ | SRAM uJ | static scaled to the target |",
+            "|---|---|---|---|---|"]
+    for p, d in rec["designs"].items():
+        for L, r in d.get("by_seq_len", {}).items():
+            a = " / ".join(_fmt(r["active_split_pj"][u] / 1e6) for u in UNITS)
+            out.append(f"| {p} | {L} | {a} | {_fmt(r['sram_pj'] / 1e6)} | "
+                       f"{'yes' if r['area_scaled'] else 'no (no --synth: the small configuration figures)'} |")
     sh = rec.get("speculation_share")
     if sh:
         out += ["", f"Speculation share of LAPA's on-chip energy: "

@@ -114,6 +114,7 @@ def layer_energy(table, w, hw, area_scale=None, sram_target=None, speculation=Tr
     per_op = _elementary(table)
     ops = _ops(w, hw, speculation)
     parts, split = {}, {"speculation": 0.0, "execution": 0.0, "memory": 0.0, "control": 0.0}
+    active = dict.fromkeys(split, 0.0)   # the actions' part (no idle, leakage or glue)
     scale = area_scale or {}
     cal = table["windows"]["job1"]
     cal_actions = cal["actions"]
@@ -126,7 +127,9 @@ def layer_energy(table, w, hw, area_scale=None, sram_target=None, speculation=Tr
         if "glue_pj_per_cycle" in e:
             pj = cycles * (e["glue_pj_per_cycle"] + e["leakage_pj_per_cycle"]) * s
         else:
-            pj = ops.get(g, 0) * per_op.get(g, (0.0, ""))[0] + static
+            act = ops.get(g, 0) * per_op.get(g, (0.0, ""))[0]
+            active[unit] += act
+            pj = act + static
         parts[g] = pj
         split[unit] += pj
     # SRAM: accesses of the measured job scaled by the unit's work (its MACs or PEA ops)
@@ -152,6 +155,7 @@ def layer_energy(table, w, hw, area_scale=None, sram_target=None, speculation=Tr
     dram = (read + write) * DRAM_PJ_PER_BYTE
     total = sum(split.values())
     return {"cycles": cycles, "total_pj": total, "split_pj": split, "sram_pj": sram_pj,
+            "active_split_pj": active,
             "parts_pj": parts, "offchip_bytes": read + write, "offchip_pj": dram,
             "offchip_source": DRAM_SOURCE,
             "area_scaled": bool(area_scale),
