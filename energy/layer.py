@@ -146,7 +146,10 @@ def layer_energy(table, w, hw, area_scale=None, sram_target=None, speculation=Tr
             continue
         ratio = work_tgt.get(unit, cycles / cal["cycles"]) / work_cal.get(unit, 1) \
             if unit in work_cal else cycles / cal["cycles"]
-        e = (reads * s["read_pj"] + writes * s["write_pj"]) * ratio \
+        # a macro accesses at most once per port and cycle (several read every cycle)
+        r = min(reads * ratio, cycles * rp)
+        wr = min(writes * ratio, cycles * wp)
+        e = r * s["read_pj"] + wr * s["write_pj"] \
             + cycles * s["leakage_uw"] * 1e-6 * period_ns * 1e-9 * 1e12
         sram_pj += e
         split["memory"] += e
