@@ -16,33 +16,16 @@ import tempfile
 
 import numpy as np
 
-__all__ = ["pea_crosscheck"]
+__all__ = ["pea_crosscheck", "run_pea_bench"]
 
 
-def pea_crosscheck(work_dir):
-    from flows.asic import LIB_NAME, _liberty_cells, synthesize_asic, tech_settings
-    from flows.tools import DEFAULT_LIBERTY, Design
-    from rtl.generate import to_verilog
-    from rtl.pea import PEA
-
+def run_pea_bench(d, words):
+    """Simulate the PEA netlist `d/netlist.v` (2 lanes) at gate level on `words`, one per cycle
+    from the first falling edge after reset (bit 21 valid, bits 20..0 the beat), output always
+    ready, sh = 6: `d/tb.vcd`, scope tb.dut; word k is applied at (25 + 10 k) ns."""
     from .gatesim import CELL_MODELS
-    from .netlist import cell_pins, parse_modules
-    from .power import hier_power, parse_power, pin_activity_lines
-    from .vcd import read_windows
 
-    d = os.path.abspath(work_dir)
-    tech = tech_settings(DEFAULT_LIBERTY)
-    synthesize_asic(Design("pea", "speculation", to_verilog(PEA(lanes=2, d_model=32,
-                                                                 acc_width=22), "pea")),
-                    d, DEFAULT_LIBERTY, tech, 10)
-    rng = np.random.default_rng(3)
-    n = 2000
-    words = []
-    for k in range(n):
-        x = int(np.clip(rng.normal(0, 60), -128, 127)) & 0xFF
-        w = sum((int(rng.random() < 0.1) | int(rng.integers(2)) << 1
-                 | int(rng.integers(0, 8)) << 2) << (6 * lane) for lane in range(2))
-        words.append(1 << 21 | int((k + 1) % 32 == 0) << 20 | w << 8 | x)
+    n = len(words)
     with open(os.path.join(d, "stim.hex"), "w") as f:
         f.write("\n".join(f"{v:06x}" for v in words) + "\n")
     with open(os.path.join(d, "tb.v"), "w") as f:
@@ -61,6 +44,32 @@ endmodule
     subprocess.run(["iverilog", "-o", f"{d}/tb.vvp", f"{d}/tb.v", f"{d}/netlist.v", CELL_MODELS],
                    check=True, capture_output=True)
     subprocess.run(["vvp", "-n", f"{d}/tb.vvp"], check=True, capture_output=True)
+
+
+def pea_crosscheck(work_dir):
+    from flows.asic import LIB_NAME, _liberty_cells, synthesize_asic, tech_settings
+    from flows.tools import DEFAULT_LIBERTY, Design
+    from rtl.generate import to_verilog
+    from rtl.pea import PEA
+
+    from .netlist import cell_pins, parse_modules
+    from .power import hier_power, parse_power, pin_activity_lines
+    from .vcd import read_windows
+
+    d = os.path.abspath(work_dir)
+    tech = tech_settings(DEFAULT_LIBERTY)
+    synthesize_asic(Design("pea", "speculation", to_verilog(PEA(lanes=2, d_model=32,
+                                                                 acc_width=22), "pea")),
+                    d, DEFAULT_LIBERTY, tech, 10)
+    rng = np.random.default_rng(3)
+    n = 2000
+    words = []
+    for k in range(n):
+        x = int(np.clip(rng.normal(0, 60), -128, 127)) & 0xFF
+        w = sum((int(rng.random() < 0.1) | int(rng.integers(2)) << 1
+                 | int(rng.integers(0, 8)) << 2) << (6 * lane) for lane in range(2))
+        words.append(1 << 21 | int((k + 1) % 32 == 0) << 20 | w << 8 | x)
+    run_pea_bench(d, words)
     t0, t1 = 30_000, (30 + 10 * n) * 1000
     [act] = read_windows(os.path.join(d, "tb.vcd"), [(t0, t1)])
     cycles = (t1 - t0) / 10_000

@@ -281,6 +281,7 @@ def test_pea_per_action_model_predicts_another_stream(tmp_path):
     """The per-action model on one block: energy per PEA beat and idle / leakage per cycle
     measured on one stream (full rate, wide activations) predict the gate-level energy of
     another (half the cycles stalled, narrower activations) within 20 %."""
+    from energy.crosscheck import run_pea_bench
     from energy.gatesim import CELL_MODELS
     from energy.power import hier_power, pin_activity_lines
     from energy.vcd import read_windows
@@ -298,23 +299,8 @@ def test_pea_per_action_model_predicts_another_stream(tmp_path):
     rng = np.random.default_rng(17)
     n_cal, n_idle, n_val = 1200, 300, 1200
     words = (_pea_stream(rng, n_cal, 1.0, 60) + [0] * n_idle + _pea_stream(rng, n_val, 0.5, 15))
-    (tmp_path / "stim.hex").write_text("\n".join(f"{w:06x}" for w in words) + "\n")
+    run_pea_bench(d, words)
     n = len(words)
-    (tmp_path / "tb.v").write_text(f"""`timescale 1ns/1ps
-module tb; reg clk = 0, rst = 1; reg [21:0] s; reg [21:0] mem [0:{n - 1}]; integer k;
-wire i__ready, o__valid; wire [15:0] o__payload;
-pea dut(.clk(clk), .rst(rst), .i__valid(s[21]), .i__payload(s[20:0]), .i__ready(i__ready),
-        .o__valid(o__valid), .o__payload(o__payload), .o__ready(1'b1), .sh(5'd6));
-always #5 clk = ~clk;
-initial begin $readmemh("{d}/stim.hex", mem); s = 0; $dumpfile("{d}/tb.vcd"); $dumpvars(0, dut);
-  #22 rst = 0;
-  for (k = 0; k < {n}; k = k + 1) begin @(negedge clk); s = mem[k]; end
-  @(negedge clk); $finish; end
-endmodule
-""")
-    subprocess.run(["iverilog", "-o", f"{d}/tb.vvp", f"{d}/tb.v", f"{d}/netlist.v", CELL_MODELS],
-                   check=True, capture_output=True)
-    subprocess.run(["vvp", "-n", f"{d}/tb.vvp"], check=True, capture_output=True)
     # stimulus word k is applied at the negedge at 25 + 10 k ns; windows on whole cycles
     start = lambda k: (30 + 10 * k) * 1000
     spans = {"cal": (start(0), start(n_cal)), "idle": (start(n_cal + 20), start(n_cal + n_idle)),
