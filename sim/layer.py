@@ -76,30 +76,42 @@ def read_result(path, inputs, lay):
 
 
 def run_rtl_jobs(jobs, cfg: LapaConfig, *, simulator="verilator", waves=None, pause=0.0,
-                 reset_mid=False, progress=None, trace=True, overrides=None):
+                 reset_mid=False, progress=None, trace=True, overrides=None, verilog=None,
+                 idle_cycles=0):
     """Run several `LayerInputs` (all of `cfg.hw`'s shape limits) on one build; returns a list of
     (outputs, counters) in order. `pause`: probability of a stall on every AXI channel of the
     RAM model (random read latency, back-pressure). `reset_mid`: the first job is reset halfway
     and run again. `overrides`: register writes ({name: value}) after each job's own, to test
-    the hardware's refusals; a refused job raises `UserError` naming the ERROR code."""
+    the hardware's refusals; a refused job raises `UserError` naming the ERROR code.
+    `verilog`: (module name, text) to simulate instead of the generated accelerator (a mapped
+    netlist with its cell models, `energy.gatesim`); `idle_cycles`: clock cycles the testbench
+    runs after the last job, with nothing to do (the idle window of an energy measurement)."""
     from rtl.generate import top_verilog
     from sim.runner import run_cocotb
 
     work = Path(tempfile.mkdtemp(prefix="lapa-rtl-"))
     specs, layouts = prepare_jobs(jobs, cfg, work, trace=trace, overrides=overrides)
     env = {"LAPA_JOBS": json.dumps({"jobs": specs, "pause": pause, "reset_mid": reset_mid,
-                                    "progress": str(work / "progress")})}
+                                    "progress": str(work / "progress"),
+                                    "idle_cycles": idle_cycles})}
     watcher = _Progress(work / "progress", sys.stderr) if progress is not False else None
     if watcher:
         print(f"RTL backend (cocotb): generating and building the accelerator ({simulator}), "
               f"{len(jobs)} job(s)", file=sys.stderr, flush=True)
         watcher.start()
     try:
-        name, verilog = top_verilog(cfg)
-        run_cocotb(verilog, name, "sim.top", simulator=simulator, config=cfg, env=env,
-                   waves=waves or False)
+        name, text = verilog or top_verilog(cfg)
+        run_cocotb(text, name, "sim.top", simulator=simulator, config=cfg, env=env,
+                   waves=waves or False, own_dump=verilog is not None)
     finally:
         if watcher:
             watcher.stop.set()
             watcher.join()
-    return [read_result(spec["result"], inputs, lay) for inputs, lay, spec in zip(jobs, layouts, specs)]
+    results = []
+    for inputs, lay, spec in zip(jobs, layouts, specs):
+        out, counters = read_result(spec["result"], inputs, lay)
+        if verilog is not None:   # a gate-level run: where its job sits in the VCD
+            with np.load(spec["result"]) as res:
+                counters["t_start_ps"] = int(res["t_start_ps"])
+        results.append((out, counters))
+    return results
