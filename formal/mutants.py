@@ -1,0 +1,38 @@
+"""Deliberately broken variants of the blocks, one a property family, so each proof is known
+to bite: a mutant's proof must FAIL.
+
+A mutant is a subclass whose `elaborate` builds the real block and then adds statements: in
+Amaranth the last assignment to a signal in a domain wins, so a patch models a realistic bug at
+the block's ports (a ready that ignores back-pressure, a flag never set, one wrong table entry)
+without copying the block's code.
+"""
+
+from amaranth.hdl import Const
+
+from rtl.config_check import ConfigCheck
+from rtl.dma import AXI4Reader, AXI4Writer
+from rtl.ddf import DDF
+from rtl.kv_control import KVControl
+from rtl.loe import LOEncoder
+
+__all__ = ["mutant"]
+
+
+def mutant(cls, patch, label):
+    """A subclass of `cls` whose elaborate applies `patch(self, m)` after the real one."""
+
+    def elaborate(self, platform):
+        m = cls.elaborate(self, platform)
+        patch(self, m)
+        return m
+
+    return type(f"{cls.__name__}_{label}", (cls,), {"elaborate": elaborate, "mutation": label})
+
+
+def _loe_one_entry(self, m):
+    # 37 = 0b100101: floor e = 5; the mutant says 4 for that one input
+    with m.If(self.value == 37):
+        m.d.comb += self.code.e.eq(4)
+
+
+LOEOneEntry = mutant(LOEncoder, _loe_one_entry, "e_of_37_is_4")
