@@ -94,7 +94,11 @@ class Harness(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.dut = dut = self.dut
+        dut = self.dut
+        # the block's own Module, so internal registers can be named in invariants (`internal`)
+        self.body = dut.elaborate(platform)
+        dut._MustUse__silence = True
+        m.submodules.dut = self.body
         for path, member, value in dut.signature.flatten(dut):
             mine = self
             for part in path:
@@ -110,6 +114,14 @@ class Harness(wiring.Component):
 
     def elaborate_props(self, m, dut):
         raise NotImplementedError
+
+    def internal(self, name):
+        """The block's register or signal called `name` (driven in its top Module): white-box
+        invariants need it for an induction proof; a rename in the block fails here by name."""
+        found = [s for s in self.body._driving.keys() if s.name == name]
+        if len(found) != 1:
+            raise LookupError(f"{type(self.dut).__name__}: {len(found)} signals named {name!r}")
+        return found[0]
 
 
 class StreamRules(Harness):

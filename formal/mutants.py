@@ -36,3 +36,17 @@ def _loe_one_entry(self, m):
 
 
 LOEOneEntry = mutant(LOEncoder, _loe_one_entry, "e_of_37_is_4")
+
+
+def _kv_ignores_last(self, m):
+    # ready back to `take & ~clear`: the `ended` gate of issue 9ef207c forgotten
+    m.d.comb += self.i.ready.eq((~self.o.valid | self.o.ready) & ~self.clear)
+
+
+def _kv_forgets_keys(self, m):
+    # `compute` stuck at 1: a repeated key carrying `last` is scheduled a second time
+    m.d.sync += self.o.payload.compute.eq(1)
+
+
+KVIgnoresLast = mutant(KVControl, _kv_ignores_last, "takes_after_last")
+KVForgetsKeys = mutant(KVControl, _kv_forgets_keys, "compute_stuck_at_1")

@@ -63,6 +63,22 @@ class Result:
     def ok(self) -> bool:
         return self.status == self.proof.expect
 
+    @property
+    def failed(self) -> list[str]:
+        """The messages of the assertions sby reports as failed (basecase or induction)."""
+        ids = re.findall(r"Assert failed in (\S+): (?:_witness_\.)?check_(\d+)", self.log)
+        names = _check_messages(Path(self.workdir) / "design.il") if self.workdir else {}
+        out = []
+        for scope, num in ids:
+            msg = names.get(num, f"check_{num}")
+            kind = "induction" if f"induction: ##" in self._line_of(num) else "basecase"
+            if (msg, kind) not in out:
+                out.append((msg, kind))
+        return [f"{msg} ({kind})" for msg, kind in out]
+
+    def _line_of(self, num):
+        return next((l for l in self.log.splitlines() if f"check_{num}" in l and "Assert failed" in l), "")
+
 
 def solver_path() -> str:
     """PATH with the running interpreter's bin/ first (the solver wheels install there)."""
@@ -132,6 +148,16 @@ def run_proof(proof: Proof, root="build/formal", timeout=None) -> Result:
         log = (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         status = "TIMEOUT"
     return Result(proof, status, time.perf_counter() - t0, log, str(folder))
+
+
+def _check_messages(il_path: Path) -> dict:
+    """{cell number: FORMAT message} of the assertions of the top module."""
+    try:
+        text = il_path.read_text()
+    except OSError:
+        return {}
+    top = text.split("module \\top\n", 1)[-1].split("\nmodule ", 1)[0]
+    return dict(re.findall(r'cell \$check \$(\d+)\n\s+parameter \\FORMAT "([^"]*)"', top))
 
 
 def _status(log: str) -> str:
