@@ -50,3 +50,21 @@ def _kv_forgets_keys(self, m):
 
 KVIgnoresLast = mutant(KVControl, _kv_ignores_last, "takes_after_last")
 KVForgetsKeys = mutant(KVControl, _kv_forgets_keys, "compute_stuck_at_1")
+
+
+def _ddf_phi_above_max(self, m):
+    # margin mode: phi = mx - margin + 1 (a `>` where `>=` belongs): margin 0 drops the maximum
+    threshold = m._generated["fsm"].ongoing("threshold")
+    phi = next(s for s in m._driving.keys() if s.name == "phi")
+    e_mx = next(s for s in m._driving.keys() if s.name == "e_mx")
+    with m.If(threshold & self.ddf_mode):
+        m.d.sync += phi.eq(e_mx - self.margin + 1)
+
+
+def _ddf_loses_last(self, m):
+    # the final survivor goes out without `last`: the row runs into the next one
+    m.d.sync += self.o.payload.last.eq(0)
+
+
+DDFPhiAboveMax = mutant(DDF, _ddf_phi_above_max, "phi_above_max")
+DDFLosesLast = mutant(DDF, _ddf_loses_last, "last_lost")
