@@ -68,3 +68,12 @@ def _ddf_loses_last(self, m):
 
 DDFPhiAboveMax = mutant(DDF, _ddf_phi_above_max, "phi_above_max")
 DDFLosesLast = mutant(DDF, _ddf_loses_last, "last_lost")
+
+
+def _config_accepts_frac_9(self, m):
+    # `sm_frac_bits > 9` where `> 8` belongs: 9 accepted
+    with m.If(self.config.sm_frac_bits == 9):
+        m.d.comb += self.error.eq(0)
+
+
+ConfigAcceptsFrac9 = mutant(ConfigCheck, _config_accepts_frac_9, "sm_frac_bits_9_accepted")
