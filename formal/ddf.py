@@ -27,7 +27,7 @@ __all__ = ["DDFRules", "drain_cycles"]
 
 def drain_cycles(max_len):
     """Cycles the DDF may need to emit two complete rows once its input is idle."""
-    return 2 * (max_len + 4) + 2
+    return 2 * (max_len + 4) + 1
 
 
 class DDFRules(Harness):

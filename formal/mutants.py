@@ -77,3 +77,19 @@ def _config_accepts_frac_9(self, m):
 
 
 ConfigAcceptsFrac9 = mutant(ConfigCheck, _config_accepts_frac_9, "sm_frac_bits_9_accepted")
+
+
+def _axi_no_boundary(self, m):
+    # bursts of min(remaining, 256) beats: the 4 KiB cap forgotten
+    rem = next(s for s in m._driving.keys() if s.name == "capped")
+    m.d.comb += rem.eq(256)
+
+
+def _axi_early_wlast(self, m):
+    # wlast one beat early (`left == 2`): a burst of awlen + 1 beats ends after awlen
+    left = next(s for s in m._driving.keys() if s.name == "left")
+    m.d.comb += self.axi.wlast.eq(left == 2)
+
+
+ReaderNoBoundary = mutant(AXI4Reader, _axi_no_boundary, "no_4k_cap")
+WriterEarlyWlast = mutant(AXI4Writer, _axi_early_wlast, "wlast_one_beat_early")

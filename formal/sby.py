@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -139,13 +140,15 @@ def run_proof(proof: Proof, root="build/formal", timeout=None) -> Result:
     t0 = time.perf_counter()
     folder = write_task(proof, root)
     env = dict(os.environ, PATH=solver_path())
+    proc = subprocess.Popen([*_sby_command(), "-f", "proof.sby"], cwd=folder, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
     try:
-        done = subprocess.run([*_sby_command(), "-f", "proof.sby"], cwd=folder, env=env,
-                              capture_output=True, text=True, timeout=timeout)
-        log = done.stdout + done.stderr
+        log, _ = proc.communicate(timeout=timeout)
         status = _status(log)
-    except subprocess.TimeoutExpired as exc:
-        log = (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGTERM)   # sby, smtbmc and the solver: one session
+        log, _ = proc.communicate()
         status = "TIMEOUT"
     return Result(proof, status, time.perf_counter() - t0, log, str(folder))
 
