@@ -126,9 +126,18 @@ class Harness(wiring.Component):
 
 class StreamRules(Harness):
     """Every channel the block produces holds valid until ready with its payload stable,
-    assuming every channel it consumes is driven by the same rule."""
+    assuming every channel it consumes is driven by the same rule. `stable` names job-level
+    inputs assumed constant (registers the top level latches at START); all others are free
+    every cycle."""
+
+    def __init__(self, dut, stable=()):
+        self.stable = tuple(stable)
+        super().__init__(dut)
 
     def elaborate_props(self, m, dut):
+        for name in self.stable:
+            value = Value.cast(getattr(dut, name))
+            m.d.comb += Assume(~self.armed | (value == past(m, value)), f"{name} stable")
         self.checked = []
         for ch in channels(dut):
             rule = hold_rule(m, ch, self.armed)

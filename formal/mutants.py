@@ -93,3 +93,11 @@ def _axi_early_wlast(self, m):
 
 ReaderNoBoundary = mutant(AXI4Reader, _axi_no_boundary, "no_4k_cap")
 WriterEarlyWlast = mutant(AXI4Writer, _axi_early_wlast, "wlast_one_beat_early")
+
+
+def _kv_ignores_stall(self, m):
+    # i.ready without the `o` stall term: a new request overwrites a beat still on `o`
+    m.d.comb += self.i.ready.eq(~self.clear)
+
+
+KVIgnoresStall = mutant(KVControl, _kv_ignores_stall, "ready_ignores_o_stall")
