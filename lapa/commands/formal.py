@@ -34,11 +34,12 @@ def run(args):
         return 0
     if args.timeout is not None and not args.timeout > 0:
         raise UserError(f"--timeout = {args.timeout}: must be > 0")
-    out = args.out.rstrip(os.sep) or args.out
-    if os.path.isdir(out):
-        check_output_file(os.path.join(out, "report.md"), what="--out")
-    else:
-        check_output_file(out, what="--out")    # a new folder: its parent must exist and be writable
+    if not args.out:
+        raise UserError("--out is empty")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise UserError(f"--out = {args.out}: is a file, expected a folder")
+    if os.path.isdir(args.out):
+        check_output_file(os.path.join(args.out, "report.md"), what="--out")
     chosen = every if args.all else [p for p in every if not p.slow]
     if args.only:
         names = [n for n in args.only.split(",") if n]
