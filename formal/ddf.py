@@ -16,7 +16,7 @@ one of the stored entries) to close an induction; the depth covers several rows 
 `max_len`, each drained.
 """
 
-from amaranth.hdl import Assert, Assume, Mux, Signal, signed
+from amaranth.hdl import Assert, Assume, Cover, Mux, Signal, signed
 
 from rtl.ddf import DDF
 
@@ -31,7 +31,11 @@ def drain_cycles(max_len):
 
 
 class DDFRules(Harness):
-    def __init__(self, dut: DDF):
+    """`cover=True` adds the events a bounded proof must reach to mean something: a row of
+    max_len candidates emitted, two rows back to back, and the drain check after a row."""
+
+    def __init__(self, dut: DDF, cover=False):
+        self.cover = cover
         super().__init__(dut)
 
     def elaborate_props(self, m, dut):
@@ -80,3 +84,13 @@ class DDFRules(Harness):
         m.d.sync += quiet.eq(Mux(idle, Mux(quiet == drain, quiet, quiet + 1), 0))
         m.d.comb += Assert(~self.armed | (quiet != drain) | (q_n == 0),
                            "a complete row never ended on o (empty or lost)")
+        if self.cover:
+            rows_out = Signal(2)
+            full_row = Signal()        # a row of max_len candidates was taken
+            with m.If(pop & (rows_out != 3)):
+                m.d.sync += rows_out.eq(rows_out + 1)
+            with m.If(push & (in_count == n - 1)):
+                m.d.sync += full_row.eq(1)
+            m.d.comb += [Cover(pop & full_row, "a row of max_len candidates emitted"),
+                         Cover(pop & (rows_out == 1), "a second row emitted"),
+                         Cover((quiet == drain) & (rows_out != 0), "the drain check after a row")]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from amaranth.hdl import Assert, Assume, Cat, Module, Signal, Value
+from amaranth.hdl import Assert, Assume, Cat, Cover, Module, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -130,8 +130,9 @@ class StreamRules(Harness):
     inputs assumed constant (registers the top level latches at START); all others are free
     every cycle."""
 
-    def __init__(self, dut, stable=()):
+    def __init__(self, dut, stable=(), cover=False):
         self.stable = tuple(stable)
+        self.cover = cover
         super().__init__(dut)
 
     def elaborate_props(self, m, dut):
@@ -144,3 +145,5 @@ class StreamRules(Harness):
             m.d.comb += (Assert(rule, ch.name) if ch.produces else Assume(rule, ch.name))
             if ch.produces:
                 self.checked.append(ch.name)
+                if self.cover:   # a stall the hold rule applies to: reachable within the depth?
+                    m.d.comb += Cover(self.armed & past(m, ch.valid & ~ch.ready), ch.name)

@@ -77,6 +77,17 @@ class Result:
                 out.append((msg, kind))
         return [f"{msg} ({kind})" for msg, kind in out]
 
+    def covers(self) -> dict:
+        """Cover mode: {message: first step reached, or None if unreached within the depth}."""
+        names = _check_messages(Path(self.workdir) / "design.il") if self.workdir else {}
+        out = {}
+        for num in re.findall(r"Unreached cover statement at [^:]+: (?:_witness_\.)?check_(\d+)", self.log):
+            out[names.get(num, f"check_{num}")] = None
+        for step, num in re.findall(r"Reached cover statement in step (\d+) at [^:]+: (?:_witness_\.)?check_(\d+)",
+                                    self.log):
+            out.setdefault(names.get(num, f"check_{num}"), int(step))
+        return out
+
     def _line_of(self, num):
         return next((l for l in self.log.splitlines() if f"check_{num}" in l and "Assert failed" in l), "")
 
