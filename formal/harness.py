@@ -130,9 +130,10 @@ class StreamRules(Harness):
     inputs assumed constant (registers the top level latches at START); all others are free
     every cycle."""
 
-    def __init__(self, dut, stable=(), cover=False):
+    def __init__(self, dut, stable=(), cover=False, never=()):
         self.stable = tuple(stable)
         self.cover = cover
+        self.never = tuple(never)     # channels the block never drives (no cover for them)
         super().__init__(dut)
 
     def elaborate_props(self, m, dut):
@@ -145,5 +146,5 @@ class StreamRules(Harness):
             m.d.comb += (Assert(rule, ch.name) if ch.produces else Assume(rule, ch.name))
             if ch.produces:
                 self.checked.append(ch.name)
-                if self.cover:   # a stall the hold rule applies to: reachable within the depth?
+                if self.cover and ch.name not in self.never:   # a stall the hold rule applies to: reachable within the depth?
                     m.d.comb += Cover(self.armed & past(m, ch.valid & ~ch.ready), ch.name)

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from formal.catalog import FORMAL_CFG, STREAM_PLAN, proofs
+from formal.catalog import FORMAL_CFG, NOT_PROVEN, STREAM_PLAN, proofs
 from formal.config_check import legal_interval, legal_round_bits
 from formal.harness import channels
 from formal.sby import SOLVERS, run_proof, solver_path
@@ -39,15 +39,24 @@ def test_solvers_installed():
 
 
 def test_every_stream_block_has_a_proof():
-    """A registered block with a valid/ready port is in STREAM_PLAN (the catalog refuses
-    otherwise); the plan names only registered blocks, each with channels it produces."""
+    """A registered block with a valid/ready port is in STREAM_PLAN or, with its reason, in
+    NOT_PROVEN; the plan names only registered blocks, each with channels it produces; a bmc
+    proof has a cover proof of the same depth (its reach)."""
     known = blocks()
-    assert set(STREAM_PLAN) <= set(known)
+    assert set(STREAM_PLAN) <= set(known) and set(NOT_PROVEN) <= set(known)
+    assert not set(STREAM_PLAN) & set(NOT_PROVEN)
+    for name, info in known.items():
+        if channels(info.factory(FORMAL_CFG)):
+            assert name in STREAM_PLAN or name in NOT_PROVEN, name
     for name in STREAM_PLAN:
         produced = [ch.name for ch in channels(known[name].factory(FORMAL_CFG)) if ch.produces]
         assert produced, name
-    names = {p.name for p in PROOFS}
-    assert {f"streams_{n}" for n in STREAM_PLAN} <= names
+    by_name = {p.name: p for p in PROOFS}
+    assert {f"streams_{n}" for n in STREAM_PLAN} <= set(by_name)
+    for p in PROOFS:
+        if p.mode == "bmc" and p.expect == "PASS":
+            reach = by_name[f"{p.name}_reach"]
+            assert reach.mode == "cover" and reach.depth == p.depth, p.name
 
 
 def test_channels_of_top_and_results():
