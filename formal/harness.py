@@ -133,7 +133,7 @@ class StreamRules(Harness):
     def __init__(self, dut, stable=(), cover=False, never=()):
         self.stable = tuple(stable)
         self.cover = cover
-        self.never = tuple(never)     # channels the block never drives (no cover for them)
+        self.never = tuple(never)     # channels left out of the covers (not reached / never driven)
         super().__init__(dut)
 
     def elaborate_props(self, m, dut):

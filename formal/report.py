@@ -46,8 +46,9 @@ def record(results):
     }
 
 
-def write_report(results, out_dir):
+def write_report(results, out_dir, not_proven=None):
     rec = record(results)
+    rec["not_proven"] = dict(not_proven or {})
     rows = [(p["name"], p["family"], p["what"], "k-induction" if p["mode"] == "prove" else "bmc",
              p["depth"], p["engine"], p["status"] + ("" if p["ok"] else f" (expected {p['expect']})"),
              f"{p['seconds']:.1f}") for p in rec["proofs"]]
@@ -59,7 +60,8 @@ def write_report(results, out_dir):
         "cycles from reset. Time: wall clock, load average "
         f"{rec['host']['loadavg'][0]:.1f} on {rec['host']['cpus']} CPUs, {time.strftime('%Y-%m-%d')}.", "",
         markdown_table(["proof", "family", "property", "mode", "depth", "engine", "verdict", "s"], rows), "",
-    ])
+    ] + (["## Not proved", "", *[f"- `{k}`: {v}" for k, v in rec["not_proven"].items()], ""]
+         if rec["not_proven"] else []))
     os.makedirs(out_dir, exist_ok=True)
     write_text_atomic(os.path.join(out_dir, "report.md"), text)
     write_json(os.path.join(out_dir, "report.json"), rec)
