@@ -1,4 +1,5 @@
-"""AXI4 master proofs (rtl/dma.py): no burst crosses a 4 KiB boundary, and AXI4's handshake rules.
+"""AXI proofs: the AXI4 masters of rtl/dma.py never cross 4 KiB and keep AXI4's handshake rules;
+the register bank keeps AXI4-Lite's (`AXILiteSlaveRules`).
 
 Checked on `AXI4Reader` and `AXI4Writer`, under arbitrary commands (bus-aligned addresses, the
 blocks' documented contract), arbitrary slave timing and responses:
@@ -12,7 +13,7 @@ Environment (the slave): R and B keep the hold rule too; R beats come only for a
 `rlast` on beat `arlen + 1`; B only after a burst's last W beat.
 """
 
-from amaranth.hdl import Assert, Assume, Signal
+from amaranth.hdl import Assert, Assume, Mux, Signal
 
 from rtl.dma import AXI4Reader, AXI4Writer
 
@@ -99,3 +100,49 @@ class AXIMasterRules(Harness):
                 m.d.sync += [open_.eq(0), owed.eq(1)]
         with m.If(b):
             m.d.sync += owed.eq(0)
+
+
+class AXILiteSlaveRules(Harness):
+    """The register bank as an AXI4-Lite slave: B only for an accepted AW and W pair, R only for
+    an accepted AR, each answered once; OKAY inside the register map, SLVERR past it; the ID
+    register reads LAPA_ID. The master side (AW, W, AR, and B/R ready) is free but for the hold
+    rule on AW, W, AR."""
+
+    def __init__(self, dut):
+        super().__init__(dut)
+
+    def elaborate_props(self, m, dut):
+        from rtl.axi import AXI_RESP_OKAY, AXI_RESP_SLVERR
+        from rtl.regmap import LAPA_ID
+
+        bus = dut.axil
+        for ch in channels(dut):
+            rule = hold_rule(m, ch, self.armed)
+            m.d.comb += Assert(rule, f"{ch.name} hold rule") if ch.produces else Assume(rule, f"{ch.name} hold rule")
+        n_regs = len(dut.regs)
+        aw_n, w_n, ar_n = Signal(2), Signal(2), Signal(2)       # accepted, not yet answered
+        aw_ok, ar_ok, ar_id = Signal(), Signal(), Signal()
+        aw = bus.awvalid & bus.awready
+        w = bus.wvalid & bus.wready
+        ar = bus.arvalid & bus.arready
+        b = bus.bvalid & bus.bready
+        r = bus.rvalid & bus.rready
+        in_map = lambda addr: addr[2:] < n_regs
+        m.d.comb += [
+            Assert(~bus.bvalid | ((aw_n != 0) & (w_n != 0)), "B before its AW and W were accepted"),
+            Assert(~bus.rvalid | (ar_n != 0), "R before its AR was accepted"),
+            Assert(bus.bvalid == ((aw_n != 0) & (w_n != 0)), "an accepted write never answered"),
+            Assert(bus.rvalid == (ar_n != 0), "an accepted read never answered"),
+            Assert((aw_n <= 1) & (w_n <= 1) & (ar_n <= 1), "more than one transfer outstanding"),
+            Assert(aw_n == w_n, "AW and W taken apart"),      # this bank's design: one write = both
+            Assert(~bus.bvalid | (bus.bresp == Mux(aw_ok, AXI_RESP_OKAY, AXI_RESP_SLVERR)),
+                   "bresp not OKAY inside the map / SLVERR past it"),
+            Assert(~bus.rvalid | (bus.rresp == Mux(ar_ok, AXI_RESP_OKAY, AXI_RESP_SLVERR)),
+                   "rresp not OKAY inside the map / SLVERR past it"),
+            Assert(~bus.rvalid | ~ar_id | (bus.rdata == LAPA_ID), "ID register != LAPA_ID"),
+        ]
+        m.d.sync += [aw_n.eq(aw_n + aw - b), w_n.eq(w_n + w - b), ar_n.eq(ar_n + ar - r)]
+        with m.If(aw):
+            m.d.sync += aw_ok.eq(in_map(bus.awaddr))
+        with m.If(ar):
+            m.d.sync += [ar_ok.eq(in_map(bus.araddr)), ar_id.eq(bus.araddr[2:] == 0)]

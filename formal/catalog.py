@@ -13,12 +13,12 @@ from rtl.ddf import DDF
 from rtl.dma import AXI4Reader, AXI4Writer
 from rtl.kv_control import KVControl
 from rtl.loe import LOEncoder
-from rtl.regbank import bank_layout
+from rtl.regbank import RegisterBank, bank_layout
 from rtl.regmap import register_map
 from rtl.registry import blocks
 
 from . import mutants
-from .axi import AXIMasterRules
+from .axi import AXILiteSlaveRules, AXIMasterRules
 from .config_check import ConfigCheckRules
 from .ddf import DDFRules
 from .harness import StreamRules, channels
@@ -153,7 +153,7 @@ def _config_check():
     ]
 
 
-def _axi():
+def _axi(cfg):
     what = "no 4 KiB crossing, INCR/size/alignment, hold rules, last on len + 1, one burst in flight"
     out = []
     for cls in (AXI4Reader, AXI4Writer):
@@ -166,10 +166,16 @@ def _axi():
               expect="FAIL", what="mutant: reader bursts without the 4 KiB cap"),
         Proof("axi_mutant_early_wlast", "axi", lambda: AXIMasterRules(mutants.WriterEarlyWlast()), depth=4,
               expect="FAIL", slow=True, what="mutant: writer's wlast one beat early"),
+        Proof("axi_regbank_lite", "axi", lambda: AXILiteSlaveRules(RegisterBank(register_map(cfg.hw))), depth=4,
+              what="register bank, AXI4-Lite slave: B only after AW + W, R after AR, each once; "
+                   "OKAY in the map, SLVERR past it; ID reads LAPA_ID; hold rules"),
+        Proof("axi_mutant_regbank_b_without_w", "axi",
+              lambda: AXILiteSlaveRules(mutants.RegBankBWithoutW(register_map(cfg.hw))), depth=4,
+              expect="FAIL", slow=True, what="mutant: a write taken on AW alone"),
     ]
     return out
 
 
 def proofs(cfg=FORMAL_CFG) -> list[Proof]:
     """The whole catalog, in report order."""
-    return [*_streams(cfg), *_loe(), *_ddf(), *_kv(), *_config_check(), *_axi()]
+    return [*_streams(cfg), *_loe(), *_ddf(), *_kv(), *_config_check(), *_axi(cfg)]

@@ -14,6 +14,7 @@ from rtl.dma import AXI4Reader, AXI4Writer
 from rtl.ddf import DDF
 from rtl.kv_control import KVControl
 from rtl.loe import LOEncoder
+from rtl.regbank import RegisterBank
 
 __all__ = ["mutant"]
 
@@ -101,3 +102,12 @@ def _kv_ignores_stall(self, m):
 
 
 KVIgnoresStall = mutant(KVControl, _kv_ignores_stall, "ready_ignores_o_stall")
+
+
+def _regbank_b_without_w(self, m):
+    # a write taken on AW alone: B answers before the data arrived
+    take_w = next(s for s in m._driving.keys() if s.name == "take_w")
+    m.d.comb += take_w.eq(self.axil.awvalid & ~self.axil.bvalid)
+
+
+RegBankBWithoutW = mutant(RegisterBank, _regbank_b_without_w, "b_without_w")
