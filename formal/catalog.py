@@ -21,7 +21,7 @@ from . import mutants
 from .axi import AXILiteSlaveRules, AXIMasterRules
 from .config_check import ConfigCheckRules
 from .ddf import DDFRules
-from .harness import StreamRules, channels
+from .harness import StreamRules, channels, probe
 from .kv_control import KVControlRules
 from .loe import LOETable
 from .sby import Proof
@@ -80,7 +80,7 @@ def _streams(cfg):
     out = []
     for name, info in blocks().items():
         if name not in STREAM_PLAN:
-            if name not in NOT_PROVEN and channels(info.factory(cfg)):
+            if name not in NOT_PROVEN and channels(probe(info.factory(cfg))):
                 raise LookupError(f"block {name!r} has stream ports but no STREAM_PLAN entry")
             continue
         plan = STREAM_PLAN[name]

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from amaranth.hdl import Assert, Assume, Cat, Cover, Module, Signal, Value
+from amaranth.hdl import Assert, Assume, Cat, Cover, Elaboratable, Module, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from rtl.axi import AXI4, AXI4Lite
 
-__all__ = ["Harness", "Channel", "channels", "past", "hold_rule"]
+__all__ = ["Harness", "StreamRules", "Channel", "channels", "past", "hold_rule", "probe"]
 
 
 class Channel(NamedTuple):
@@ -68,6 +68,16 @@ def channels(dut, sig=None, intf=None, prefix="", flipped=False) -> list[Channel
         else:
             found += channels(dut, sub, port, path + ".", not out)
     return found
+
+
+def probe(component):
+    """A block built only to look at its signature: no 'created but never used' warning for it
+    or the sub-blocks its constructor made."""
+    component._MustUse__silence = True
+    for value in vars(component).values():
+        if isinstance(value, Elaboratable) and not getattr(value, "_MustUse__silence", False):
+            probe(value)
+    return component
 
 
 def past(m, value, name=None):

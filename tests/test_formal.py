@@ -14,7 +14,7 @@ import pytest
 
 from formal.catalog import FORMAL_CFG, NOT_PROVEN, STREAM_PLAN, proofs
 from formal.config_check import legal_interval, legal_round_bits
-from formal.harness import channels
+from formal.harness import channels, probe
 from formal.sby import SOLVERS, run_proof, solver_path
 from rtl.registry import blocks
 
@@ -46,10 +46,10 @@ def test_every_stream_block_has_a_proof():
     assert set(STREAM_PLAN) <= set(known) and set(NOT_PROVEN) <= set(known)
     assert not set(STREAM_PLAN) & set(NOT_PROVEN)
     for name, info in known.items():
-        if channels(info.factory(FORMAL_CFG)):
+        if channels(probe(info.factory(FORMAL_CFG))):
             assert name in STREAM_PLAN or name in NOT_PROVEN, name
     for name in STREAM_PLAN:
-        produced = [ch.name for ch in channels(known[name].factory(FORMAL_CFG)) if ch.produces]
+        produced = [ch.name for ch in channels(probe(known[name].factory(FORMAL_CFG))) if ch.produces]
         assert produced, name
     by_name = {p.name: p for p in PROOFS}
     assert {f"streams_{n}" for n in STREAM_PLAN} <= set(by_name)
@@ -60,11 +60,11 @@ def test_every_stream_block_has_a_proof():
 
 
 def test_channels_of_top_and_results():
-    top = {(ch.name, ch.produces) for ch in channels(blocks()["top"].factory(FORMAL_CFG))}
+    top = {(ch.name, ch.produces) for ch in channels(probe(blocks()["top"].factory(FORMAL_CFG)))}
     assert {("axi.aw", True), ("axi.w", True), ("axi.ar", True), ("axi.b", False), ("axi.r", False),
             ("axil.aw", False), ("axil.w", False), ("axil.ar", False), ("axil.b", True),
             ("axil.r", True)} == top
-    res = {(ch.name, ch.produces) for ch in channels(blocks()["results"].factory(FORMAL_CFG))}
+    res = {(ch.name, ch.produces) for ch in channels(probe(blocks()["results"].factory(FORMAL_CFG)))}
     assert ("needed_out", True) in res and ("needed", False) in res
 
 
