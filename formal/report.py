@@ -46,15 +46,29 @@ def record(results):
     }
 
 
-def write_report(results, out_dir, not_proven=None):
+def write_report(results, out_dir, not_proven=None, keep=False, order=None):
+    """`keep`: rows of an earlier report.json in `out_dir` for proofs not run now stay (in
+    `order`, the catalog's names), so a report can be completed proof by proof."""
     rec = record(results)
     rec["not_proven"] = dict(not_proven or {})
+    old = os.path.join(out_dir, "report.json")
+    if keep and os.path.exists(old):
+        import json
+
+        with open(old) as f:
+            earlier = {p["name"]: p for p in json.load(f).get("proofs", [])}
+        now = {p["name"]: p for p in rec["proofs"]}
+        names = [n for n in (order or []) if n in now or n in earlier]
+        names += [n for n in now if n not in names]
+        rec["proofs"] = [now.get(n) or earlier[n] for n in names]
+        rec["all_ok"] = all(p["ok"] for p in rec["proofs"])
     rows = [(p["name"], p["family"], p["what"], "k-induction" if p["mode"] == "prove" else "bmc",
              p["depth"], p["engine"], p["status"] + ("" if p["ok"] else f" (expected {p['expect']})"),
              f"{p['seconds']:.1f}") for p in rec["proofs"]]
     text = "\n".join([
         "# Formal proofs (SymbiYosys)", "",
-        f"{sum(p['ok'] for p in rec['proofs'])} of {len(rec['proofs'])} verdicts as expected; "
+        f"{sum(p['ok'] for p in rec['proofs'])} of {len(rec['proofs'])} verdicts as expected "
+        f"({sum(not p['slow'] for p in rec['proofs'])} quick proofs, in the default tests); "
         "a mutant (a deliberately broken block) must FAIL. Mode k-induction: depth = induction "
         "length, the property holds in every reachable state; bmc: holds in every run of that many "
         "cycles from reset. Time: wall clock, load average "

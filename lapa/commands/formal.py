@@ -1,4 +1,4 @@
-"""`build.py formal [--all] [--only NAMES] [--solver yices|z3] [--out DIR]`: the formal proofs of
+"""`build.py formal [--all] [--only NAMES] [--keep] [--solver yices|z3] [--out DIR]`: the formal proofs of
 formal/catalog.py through SymbiYosys, as report.md and report.json.
 
 By default the quick proofs (those in the default tests); `--all` adds the deep ones. Exit 1 if
@@ -20,6 +20,8 @@ def register(sub):
                    help="SMT solver for every proof (default: each proof's own, yices)")
     p.add_argument("--timeout", type=float, default=None, help="seconds per proof (default none)")
     p.add_argument("--out", default="reports/formal", help="report folder (default reports/formal)")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the rows of an earlier report in --out for the proofs not run now")
     p.set_defaults(func=run)
 
 
@@ -50,7 +52,7 @@ def run(args):
                             "see `build.py formal --list`")
         chosen = [known[n] for n in names]
     results = run_catalog(chosen, timeout=args.timeout, solver=args.solver)
-    rec = write_report(results, args.out, NOT_PROVEN)
+    rec = write_report(results, args.out, NOT_PROVEN, keep=args.keep, order=[p.name for p in every])
     print(f"wrote {os.path.join(args.out, 'report.md')} and report.json: "
           f"{sum(p['ok'] for p in rec['proofs'])}/{len(rec['proofs'])} as expected")
     return 0 if rec["all_ok"] else 1
