@@ -125,6 +125,10 @@ class Harness(wiring.Component):
     def elaborate_props(self, m, dut):
         raise NotImplementedError
 
+    def submodule(self, name):
+        """The block's submodule called `name` (an Elaboratable: a Memory, a sub-block)."""
+        return self.body._named_submodules[name][0]
+
     def internal(self, name):
         """The block's register or signal called `name` (driven in its top Module): white-box
         invariants need it for an induction proof; a rename in the block fails here by name."""
@@ -140,7 +144,13 @@ class StreamRules(Harness):
     inputs assumed constant (registers the top level latches at START); all others are free
     every cycle."""
 
-    def __init__(self, dut, stable=(), cover=False, never=()):
+    def __init__(self, dut, stable=(), cover=False, never=(), sources=None, invariants=None):
+        # `sources`: {channel: f(harness) -> Value}, the registers a channel's payload is a pure
+        # combinational function of; holding them holds the payload (used where the function is
+        # a multiplier the solver cannot see through twice). `invariants`: f(harness) -> {text:
+        # condition}, facts of reachable states, asserted too, that let k-induction close.
+        self.sources = dict(sources or {})
+        self.invariants = invariants
         self.stable = tuple(stable)
         self.cover = cover
         self.never = tuple(never)     # channels left out of the covers (not reached / never driven)
@@ -150,8 +160,13 @@ class StreamRules(Harness):
         for name in self.stable:
             value = Value.cast(getattr(dut, name))
             m.d.comb += Assume(~self.armed | (value == past(m, value)), f"{name} stable")
+        if self.invariants:
+            for text, holds in self.invariants(self).items():
+                m.d.comb += Assert(holds, text)
         self.checked = []
         for ch in channels(dut):
+            if ch.name in self.sources:
+                ch = ch._replace(payload=Value.cast(self.sources[ch.name](self)))
             rule = hold_rule(m, ch, self.armed)
             m.d.comb += (Assert(rule, ch.name) if ch.produces else Assume(rule, ch.name))
             if ch.produces:

@@ -15,6 +15,7 @@ from rtl.ddf import DDF
 from rtl.kv_control import KVControl
 from rtl.loe import LOEncoder
 from rtl.regbank import RegisterBank
+from rtl.softmax import Softmax
 
 __all__ = ["mutant"]
 
@@ -111,3 +112,11 @@ def _regbank_b_without_w(self, m):
 
 
 RegBankBWithoutW = mutant(RegisterBank, _regbank_b_without_w, "b_without_w")
+
+
+def _softmax_reads_while_stalled(self, m):
+    # the exponent read port always enabled: a stalled `o` beat's prob moves to the next entry
+    m.d.comb += m._named_submodules["exps"][0].read_ports[0].en.eq(1)
+
+
+SoftmaxReadsWhileStalled = mutant(Softmax, _softmax_reads_while_stalled, "reads_while_stalled")
