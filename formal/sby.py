@@ -66,16 +66,18 @@ class Result:
 
     @property
     def failed(self) -> list[str]:
-        """The messages of the assertions sby reports as failed (basecase or induction)."""
-        ids = re.findall(r"Assert failed in (\S+): (?:_witness_\.)?check_(\d+)", self.log)
+        """The messages of the assertions sby reports as failed, each with the run that found it:
+        basecase (a trace from reset: bmc, or prove's base case) or induction."""
         names = _check_messages(Path(self.workdir) / "design.il") if self.workdir else {}
         out = []
-        for scope, num in ids:
-            msg = names.get(num, f"check_{num}")
-            kind = "induction" if f"induction: ##" in self._line_of(num) else "basecase"
-            if (msg, kind) not in out:
-                out.append((msg, kind))
-        return [f"{msg} ({kind})" for msg, kind in out]
+        for line in self.log.splitlines():
+            found = re.search(r"engine_\d+(\.induction)?\S*: .*Assert failed in \S+: (?:_witness_\.)?check_(\d+)", line)
+            if found:
+                item = f"{names.get(found.group(2), 'check_' + found.group(2))} " \
+                       f"({'induction' if found.group(1) else 'basecase'})"
+                if item not in out:
+                    out.append(item)
+        return out
 
     def covers(self) -> dict:
         """Cover mode: {message: first step reached, or None if unreached within the depth}."""
@@ -88,8 +90,6 @@ class Result:
             out.setdefault(names.get(num, f"check_{num}"), int(step))
         return out
 
-    def _line_of(self, num):
-        return next((l for l in self.log.splitlines() if f"check_{num}" in l and "Assert failed" in l), "")
 
 
 def solver_path() -> str:
