@@ -89,3 +89,12 @@ def test_cli_refusals(argv, says, tmp_path):
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and says in done.stderr, done.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_cli_refuses_a_file_as_out(tmp_path):
+    f = tmp_path / "report"
+    f.write_text("x")
+    done = subprocess.run([sys.executable, "build.py", "formal", "--only", "loe_floor_m0", "--out", str(f)],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "is a file" in done.stderr and done.stderr.count("\n") == 1
+    assert f.read_text() == "x"
