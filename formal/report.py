@@ -62,7 +62,8 @@ def write_report(results, out_dir, not_proven=None, keep=False, order=None):
         names += [n for n in now if n not in names]
         rec["proofs"] = [now.get(n) or earlier[n] for n in names]
         rec["all_ok"] = all(p["ok"] for p in rec["proofs"])
-    rows = [(p["name"], p["family"], p["what"], "k-induction" if p["mode"] == "prove" else "bmc",
+    label = {"prove": "k-induction", "bmc": "bmc", "cover": "cover"}
+    rows = [(p["name"], p["family"], p["what"], label.get(p["mode"], p["mode"]),
              p["depth"], p["engine"], p["status"] + ("" if p["ok"] else f" (expected {p['expect']})"),
              f"{p['seconds']:.1f}") for p in rec["proofs"]]
     text = "\n".join([
@@ -71,7 +72,7 @@ def write_report(results, out_dir, not_proven=None, keep=False, order=None):
         f"({sum(not p['slow'] for p in rec['proofs'])} quick proofs, in the default tests); "
         "a mutant (a deliberately broken block) must FAIL. Mode k-induction: depth = induction "
         "length, the property holds in every reachable state; bmc: holds in every run of that many "
-        "cycles from reset. Time: wall clock, load average "
+        "cycles from reset; cover: the events a bmc proof relies on are reached within its depth. Time: wall clock, load average "
         f"{rec['host']['loadavg'][0]:.1f} on {rec['host']['cpus']} CPUs, {time.strftime('%Y-%m-%d')}.", "",
         markdown_table(["proof", "family", "property", "mode", "depth", "engine", "verdict", "s"], rows), "",
     ] + (["## Not proved", "", *[f"- `{k}`: {v}" for k, v in rec["not_proven"].items()], ""]
