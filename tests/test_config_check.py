@@ -9,7 +9,8 @@ from rtl.config_check import ConfigCheck
 from rtl.regbank import bank_layout
 from rtl.regmap import CONFIG_CODES, ERROR_CODES, register_map
 
-HW = HardwareConfig(d_model=32, head_dim=8, max_seq_len=64, n_heads=6, n_kv_heads=2, max_rounds=3)
+HW = HardwareConfig(d_model=32, head_dim=8, max_seq_len=64, n_heads=6, n_kv_heads=2, max_rounds=3,
+                     pea_lanes=8, peb_lanes=8, mac_rows=1)
 
 CODE_OF_PARAM = {"round_bits": "ROUND_BITS", "round_eta": "ETA", "eta_frac_bits": "ETA",
                  "sm_frac_bits": "SM_FRAC_BITS", "sm_shift": "SHIFT_RANGE", "sm_mult": "MULT",

@@ -8,7 +8,7 @@ from rtl.av_array import AVArray
 from rtl.generate import to_verilog
 from sim.runner import run_cocotb
 
-HW = HardwareConfig(d_model=64, head_dim=16, max_seq_len=32, av_lanes=4)
+HW = HardwareConfig(d_model=64, head_dim=16, max_seq_len=32, av_lanes=4, mac_rows=2)
 
 
 def test_rtl_av_array(simulator):

@@ -8,7 +8,7 @@ from rtl.ddf import DDF
 from rtl.generate import to_verilog
 from sim.runner import run_cocotb
 
-HW = HardwareConfig(d_model=32, head_dim=8, max_seq_len=24)
+HW = HardwareConfig(d_model=32, head_dim=8, max_seq_len=24, pea_lanes=8, peb_lanes=8, mac_rows=1)
 LONG = [1, pytest.param(10, marks=pytest.mark.slow, id="long")]  # REPEAT: the long run multiplies the random cases
 
 

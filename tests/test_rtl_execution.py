@@ -10,7 +10,7 @@ from rtl.execution import ExecutionUnit
 from rtl.generate import to_verilog
 from sim.runner import run_cocotb
 
-CFG = LapaConfig(hw=HardwareConfig(d_model=32, head_dim=8, max_seq_len=16, n_heads=2, n_kv_heads=1,
+CFG = LapaConfig(hw=HardwareConfig(d_model=32, head_dim=8, max_seq_len=16, n_heads=2, n_kv_heads=1, pea_lanes=8, peb_lanes=8,
                                    mac_rows=2, mac_cols=2, av_lanes=2))
 
 

@@ -8,7 +8,7 @@ from rtl.generate import to_verilog
 from rtl.pea import PEA
 from sim.runner import run_cocotb
 
-HW = HardwareConfig(d_model=40, head_dim=8, max_seq_len=16, pea_lanes=4)
+HW = HardwareConfig(d_model=40, head_dim=8, max_seq_len=16, pea_lanes=4, peb_lanes=8, mac_rows=1)
 LONG = [1, pytest.param(10, marks=pytest.mark.slow, id="long")]  # REPEAT: the long run multiplies the random cases
 
 

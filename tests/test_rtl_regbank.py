@@ -6,7 +6,7 @@ from rtl.regbank import RegisterBank
 from rtl.regmap import regmap_c_header, regmap_markdown, register_map
 from sim.runner import run_cocotb
 
-CFG = LapaConfig(hw=HardwareConfig(d_model=32, head_dim=8, max_seq_len=64, n_heads=4, n_kv_heads=2))
+CFG = LapaConfig(hw=HardwareConfig(d_model=32, head_dim=8, max_seq_len=64, n_heads=4, n_kv_heads=2, pea_lanes=8, peb_lanes=8, mac_rows=1))
 
 
 def test_register_map_is_consistent():

@@ -8,7 +8,7 @@ from rtl.generate import to_verilog
 from rtl.requant import Requant, requant
 from sim.runner import run_cocotb
 
-HW = HardwareConfig(d_model=64, head_dim=16, max_seq_len=32)
+HW = HardwareConfig(d_model=64, head_dim=16, max_seq_len=32, mac_rows=2)
 
 
 def test_rtl_requant(simulator):

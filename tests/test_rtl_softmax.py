@@ -10,7 +10,7 @@ from rtl.generate import to_verilog
 from rtl.softmax import SM_LUT_BITS, Softmax, sm_lut_init
 from sim.runner import run_cocotb
 
-HW = HardwareConfig(d_model=64, head_dim=16, max_seq_len=32)
+HW = HardwareConfig(d_model=64, head_dim=16, max_seq_len=32, mac_rows=2)
 
 
 @pytest.mark.parametrize("frac", range(1, 9))

@@ -10,7 +10,7 @@ from rtl.generate import to_verilog
 from rtl.speculation import SpeculationUnit
 from sim.runner import run_cocotb
 
-CFG = LapaConfig(hw=HardwareConfig(d_model=32, head_dim=8, max_seq_len=16, pea_lanes=4, peb_lanes=4))
+CFG = LapaConfig(hw=HardwareConfig(d_model=32, head_dim=8, max_seq_len=16, pea_lanes=4, peb_lanes=4, mac_rows=1))
 
 
 @pytest.mark.parametrize("cases", [8, pytest.param(60, marks=pytest.mark.slow, id="long")])
