@@ -10,8 +10,9 @@ from amaranth.hdl import Const, Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from lapa.fields import MAX_ROUNDS, PARAMS, ROUND_BITS_SUM, ROUNDS_PARAM, param, registered, round_field
+from lapa.fields import MAX_ROUNDS, PARAMS, ROUND_BITS_SUM, ROUNDS_PARAM, param, registered
 
+from .param_regs import param_register
 from .regmap import CONFIG_CODES, ERROR_CODES
 
 __all__ = ["ConfigCheck", "head_groupings"]
@@ -40,10 +41,7 @@ class ConfigCheck(wiring.Component):
 
     def _rounds(self, p):
         """The register of each round of per-round parameter `p`."""
-        c = self.config
-        if p.name == ROUNDS_PARAM:
-            return [c.round_bits[round_field(p, r)] for r in range(MAX_ROUNDS)]
-        return [c[f"{p.name}{r + 1}"] for r in range(MAX_ROUNDS)]
+        return [param_register(self.config, p, r) for r in range(MAX_ROUNDS)]
 
     def _out_of_range(self, p, v):
         """Whether register value `v` of row `p` is outside its SPEC range."""
@@ -76,7 +74,7 @@ class ConfigCheck(wiring.Component):
                 for u, v in zip(used, self._rounds(p)):
                     cond = cond | (u & self._out_of_range(p, v))
             else:
-                cond = self._out_of_range(p, c[p.name])
+                cond = self._out_of_range(p, param_register(c, p))
             if p.gate:
                 cond = c[p.gate] & cond
             bad[p.error] = bad.get(p.error, 0) | cond
