@@ -9,15 +9,15 @@ elaboration, a destination narrower than its source, so `.eq` cannot truncate a 
 from amaranth.hdl import unsigned
 from amaranth.lib import data
 
-from lapa.fields import ROUNDS_PARAM, consumed_by, round_field
+from lapa.fields import PARAMS, ROUNDS_PARAM, consumed_by, round_field
 
 __all__ = ["param_layout", "param_register", "feed", "feed_params"]
 
 
-def param_layout(consumer, rounds):
+def param_layout(consumer, rounds, params=PARAMS):
     """{name: shape} of the rows `consumer` reads, in table order (per-round rows: `rounds` entries)."""
     out = {}
-    for p in consumed_by(consumer):
+    for p in consumed_by(consumer, params):
         shape = unsigned(p.width)
         out[p.name] = data.ArrayLayout(shape, rounds) if p.per_round else shape
     return out
@@ -41,10 +41,10 @@ def feed(dst, src, what):
     return dst.eq(src)
 
 
-def feed_params(dst, regs, consumer, rounds):
+def feed_params(dst, regs, consumer, rounds, params=PARAMS):
     """The statements that drive `dst` (a view of `param_layout(consumer, rounds)`) from `regs`."""
     stmts = []
-    for p in consumed_by(consumer):
+    for p in consumed_by(consumer, params):
         if p.per_round:
             stmts += [feed(dst[p.name][r], param_register(regs, p, r), f"{consumer}.{p.name}[{r}]")
                       for r in range(rounds)]
