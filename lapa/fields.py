@@ -102,7 +102,14 @@ class Param:
             return " / ".join(self.choices)
         if self.flag:
             return "0/1"
-        hi = f"2^{self.hi_pow2_of}" if self.hi_pow2_of else str(self.hi)
+        if self.hi_pow2_of:
+            hi = f"2^{self.hi_pow2_of}"
+        elif self.hi >= 1024 and self.hi & (self.hi - 1) == 0:
+            hi = f"2^{self.hi.bit_length() - 1}"
+        elif self.hi >= 1024 and self.hi & (self.hi + 1) == 0:
+            hi = f"2^{self.hi.bit_length()}-1"
+        else:
+            hi = str(self.hi)
         return f"{self.lo}..{hi}"
 
 
@@ -182,7 +189,7 @@ def describe(params=PARAMS) -> str:
                    else f"{p.name.upper()}1..{MAX_ROUNDS}")
         else:
             reg = p.name.upper()
-        check = p.error or ("-" if not p.needs_check else "?")
+        check = p.error or ("-" if not p.needs_check else "needs a code")
         if p.error and p.gate:
             check += f" (when {p.gate} = 1)"
         users = ", ".join(c if CONSUMERS[c] else f"{c} (not built)" for c in p.consumers)
