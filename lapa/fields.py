@@ -62,6 +62,7 @@ class Param:
     stem: str = ""
     hi_pow2_of: str = ""
     gate: str = ""
+    section: int = 5
 
     @property
     def width(self) -> int:
@@ -142,11 +143,11 @@ PARAMS = (
     Param("sm_shift", 8, 0, 47, ("execution",), "SHIFT_RANGE", "softmax scale shift"),
     Param("sm_frac_bits", 6, 1, 8, ("execution",), "SM_FRAC_BITS", "softmax LUT fraction bits F"),
     Param("predictor", "lapa", choices=("lapa", "dense", "sanger", "topk", "symlo"),
-          consumers=("predictor_slot",), doc="how the mask is obtained (SPEC 8)"),
-    Param("sg_mult", 256, 1, 65535, ("sanger",), "MULT", "sanger: softmax scale multiplier"),
-    Param("sg_shift", 8, 0, 47, ("sanger",), "SHIFT_RANGE", "sanger: softmax scale shift"),
-    Param("sg_thresh", 131, 0, 65535, ("sanger",), "", "sanger: keep threshold (Q0.16)"),
-    Param("topk_k", 64, 1, 65536, ("topk",), "", "topk: keys kept per row"),
+          consumers=("predictor_slot",), doc="how the mask is obtained (SPEC 8)", section=8),
+    Param("sg_mult", 256, 1, 65535, ("sanger",), "MULT", "sanger: softmax scale multiplier", section=8),
+    Param("sg_shift", 8, 0, 47, ("sanger",), "SHIFT_RANGE", "sanger: softmax scale shift", section=8),
+    Param("sg_thresh", 131, 0, 65535, ("sanger",), "", "sanger: keep threshold (Q0.16)", section=8),
+    Param("topk_k", 64, 1, 65536, ("topk",), "", "topk: keys kept per row", section=8),
 )
 
 _BY_NAME = {p.name: p for p in PARAMS}
