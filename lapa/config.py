@@ -112,7 +112,7 @@ class _ArithMethods:
 def arith_config_class(params=PARAMS, name="ArithConfig"):
     """A frozen dataclass with one field per row of `params` (default: the table's), validated
     on construction; `ArithConfig` is the one of `lapa.fields.PARAMS`."""
-    fields = [(p.name, object, field(default=p.default)) for p in params]
+    fields = [(p.name, type(p.default), field(default=p.default)) for p in params]
 
     def post_init(self):
         for p in [p for p in params if not p.per_round] + [p for p in params if p.per_round]:
