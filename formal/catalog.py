@@ -68,6 +68,10 @@ WHITEBOX = {
 
 # Blocks with stream outputs that no proof here covers, and why (measured at FORMAL_CFG).
 NOT_PROVEN = {
+    "axi_guard": "added by the bus-fault work after these proofs; the plain stream proof (k-induction 4) "
+                 "fails in the base case on core.b: on a fault the guard withdraws a pending response "
+                 "toward the accelerator, which is reset in that cycle (by design), and induction fails "
+                 "on bus.ar; a proof with that reset as an assumption is not written yet",
     "speculation": "k-induction (depth 4) fails from an unreachable state on `hat`; bmc is vacuous: "
                    "no stall of kept / needed / hat is reachable within 40 cycles (cover)",
     "execution": "k-induction (depth 4) fails from an unreachable state on `probs`; no stall of "
@@ -164,7 +168,8 @@ def _config_check():
     def mk(hw, cls=ConfigCheck):
         return lambda: ConfigCheckRules(cls(bank_layout(register_map(hw), "rw"), max_seq_len=hw.max_seq_len,
                                             n_heads=hw.n_heads, max_rounds=hw.max_rounds))
-    small = HardwareConfig(d_model=32, head_dim=8, max_seq_len=64, n_heads=6, n_kv_heads=2, max_rounds=3)
+    small = HardwareConfig(d_model=32, head_dim=8, max_seq_len=64, n_heads=6, n_kv_heads=2, max_rounds=3,
+                           pea_lanes=8, peb_lanes=8, mac_rows=1, mac_cols=8, av_lanes=8)
     what = "error == 0 exactly for legal registers; the code names the first failing group"
     return [
         Proof("config_check_small", "config_check", mk(small), depth=1,
