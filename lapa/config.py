@@ -16,7 +16,7 @@ from .errors import UserError
 from .fields import MAX_ROUNDS, PARAMS, ROUND_BITS_SUM, ROUNDS_PARAM, param
 
 __all__ = ["ConfigError", "ArithConfig", "HardwareConfig", "LapaConfig", "config_to_dict", "config_from_dict",
-           "DDF_MODES", "LO_MODES", "PREDICTORS", "LO_PREDICTORS", "BUS_BITS", "signed_width"]
+           "DDF_MODES", "LO_MODES", "PREDICTORS", "LO_PREDICTORS", "BUS_BITS", "HW_RANGES", "signed_width"]
 
 DDF_MODES = param("ddf_mode").choices
 LO_MODES = param("w_lo_mode").choices
@@ -24,6 +24,9 @@ LO_MODES = param("w_lo_mode").choices
 PREDICTORS = param("predictor").choices
 LO_PREDICTORS = ("lapa", "symlo")  # the predictors that run SPEC section 3 (ALOC, PEA, MRSA, DDF)
 BUS_BITS = 64  # the accelerator's AXI4 memory word (rtl/top.py)
+# HardwareConfig's ranges (the register map sizes the job and limit registers from them)
+HW_RANGES = {"d_model": (1, 16384), "head_dim": (2, 512), "max_seq_len": (1, 65536), "n_heads": (1, 256),
+             "lanes": (1, 1024), "max_rounds": (1, MAX_ROUNDS)}
 
 
 class ConfigError(UserError, ValueError):
@@ -144,18 +147,18 @@ class HardwareConfig:
     max_rounds: int = MAX_ROUNDS
 
     def __post_init__(self):
-        _check_int("d_model", self.d_model, 1, 16384)
-        _check_int("head_dim", self.head_dim, 2, 512)
+        _check_int("d_model", self.d_model, *HW_RANGES["d_model"])
+        _check_int("head_dim", self.head_dim, *HW_RANGES["head_dim"])
         if self.head_dim % 2:
             raise ConfigError(f"head_dim = {self.head_dim}: must be even (RoPE pairs i and i + dh/2)")
-        _check_int("max_seq_len", self.max_seq_len, 1, 65536)
-        _check_int("n_heads", self.n_heads, 1, 256)
+        _check_int("max_seq_len", self.max_seq_len, *HW_RANGES["max_seq_len"])
+        _check_int("n_heads", self.n_heads, *HW_RANGES["n_heads"])
         _check_int("n_kv_heads", self.n_kv_heads, 1, self.n_heads)
         if self.n_heads % self.n_kv_heads:
             raise ConfigError(f"n_heads = {self.n_heads}: must be a multiple of n_kv_heads = {self.n_kv_heads}")
         for name in ("pea_lanes", "peb_lanes", "mac_rows", "mac_cols", "av_lanes"):
-            _check_int(name, getattr(self, name), 1, 1024)
-        _check_int("max_rounds", self.max_rounds, 1, MAX_ROUNDS)
+            _check_int(name, getattr(self, name), *HW_RANGES["lanes"])
+        _check_int("max_rounds", self.max_rounds, *HW_RANGES["max_rounds"])
         self._check_shape()
 
     def _check_shape(self):

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .config import PREDICTORS, ArithConfig, ConfigError
+from .config import HW_RANGES, PREDICTORS, ArithConfig, ConfigError
 from .fields import PARAMS
 from .errors import UserError
 
@@ -162,7 +162,8 @@ def _arith(path, data):
 
 # Shape limits of a layer (those of HardwareConfig / `build.py example`): a file beyond them is
 # refused from its headers, before any array is read into memory.
-LIMITS = {"L": 65536, "D": 16384, "dh": 512, "heads": 256}
+LIMITS = {"L": HW_RANGES["max_seq_len"][1], "D": HW_RANGES["d_model"][1], "dh": HW_RANGES["head_dim"][1],
+          "heads": HW_RANGES["n_heads"][1]}
 
 
 def _member_headers(path, zf):

@@ -6,7 +6,7 @@ bank's `config` view; `feed_params` drives a consumer's fields from the register
 elaboration, a destination narrower than its source, so `.eq` cannot truncate a legal value.
 """
 
-from amaranth.hdl import unsigned
+from amaranth.hdl import Value, unsigned
 from amaranth.lib import data
 
 from lapa.fields import PARAMS, ROUNDS_PARAM, consumed_by, round_field
@@ -34,8 +34,7 @@ def param_register(regs, p, r=None):
 
 def feed(dst, src, what):
     """`dst.eq(src)`, refused (ValueError naming `what`) when `dst` is narrower than `src`."""
-    dw, sw = len(dst.as_value() if hasattr(dst, "as_value") else dst), \
-        len(src.as_value() if hasattr(src, "as_value") else src)
+    dw, sw = len(Value.cast(dst)), len(Value.cast(src))
     if dw < sw:
         raise ValueError(f"{what}: a {dw}-bit port fed from a {sw}-bit register would truncate")
     return dst.eq(src)

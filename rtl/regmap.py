@@ -2,14 +2,15 @@
 
 Every SPEC section 5 value a built block consumes has a read/write register under its SPEC name,
 width and reset from its row of `lapa.fields.PARAMS`; the job (sequence length, heads, buffer
-addresses), control and status registers, and read-only performance counters follow. 32-bit registers, word-aligned.
+addresses), control and status registers, and read-only performance counters follow. 32-bit
+registers, word-aligned.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lapa.config import HardwareConfig
+from lapa.config import HW_RANGES, HardwareConfig
 from lapa.fields import MAX_ROUNDS, PARAMS, ROUND_COUNT_WIDTH, ROUNDS_PARAM, registered, round_field
 
 __all__ = ["Field", "Register", "register_map", "regmap_markdown", "regmap_c_header",
@@ -121,12 +122,13 @@ def register_map(hw: HardwareConfig | None = None, params=PARAMS) -> list[Regist
     add("HW_SHAPE", "const", [Field("d_model", 16, "D of the generated hardware", hw.d_model),
                            Field("head_dim", 16, "dh of the generated hardware", hw.head_dim)],
         "generated shape")
-    add("HW_LIMITS", "const", [Field("max_seq_len", 17, "", hw.max_seq_len),
-                            Field("n_heads", 9, "", hw.n_heads),
-                            Field("max_rounds", 3, "", hw.max_rounds)], "generated limits")
-    add("SEQ_LEN", "rw", [Field("seq_len", 17, "L, tokens of the job", 1)], "job length")
-    add("HEADS", "rw", [Field("n_heads", 9, "H", hw.n_heads),
-                        Field("n_kv_heads", 9, "Hkv (H a multiple of it)", hw.n_kv_heads)],
+    seq_w, heads_w = (HW_RANGES[k][1].bit_length() for k in ("max_seq_len", "n_heads"))
+    add("HW_LIMITS", "const", [Field("max_seq_len", seq_w, "", hw.max_seq_len),
+                            Field("n_heads", heads_w, "", hw.n_heads),
+                            Field("max_rounds", ROUND_COUNT_WIDTH, "", hw.max_rounds)], "generated limits")
+    add("SEQ_LEN", "rw", [Field("seq_len", seq_w, "L, tokens of the job", 1)], "job length")
+    add("HEADS", "rw", [Field("n_heads", heads_w, "H", hw.n_heads),
+                        Field("n_kv_heads", heads_w, "Hkv (H a multiple of it)", hw.n_kv_heads)],
         "job heads")
     for name, doc in (("X_ADDR", "x [L, D] int8, row-major"),
                       ("WQ_ADDR", "wq [H, D, dh] int8, tile order (lapa.memlayout.exec_tiles)"),
@@ -153,7 +155,7 @@ def register_map(hw: HardwareConfig | None = None, params=PARAMS) -> list[Regist
         _wide(add, name, COUNTER_BITS, doc)
     for r in range(MAX_ROUNDS):
         _wide(add, f"PAIRS_ROUND{r + 1}", pairs_bits(hw), f"pairs kept after round {r + 1}, all heads")
-    add("PROGRESS", "ro", [Field("heads_done", 9, "query heads whose o rows are all written")],
+    add("PROGRESS", "ro", [Field("heads_done", heads_w, "query heads whose o rows are all written")],
         "progress of the running job")
     add("KV_ROWS", "ro", [Field("kv_rows", 32, "K/V rows computed, all KV heads")],
         "performance counter")

@@ -27,7 +27,8 @@ from .intmath import rshr
 from .params import require_int
 from .registry import block
 
-__all__ = ["SM_LUT_BITS", "SM_MULT_WIDTH", "SM_SHIFT_WIDTH", "SM_FRAC_WIDTH", "scale_ports", "sm_lut_init", "SoftmaxExp", "Softmax", "score_beat", "prob_beat"]
+__all__ = ["SM_LUT_BITS", "SM_MULT_WIDTH", "SM_SHIFT_WIDTH", "SM_FRAC_WIDTH", "scale_ports", "sm_lut_init",
+           "SoftmaxExp", "Softmax", "score_beat", "prob_beat"]
 
 SM_LUT_BITS = 8       # LUT for the largest F; smaller F index it scaled
 SM_RECIP_BITS = 18    # R = floor(2^32 / T) <= 2^17 because T >= 2^15

@@ -11,7 +11,7 @@ from amaranth.hdl import Signal
 from amaranth.sim import Simulator
 
 from lapa import fields
-from lapa.config import ArithConfig, ConfigError, HardwareConfig, LapaConfig, arith_config_class
+from lapa.config import HW_RANGES, ArithConfig, ConfigError, HardwareConfig, LapaConfig, arith_config_class
 from lapa.fields import MAX_ROUNDS, PARAMS, ROUNDS_PARAM, Param, param, registered, round_field
 from rtl.av_array import AVArray
 from rtl.config_check import ConfigCheck
@@ -94,6 +94,12 @@ def test_every_register_and_port_holds_both_ends_of_every_range():
     # n_rounds: 1..MAX_ROUNDS in its field and the unit's
     assert MAX_ROUNDS < 1 << len(Signal(spec_config_layout(HW)).n_rounds)
     assert regs["ROUND_BITS"].pack(n_rounds=MAX_ROUNDS)
+    # the job and limit registers hold HardwareConfig's largest values
+    L, H = HW_RANGES["max_seq_len"][1], HW_RANGES["n_heads"][1]
+    regs["SEQ_LEN"].pack(seq_len=L)
+    regs["HEADS"].pack(n_heads=H, n_kv_heads=H)
+    regs["PROGRESS"].pack(heads_done=H)
+    regs["HW_LIMITS"].pack(max_seq_len=L, n_heads=H, max_rounds=HW_RANGES["max_rounds"][1])
 
 
 def test_feed_refuses_a_narrower_port():
