@@ -6,7 +6,7 @@ is found by asking ArithConfig / HardwareConfig / LapaConfig which register valu
 (`legal_interval` bisects a field over its register width and checks the interval's ends and
 inner points; `round_bits` and the head groupings are enumerated whole). The wrapper turns those
 sets into comparisons on the `config` registers and asserts
-`error == first failing group` (SEQ_LEN, HEADS, ROUND_BITS, ETA, SM_FRAC_BITS, SHIFT, MULT,
+`error == first failing group` (SEQ_LEN, HEADS, ROUND_BITS, ETA, SM_FRAC_BITS, SHIFT_RANGE, MULT,
 ROPE, as in rtl/regmap.ERROR_CODES) and so `error == 0` exactly when all are legal.
 
 Register fields whose every value is legal (causal, ddf_mode, w_lo_*, sh_*, margins) are not
@@ -101,7 +101,7 @@ class ConfigCheckRules(Harness):
                           & _all([(rb.n_rounds <= r) | (etas[r] <= e_hi) for r in range(4)]))
         groups["ETA"] = _any(eta_ok)
         groups["SM_FRAC_BITS"] = inside(c.sm_frac_bits, "sm_frac_bits", len(c.sm_frac_bits))
-        groups["SHIFT"] = _all([inside(getattr(c, n), n, len(getattr(c, n)))
+        groups["SHIFT_RANGE"] = _all([inside(getattr(c, n), n, len(getattr(c, n)))
                                 for n in ("n_q", "n_k", "n_v", "n_o", "sm_shift")])
         groups["MULT"] = _all([inside(getattr(c, n), n, len(getattr(c, n)))
                                for n in ("m_q", "m_k", "m_v", "m_o", "sm_mult")])
