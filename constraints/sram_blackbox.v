@@ -7,6 +7,8 @@ module LAPA_SRAM (RD_CLK, RD_EN, RD_ADDR, RD_DATA, WR_CLK, WR_EN, WR_ADDR, WR_DA
   parameter WIDTH = 1;
   parameter RD_PORTS = 1;
   parameter WR_PORTS = 1;
+  parameter RD_CLK_ENABLE = 1;
+  parameter RD_TRANSPARENCY_MASK = 0;
   input [RD_PORTS-1:0] RD_CLK, RD_EN;
   input [RD_PORTS*ABITS-1:0] RD_ADDR;
   output [RD_PORTS*WIDTH-1:0] RD_DATA;

@@ -37,8 +37,11 @@ module _lapa_mem_to_sram (RD_CLK, RD_EN, RD_ARST, RD_SRST, RD_ADDR, RD_DATA,
 
   wire _TECHMAP_FAIL_ = WR_PORTS == 0 || SIZE * WIDTH < `SRAM_MIN_BITS;
 
+  // RD_CLK_ENABLE / RD_TRANSPARENCY_MASK: for the gate-level simulation model
+  // (constraints/sram_sim.v); area, CACTI and STA use only the shape.
   LAPA_SRAM #(.SIZE(SIZE), .ABITS(ABITS), .WIDTH(WIDTH), .RD_PORTS(RD_PORTS),
-              .WR_PORTS(WR_PORTS)) _TECHMAP_REPLACE_ (
+              .WR_PORTS(WR_PORTS), .RD_CLK_ENABLE(RD_CLK_ENABLE),
+              .RD_TRANSPARENCY_MASK(RD_TRANSPARENCY_MASK)) _TECHMAP_REPLACE_ (
     .RD_CLK(RD_CLK), .RD_EN(RD_EN), .RD_ADDR(RD_ADDR), .RD_DATA(RD_DATA),
     .WR_CLK(WR_CLK), .WR_EN(WR_EN), .WR_ADDR(WR_ADDR), .WR_DATA(WR_DATA));
 endmodule

@@ -103,11 +103,7 @@ def check_points(sweep):
                 continue
             seen.add((hw, setting.n_rounds))
             try:
-                cfg = HardwareConfig(**dict(zip(HW_KEYS, hw)))
-                if rtl:
-                    from rtl.top import top_shape
-
-                    top_shape(cfg)
+                cfg = HardwareConfig(**dict(zip(HW_KEYS, hw)))   # holds the generator's shape rules
                 if rtl and setting.n_rounds > cfg.max_rounds:
                     raise ConfigError(f"setting {m['setting']!r} has {setting.n_rounds} rounds, "
                                       f"more than max_rounds = {cfg.max_rounds}")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from lapa.config import DDF_MODES, LO_MODES
 from lapa.errors import UserError
+from lapa.fields import MAX_ROUNDS, ROUND_BITS_SUM
 
 __all__ = ["Setting", "parse_floats", "DEFAULT_ROUND_BITS"]
 
@@ -51,8 +52,8 @@ class Setting:
         if self.w_lo_mant_bits not in (0, 1):
             raise UserError(f"w_lo_mant_bits = {self.w_lo_mant_bits!r}: must be 0 or 1")
         rb = tuple(self.round_bits)
-        if not 1 <= len(rb) <= 4 or sum(rb) != 8 or min(rb) < 1:
-            raise UserError(f"round_bits = {rb}: 1..4 slices, each >= 1, summing to 8")
+        if not 1 <= len(rb) <= MAX_ROUNDS or sum(rb) != ROUND_BITS_SUM or min(rb) < 1:
+            raise UserError(f"round_bits = {rb}: 1..{MAX_ROUNDS} slices, each >= 1, summing to {ROUND_BITS_SUM}")
         n = len(rb)
         for name in ("eta", "margin_nats"):
             vals = tuple(getattr(self, name))

@@ -17,17 +17,18 @@ import numpy as np
 from golden.loe import lo_encode
 from golden.rope import rope_table
 from lapa.config import ConfigError, HardwareConfig
+from lapa.fields import MAX_ROUNDS, ROUNDS_PARAM, registered, round_field
 from lapa.errors import UserError
 from lapa.memlayout import MemoryLayout, exec_tiles, expand_probs, lo_bytes, pea_groups
-from lapa.vectors import SCALAR_KEYS, LayerInputs, arith_to_arrays
+from lapa.vectors import LayerInputs
 
 __all__ = ["BUS_BYTES", "COUNTERS", "WIDE_COUNTERS", "RESULT_REGISTERS", "STATUS_ERROR", "hw_for_layer",
-           "check_fits", "cycle_bound", "ideal_cycles", "job_image", "decode_outputs", "counter_values",
-           "check_status", "accounting"]
+           "check_fits", "cycle_bound", "ideal_cycles", "job_image", "param_writes", "prepare_jobs",
+           "decode_outputs", "job_outputs", "counter_values", "check_status", "accounting"]
 
 BUS_BYTES = 8
-COUNTERS = ("cycles_total", "cycles_spec", "cycles_exec", "cycles_stall", "pairs_round1",
-            "pairs_round2", "pairs_round3", "pairs_round4", "kv_rows")
+COUNTERS = ("cycles_total", "cycles_spec", "cycles_exec", "cycles_stall",
+            *(f"pairs_round{r + 1}" for r in range(MAX_ROUNDS)), "kv_rows")
 # counters wider than a register: NAME holds bits 31:0, NAME_HI the rest (rtl.regmap)
 WIDE_COUNTERS = COUNTERS[:-1]
 # read back after every job: STATUS / ERROR / FAULT_ADDR, then the counters (register names)
@@ -144,16 +145,46 @@ def job_image(inputs: LayerInputs, hw: HardwareConfig, trace=True):
         reg = {"o": "OUT_ADDR"}.get(name, f"{name.upper()}_ADDR")
         if reg in regs:
             writes.append((reg, lay[name].addr))
-    arrays = arith_to_arrays(arith)                 # enumerations as 0 / 1, as in vector files
-    writes += [(name.upper(), int(arrays[name])) for name in SCALAR_KEYS]
-    R = arith.n_rounds
-    writes.append(("ROUND_BITS", regs["ROUND_BITS"].pack(
-        n_rounds=R, **{f"b{r + 1}": arith.round_bits[r] if r < R else 0 for r in range(4)})))
-    for r in range(4):
-        writes.append((f"ROUND_ETA{r + 1}", arith.round_eta[r] if r < R else 0))
-        writes.append((f"ROUND_MARGIN{r + 1}", arith.round_margin[r] if r < R else 0))
+    writes += param_writes(arith, regs)
     writes.append(("CTRL", regs["CTRL"].pack(irq_enable=1, trace=int(trace))))
     return lay, bytes(image), writes
+
+
+def param_writes(arith, regs):
+    """[(register, value)] of every SPEC parameter with a register (`lapa.fields.registered`):
+    the scalars, ROUND_BITS (count and slices), then the other per-round registers (0 past R)."""
+    writes, R = [], arith.n_rounds
+    rows = registered()
+    writes += [(p.name.upper(), p.encode(getattr(arith, p.name))) for p in rows if not p.per_round]
+    for p in rows:
+        if not p.per_round:
+            continue
+        values = [getattr(arith, p.name)[r] if r < R else 0 for r in range(MAX_ROUNDS)]
+        if p.name == ROUNDS_PARAM:
+            writes.append(("ROUND_BITS", regs["ROUND_BITS"].pack(
+                n_rounds=R, **{round_field(p, r): v for r, v in enumerate(values)})))
+        else:
+            writes += [(f"{p.name.upper()}{r + 1}", v) for r, v in enumerate(values)]
+    return writes
+
+
+def prepare_jobs(jobs, hw: HardwareConfig, trace=True, overrides=None):
+    """[(layout, image, writes)] for several `LayerInputs`, each checked to fit `hw` first;
+    `overrides` ({register: value}) are written after each job's own writes."""
+    prepared = []
+    for inputs in jobs:
+        check_fits(inputs.shape, hw)
+        lay, image, writes = job_image(inputs, hw, trace=trace)
+        prepared.append((lay, image, writes + list((overrides or {}).items())))
+    return prepared
+
+
+def job_outputs(inputs: LayerInputs, lay: MemoryLayout, raw: dict, regs: dict):
+    """(SPEC 6 outputs, counters) of one finished job from its output buffers' bytes and the
+    RESULT_REGISTERS values read back (`regs`: lower-case name -> value); a refused job raises."""
+    check_status(int(regs["status"]), int(regs["error"]), int(regs.get("fault_addr", 0)))
+    counters = counter_values(regs)
+    return decode_outputs(lay, raw, np.asarray(inputs.wq).ndim == 2), counters
 
 
 def decode_outputs(lay: MemoryLayout, raw: dict, single: bool):

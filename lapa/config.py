@@ -13,16 +13,20 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from .errors import UserError
+from .fields import MAX_ROUNDS, PARAMS, ROUND_BITS_SUM, ROUNDS_PARAM, param
 
 __all__ = ["ConfigError", "ArithConfig", "HardwareConfig", "LapaConfig", "config_to_dict", "config_from_dict",
-           "DDF_MODES", "LO_MODES", "PREDICTORS", "LO_PREDICTORS", "BUS_BITS", "signed_width"]
+           "DDF_MODES", "LO_MODES", "PREDICTORS", "LO_PREDICTORS", "BUS_BITS", "HW_RANGES", "signed_width"]
 
-DDF_MODES = ("range", "margin")
-LO_MODES = ("floor", "round")
+DDF_MODES = param("ddf_mode").choices
+LO_MODES = param("w_lo_mode").choices
 # SPEC 8: how the mask is obtained; the index is the vector-file code (0 = lapa, ..., 4 = symlo).
-PREDICTORS = ("lapa", "dense", "sanger", "topk", "symlo")
+PREDICTORS = param("predictor").choices
 LO_PREDICTORS = ("lapa", "symlo")  # the predictors that run SPEC section 3 (ALOC, PEA, MRSA, DDF)
 BUS_BITS = 64  # the accelerator's AXI4 memory word (rtl/top.py)
+# HardwareConfig's ranges (the register map sizes the job and limit registers from them)
+HW_RANGES = {"d_model": (1, 16384), "head_dim": (2, 512), "max_seq_len": (1, 65536), "n_heads": (1, 256),
+             "lanes": (1, 1024), "max_rounds": (1, MAX_ROUNDS)}
 
 
 class ConfigError(UserError, ValueError):
@@ -50,82 +54,40 @@ def _check_tuple(name, value, n, lo, hi):
         _check_int(f"{name}[{i}]", v, lo, hi)
 
 
+def _check_param(cfg, p):
+    """Validate (and normalise: flags to bool, lists to tuples) the field of `cfg` for row `p`."""
+    v = getattr(cfg, p.name)
+    if p.flag:
+        if v not in (0, 1, True, False) or isinstance(v, float):
+            raise ConfigError(f"{p.name} = {v!r}: must be 0 or 1")
+        object.__setattr__(cfg, p.name, bool(v))
+    elif p.choices:
+        _check_choice(p.name, v, p.choices)
+    elif not p.per_round:
+        _check_int(p.name, v, p.lo, p.hi)
+    else:
+        if isinstance(v, list):
+            v = tuple(v)
+            object.__setattr__(cfg, p.name, v)
+        hi = 2 ** getattr(cfg, p.hi_pow2_of) if p.hi_pow2_of else p.hi
+        if p.name == ROUNDS_PARAM:
+            if not isinstance(v, tuple) or not 1 <= len(v) <= MAX_ROUNDS:
+                raise ConfigError(f"round_bits = {v!r}: must hold 1..{MAX_ROUNDS} slices")
+            _check_tuple(p.name, v, len(v), p.lo, hi)
+            if sum(v) != ROUND_BITS_SUM:
+                raise ConfigError(f"round_bits = {v!r}: slices must sum to {ROUND_BITS_SUM}, they sum to {sum(v)}")
+        else:
+            _check_tuple(p.name, v, len(getattr(cfg, ROUNDS_PARAM)), p.lo, hi)
+
+
 def signed_width(max_abs: int) -> int:
     """Bits of a two's-complement signal that holds every value in [-max_abs, max_abs]."""
     return max(1, int(max_abs).bit_length()) + 1
 
 
-@dataclass(frozen=True)
-class ArithConfig:
-    """The arithmetic parameters of SPEC section 5 (names verbatim)."""
-
-    causal: bool = True
-    rope: bool = False
-    rope_base: int = 10000
-    pos0: int = 0
-    ddf_mode: str = "range"
-    round_bits: tuple = (4, 4)
-    round_eta: tuple = (128, 128)
-    round_margin: tuple = (0, 0)
-    eta_frac_bits: int = 8
-    w_lo_mode: str = "round"
-    w_lo_mant_bits: int = 0
-    sh_qhat: int = 8
-    sh_khat: int = 8
-    m_q: int = 1
-    n_q: int = 8
-    m_k: int = 1
-    n_k: int = 8
-    m_v: int = 1
-    n_v: int = 8
-    m_o: int = 1
-    n_o: int = 8
-    sm_mult: int = 256
-    sm_shift: int = 8
-    sm_frac_bits: int = 6
-    predictor: str = "lapa"
-    sg_mult: int = 256
-    sg_shift: int = 8
-    sg_thresh: int = 131
-    topk_k: int = 64
-
-    def __post_init__(self):
-        for name in ("causal", "rope"):
-            v = getattr(self, name)
-            if v not in (0, 1, True, False) or isinstance(v, float):
-                raise ConfigError(f"{name} = {v!r}: must be 0 or 1")
-            object.__setattr__(self, name, bool(v))
-        _check_int("rope_base", self.rope_base, 1, 2**20)
-        _check_int("pos0", self.pos0, 0, 2**16)
-        _check_choice("ddf_mode", self.ddf_mode, DDF_MODES)
-        _check_choice("w_lo_mode", self.w_lo_mode, LO_MODES)
-        _check_int("w_lo_mant_bits", self.w_lo_mant_bits, 0, 1)
-        for name in ("round_bits", "round_eta", "round_margin"):
-            v = getattr(self, name)
-            if isinstance(v, list):
-                object.__setattr__(self, name, tuple(v))
-        rb = self.round_bits
-        if not isinstance(rb, tuple) or not 1 <= len(rb) <= 4:
-            raise ConfigError(f"round_bits = {rb!r}: must hold 1..4 slices")
-        _check_tuple("round_bits", rb, len(rb), 1, 8)
-        if sum(rb) != 8:
-            raise ConfigError(f"round_bits = {rb!r}: slices must sum to 8, they sum to {sum(rb)}")
-        _check_int("eta_frac_bits", self.eta_frac_bits, 1, 8)
-        _check_tuple("round_eta", self.round_eta, len(rb), 0, 2**self.eta_frac_bits)
-        _check_tuple("round_margin", self.round_margin, len(rb), 0, 2**31 - 1)
-        _check_int("sh_qhat", self.sh_qhat, 0, 31)
-        _check_int("sh_khat", self.sh_khat, 0, 31)
-        for t in "qkvo":
-            _check_int(f"m_{t}", getattr(self, f"m_{t}"), 1, 65535)
-            _check_int(f"n_{t}", getattr(self, f"n_{t}"), 0, 47)
-        _check_int("sm_mult", self.sm_mult, 1, 65535)
-        _check_int("sm_shift", self.sm_shift, 0, 47)
-        _check_int("sm_frac_bits", self.sm_frac_bits, 1, 8)
-        _check_choice("predictor", self.predictor, PREDICTORS)
-        _check_int("sg_mult", self.sg_mult, 1, 65535)
-        _check_int("sg_shift", self.sg_shift, 0, 47)
-        _check_int("sg_thresh", self.sg_thresh, 0, 65535)
-        _check_int("topk_k", self.topk_k, 1, 65536)
+class _ArithMethods:
+    """The arithmetic parameters of SPEC sections 5 and 8 (names verbatim). The fields, their
+    defaults and their ranges are the rows of `lapa.fields.PARAMS`."""
 
     @property
     def uses_lo_path(self) -> bool:
@@ -150,6 +112,24 @@ class ArithConfig:
         return dataclasses.replace(self, **changes)
 
 
+def arith_config_class(params=PARAMS, name="ArithConfig"):
+    """A frozen dataclass with one field per row of `params` (default: the table's), validated
+    on construction; `ArithConfig` is the one of `lapa.fields.PARAMS`."""
+    fields = [(p.name, type(p.default), field(default=p.default)) for p in params]
+
+    def post_init(self):
+        for p in [p for p in params if not p.per_round] + [p for p in params if p.per_round]:
+            _check_param(self, p)   # per-round rows after the scalars their bounds depend on
+
+    cls = dataclasses.make_dataclass(name, fields, bases=(_ArithMethods,), frozen=True,
+                                     namespace={"__post_init__": post_init, "__module__": __name__,
+                                                "__doc__": _ArithMethods.__doc__})
+    return cls
+
+
+ArithConfig = arith_config_class()
+
+
 @dataclass(frozen=True)
 class HardwareConfig:
     """The shape of the generated hardware: sizes, lane counts and buffer depths."""
@@ -164,21 +144,21 @@ class HardwareConfig:
     mac_rows: int = 8
     mac_cols: int = 8
     av_lanes: int = 8
-    max_rounds: int = 4
+    max_rounds: int = MAX_ROUNDS
 
     def __post_init__(self):
-        _check_int("d_model", self.d_model, 1, 16384)
-        _check_int("head_dim", self.head_dim, 2, 512)
+        _check_int("d_model", self.d_model, *HW_RANGES["d_model"])
+        _check_int("head_dim", self.head_dim, *HW_RANGES["head_dim"])
         if self.head_dim % 2:
             raise ConfigError(f"head_dim = {self.head_dim}: must be even (RoPE pairs i and i + dh/2)")
-        _check_int("max_seq_len", self.max_seq_len, 1, 65536)
-        _check_int("n_heads", self.n_heads, 1, 256)
+        _check_int("max_seq_len", self.max_seq_len, *HW_RANGES["max_seq_len"])
+        _check_int("n_heads", self.n_heads, *HW_RANGES["n_heads"])
         _check_int("n_kv_heads", self.n_kv_heads, 1, self.n_heads)
         if self.n_heads % self.n_kv_heads:
             raise ConfigError(f"n_heads = {self.n_heads}: must be a multiple of n_kv_heads = {self.n_kv_heads}")
         for name in ("pea_lanes", "peb_lanes", "mac_rows", "mac_cols", "av_lanes"):
-            _check_int(name, getattr(self, name), 1, 1024)
-        _check_int("max_rounds", self.max_rounds, 1, 4)
+            _check_int(name, getattr(self, name), *HW_RANGES["lanes"])
+        _check_int("max_rounds", self.max_rounds, *HW_RANGES["max_rounds"])
         self._check_shape()
 
     def _check_shape(self):

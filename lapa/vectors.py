@@ -11,25 +11,25 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .config import PREDICTORS, ArithConfig, ConfigError
+from .config import HW_RANGES, PREDICTORS, ArithConfig, ConfigError
+from .fields import PARAMS
 from .errors import UserError
 
 __all__ = ["VectorFileError", "LayerInputs", "load_vectors", "save_npz", "arith_to_arrays",
            "SCALAR_KEYS", "ROUND_KEYS", "PREDICTOR_KEYS", "warn_ignored", "LIMITS", "LO_PATH_KEYS", "TENSOR_KEYS", "INPUT_KEYS"]
 
-# SPEC 5 names stored as scalars; enumerations are stored as their index.
-SCALAR_KEYS = ("causal", "rope", "rope_base", "pos0", "ddf_mode", "w_lo_mode", "w_lo_mant_bits",
-               "sh_qhat", "sh_khat", "eta_frac_bits", "m_q", "n_q", "m_k", "n_k", "m_v", "n_v",
-               "m_o", "n_o", "sm_mult", "sm_shift", "sm_frac_bits")
-ROUND_KEYS = ("round_bits", "round_eta", "round_margin")
-# SPEC 8: the predictor and its own parameters (sg_* only for sanger, topk_k only for topk).
-PREDICTOR_KEYS = ("predictor", "sg_mult", "sg_shift", "sg_thresh", "topk_k")
-_PREDICTOR_ONLY = {"sg_mult": "sanger", "sg_shift": "sanger", "sg_thresh": "sanger", "topk_k": "topk"}
+# The vector-file keys, from the table of lapa.fields: SPEC 5 names stored as scalars
+# (enumerations as their index), the per-round lists, then SPEC 8's predictor and its own
+# parameters (sg_* only for sanger, topk_k only for topk: the rows a predictor consumes).
+SCALAR_KEYS = tuple(p.name for p in PARAMS if p.section == 5 and not p.per_round)
+ROUND_KEYS = tuple(p.name for p in PARAMS if p.per_round)
+PREDICTOR_KEYS = tuple(p.name for p in PARAMS if p.section == 8)
+_PREDICTOR_ONLY = {p.name: c for p in PARAMS if p.section == 8 for c in p.consumers if c in PREDICTORS}
 # The keys of SPEC section 3, which the predictors that do not run it (dense, sanger, topk) may omit.
 LO_PATH_KEYS = ("ddf_mode", "w_lo_mode", "w_lo_mant_bits", "sh_qhat", "sh_khat", "eta_frac_bits") + ROUND_KEYS
 TENSOR_KEYS = ("x", "wq", "wk", "wv")
 INPUT_KEYS = TENSOR_KEYS + SCALAR_KEYS + ROUND_KEYS + PREDICTOR_KEYS
-_ENUMS = {"ddf_mode": ("range", "margin"), "w_lo_mode": ("floor", "round"), "predictor": PREDICTORS}
+_ENUMS = {p.name: p.choices for p in PARAMS if p.choices}
 
 
 class VectorFileError(UserError):
@@ -126,17 +126,17 @@ def _arith(path, data):
     predictor = _enum(path, "predictor", _scalar(path, data, "predictor", 0))
     lo_path = predictor in ("lapa", "symlo")
     vals = {"predictor": predictor}
-    for key in SCALAR_KEYS:
-        # rope_base / pos0 only matter with rope = 1; SPEC 3's keys only for lapa and symlo.
-        optional = (key in ("rope_base", "pos0") and "rope" in data and _scalar(path, data, "rope") == 0) \
-            or (key in LO_PATH_KEYS and not lo_path)
-        vals[key] = _scalar(path, data, key, getattr(ArithConfig, key) if optional else None)
-    for key in ("ddf_mode", "w_lo_mode"):
-        if not isinstance(vals[key], str):
-            vals[key] = _enum(path, key, vals[key])
-    for key in ("causal", "rope"):
-        if vals[key] not in (0, 1):
-            raise VectorFileError(f"{path}: key '{key}' = {vals[key]}: expected 0 or 1")
+    rows = [p for p in PARAMS if p.name in SCALAR_KEYS]
+    for p in rows:
+        # a gated row (rope_base, pos0) only matters with its flag 1; SPEC 3's keys only for lapa and symlo.
+        optional = (p.gate and p.gate in data and _scalar(path, data, p.gate) == 0) \
+            or (p.name in LO_PATH_KEYS and not lo_path)
+        vals[p.name] = _scalar(path, data, p.name, p.default if optional else None)
+    for p in rows:
+        if p.choices and not isinstance(vals[p.name], str):
+            vals[p.name] = _enum(path, p.name, vals[p.name])
+        if p.flag and vals[p.name] not in (0, 1):
+            raise VectorFileError(f"{path}: key '{p.name}' = {vals[p.name]}: expected 0 or 1")
     for key, used_by in _PREDICTOR_ONLY.items():
         vals[key] = _scalar(path, data, key, None if predictor == used_by else getattr(ArithConfig, key))
     if lo_path:
@@ -162,7 +162,8 @@ def _arith(path, data):
 
 # Shape limits of a layer (those of HardwareConfig / `build.py example`): a file beyond them is
 # refused from its headers, before any array is read into memory.
-LIMITS = {"L": 65536, "D": 16384, "dh": 512, "heads": 256}
+LIMITS = {"L": HW_RANGES["max_seq_len"][1], "D": HW_RANGES["d_model"][1], "dh": HW_RANGES["head_dim"][1],
+          "heads": HW_RANGES["n_heads"][1]}
 
 
 def _member_headers(path, zf):

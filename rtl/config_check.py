@@ -2,14 +2,18 @@
 
 Combinational: from the register bank's `config` it derives the first ERROR code that applies
 (`rtl.regmap.ERROR_CODES`, 0 when the job can run), so the controller refuses a job the
-hardware cannot hold instead of computing garbage.
+hardware cannot hold instead of computing garbage. The range checks are generated from the
+parameter table (`lapa.fields`), the same rows that make `ArithConfig`'s checks and the registers.
 """
 
 from amaranth.hdl import Const, Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .regmap import ERROR_CODES
+from lapa.fields import MAX_ROUNDS, PARAMS, ROUND_BITS_SUM, ROUNDS_PARAM, param, registered
+
+from .param_regs import param_register
+from .regmap import CONFIG_CODES, ERROR_CODES
 
 __all__ = ["ConfigCheck", "head_groupings"]
 
@@ -20,11 +24,35 @@ def head_groupings(n_heads):
 
 
 class ConfigCheck(wiring.Component):
-    """Config registers in, ERROR code out (0 = accepted)."""
+    """Config registers in, ERROR code out (0 = accepted). The range checks are the rows of
+    `params` (`lapa.fields.PARAMS`) that have a register: a value below `lo` or above `hi` (or
+    2^`hi_pow2_of`) is refused under the row's `error` code, a per-round value only in the rounds
+    in use, a gated one only when its flag is 1; plus the round rule (1..max_rounds slices summing
+    to ROUND_BITS_SUM) and the job's length and heads against the generated limits."""
 
-    def __init__(self, config_layout, *, max_seq_len, n_heads, max_rounds):
+    def __init__(self, config_layout, *, max_seq_len, n_heads, max_rounds, params=PARAMS):
         self.max_seq_len, self.n_heads, self.max_rounds = max_seq_len, n_heads, max_rounds
+        self.params = registered(params)
+        for p in self.params:
+            if p.needs_check and p.error not in CONFIG_CODES:
+                raise ValueError(f"parameter {p.name}: its register can hold values outside "
+                                 f"{p.range_text()}, and error = {p.error!r} is no config error code")
         super().__init__({"config": In(config_layout), "error": Out(4)})
+
+    def _rounds(self, p):
+        """The register of each round of per-round parameter `p`."""
+        return [param_register(self.config, p, r) for r in range(MAX_ROUNDS)]
+
+    def _out_of_range(self, p, v):
+        """Whether register value `v` of row `p` is outside its SPEC range."""
+        bad = Const(0, 1)
+        if p.reg_lo > 0:
+            bad = bad | (v < p.reg_lo)
+        if p.hi_pow2_of:
+            bad = bad | (v > (Const(1, 1) << self.config[p.hi_pow2_of]))
+        elif p.reg_hi < (1 << p.width) - 1:
+            bad = bad | (v > p.reg_hi)
+        return bad
 
     def _checks(self):
         """(code name, condition that refuses the job), in priority order."""
@@ -32,35 +60,25 @@ class ConfigCheck(wiring.Component):
         heads_ok = 0
         for h, g in head_groupings(self.n_heads):
             heads_ok = heads_ok | ((c.heads.n_heads == h) & (c.heads.n_kv_heads == g))
-        rb = c.round_bits
-        n = rb.n_rounds
-        slices = [rb.b1, rb.b2, rb.b3, rb.b4]
-        used = [n > r for r in range(4)]
-        zero_slice = 0
-        total = 0
-        for r in range(4):
-            zero_slice = zero_slice | (used[r] & (slices[r] == 0))
-            total = total + (slices[r] & used[r].replicate(4))
-        etas = [c.round_eta1, c.round_eta2, c.round_eta3, c.round_eta4]
-        eta_bad = (c.eta_frac_bits == 0) | (c.eta_frac_bits > 8)
-        for r in range(4):
-            eta_bad = eta_bad | (used[r] & ~eta_bad & (etas[r] > (Const(1, 10) << c.eta_frac_bits)))
-        shift_bad = 0
-        for name in ("n_q", "n_k", "n_v", "n_o", "sm_shift"):
-            shift_bad = shift_bad | (getattr(c, name) > 47)
-        mult_bad = 0
-        for name in ("m_q", "m_k", "m_v", "m_o", "sm_mult"):
-            mult_bad = mult_bad | (getattr(c, name) == 0)
-        return [
-            ("SEQ_LEN", (c.seq_len == 0) | (c.seq_len > self.max_seq_len)),
-            ("HEADS", ~heads_ok),
-            ("ROUND_BITS", (n == 0) | (n > self.max_rounds) | zero_slice | (total != 8)),
-            ("ETA", eta_bad),
-            ("SM_FRAC_BITS", (c.sm_frac_bits == 0) | (c.sm_frac_bits > 8)),
-            ("SHIFT_RANGE", shift_bad),
-            ("MULT", mult_bad),
-            ("ROPE", c.rope & ((c.rope_base == 0) | (c.rope_base > (1 << 20)) | (c.pos0 > (1 << 16)))),
-        ]
+        n = c.round_bits.n_rounds
+        used = [n > r for r in range(MAX_ROUNDS)]
+        bad = {"SEQ_LEN": (c.seq_len == 0) | (c.seq_len > self.max_seq_len), "HEADS": ~heads_ok}
+        slices = self._rounds(param(ROUNDS_PARAM))
+        total = sum(s & u.replicate(len(s)) for s, u in zip(slices, used))
+        bad["ROUND_BITS"] = (n == 0) | (n > self.max_rounds) | (total != ROUND_BITS_SUM)
+        for p in self.params:
+            if not p.needs_check:
+                continue
+            if p.per_round:
+                cond = 0
+                for u, v in zip(used, self._rounds(p)):
+                    cond = cond | (u & self._out_of_range(p, v))
+            else:
+                cond = self._out_of_range(p, param_register(c, p))
+            if p.gate:
+                cond = c[p.gate] & cond
+            bad[p.error] = bad.get(p.error, 0) | cond
+        return sorted(bad.items(), key=lambda kv: ERROR_CODES[kv[0]])
 
     def elaborate(self, platform):
         m = Module()

@@ -26,14 +26,18 @@ from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from lapa.fields import width_of
+
 from .params import require_int
 from .registry import block
 
 __all__ = ["DDF_ETA_WIDTH", "DDF_ETA_FRAC_WIDTH", "DDF_MARGIN_WIDTH", "candidate_layout", "DDF"]
 
-DDF_ETA_WIDTH = 9        # round_eta: 0..2^eta_frac_bits <= 256
-DDF_ETA_FRAC_WIDTH = 4   # eta_frac_bits: 1..8
-DDF_MARGIN_WIDTH = 31    # round_margin: 0..2^31-1
+# Port widths from the rows of lapa.fields: round_eta 0..2^eta_frac_bits, eta_frac_bits 1..8,
+# round_margin 0..2^31-1.
+DDF_ETA_WIDTH = width_of("round_eta")
+DDF_ETA_FRAC_WIDTH = width_of("eta_frac_bits")
+DDF_MARGIN_WIDTH = width_of("round_margin")
 
 
 def candidate_layout(idx_width, score_width):

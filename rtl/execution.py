@@ -42,7 +42,8 @@ from .av_array import AVArray
 from .kv_control import COUNT_WIDTH, KVControl, kv_request_layout
 from .mac_array import MACArray
 from .registry import block
-from .requant import REQUANT_M_WIDTH, REQUANT_N_WIDTH, Requant
+from .param_regs import param_layout
+from .requant import Requant
 from .rope import RopeRotator, RopeTable, rope_table_layout
 from .softmax import Softmax, prob_beat
 
@@ -52,15 +53,11 @@ KIND_Q, KIND_K, KIND_V = 0, 1, 2
 
 
 def exec_config_layout(hw: HardwareConfig):
-    """The runtime configuration the unit reads (SPEC 5 names), as one struct."""
-    fields = {"seq_len": unsigned(hw.max_seq_len.bit_length()),
-              "n_q_heads": unsigned(hw.n_heads.bit_length()),
-              "rope": 1}
-    for t in "qkvo":
-        fields[f"m_{t}"] = unsigned(REQUANT_M_WIDTH)
-        fields[f"n_{t}"] = unsigned(REQUANT_N_WIDTH)
-    fields.update({"sm_mult": unsigned(16), "sm_shift": unsigned(6), "sm_frac_bits": unsigned(4)})
-    return data.StructLayout(fields)
+    """The runtime configuration the unit reads, one struct: the job's fields, then the rows of
+    `lapa.fields` it consumes (SPEC 5 names and widths)."""
+    return data.StructLayout({"seq_len": unsigned(hw.max_seq_len.bit_length()),
+                              "n_q_heads": unsigned(hw.n_heads.bit_length()),
+                              **param_layout("execution", hw.max_rounds)})
 
 
 def proj_layout(hw: HardwareConfig):

@@ -10,7 +10,7 @@ Buffers: a memory that is written by the design and whose `init` is all zeros (e
 gets no initializer, neither in RTLIL nor in Verilog (Amaranth would write one constant per
 word: 73 k lines for the default `x_buf` alone). Such a memory starts undefined, as an SRAM
 macro or a block RAM does; the design never reads an entry before writing it (the C++ harness
-checks this with random initial contents, `sim.harness`). ROMs and memories with a non-zero
+checks this with random initial contents, `host.harness`). ROMs and memories with a non-zero
 `init` keep theirs. The conversion also runs Amaranth's combinational-loop check on the
 cell graph first (`_cell_level_comb_check`), which is exact whenever that graph is acyclic and
 falls back to Amaranth's own bit-level check otherwise; `tests/test_generate.py` checks both.
@@ -83,13 +83,22 @@ def _yosys_verilog(text):
     return header + "\n".join(modules[name] for name in sorted(modules))
 
 
+_TOP_CACHE = {}     # LapaConfig -> (name, Verilog): the last few configurations of this process
+
+
 def top_verilog(cfg, progress=None):
     """(module name, Verilog) of the whole accelerator for `cfg`: the registry's `top` block,
-    so `build.py verilog --block top` and the RTL backend write the same module, byte for byte."""
+    so `build.py verilog --block top` and the RTL backend write the same module, byte for byte.
+    Kept for the process's next call with an equal configuration (the demo writes it, then
+    simulates it)."""
     from .registry import get_block
 
-    info = get_block(TOP_BLOCK)
-    return info.name, to_verilog(info.factory(cfg), info.name, progress=progress)
+    if cfg not in _TOP_CACHE:
+        info = get_block(TOP_BLOCK)
+        if len(_TOP_CACHE) >= 4:
+            _TOP_CACHE.pop(next(iter(_TOP_CACHE)))
+        _TOP_CACHE[cfg] = info.name, to_verilog(info.factory(cfg), info.name, progress=progress)
+    return _TOP_CACHE[cfg]
 
 
 def text_digest(text: str) -> str:

@@ -18,6 +18,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from lapa.config import signed_width
+from lapa.fields import width_of
 
 from .intmath import rshr, sat8
 from .loe import LOCode
@@ -27,7 +28,7 @@ from .shift_acc import lo_product
 
 __all__ = ["PEA_SH_WIDTH", "pea_beat_layout", "PEA"]
 
-PEA_SH_WIDTH = 5  # sh_qhat, sh_khat: 0..31
+PEA_SH_WIDTH = width_of("sh_qhat", "sh_khat")  # the rows of lapa.fields
 
 
 def pea_beat_layout(lanes):

@@ -22,6 +22,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from lapa.config import signed_width
+from lapa.fields import ROUND_BITS_SUM, width_of
 
 from .ddf import candidate_layout
 from .loe import LOCode
@@ -31,7 +32,7 @@ from .shift_acc import adder_tree, lo_product
 
 __all__ = ["PEB_BITS_WIDTH", "peb_beat_layout", "PEB"]
 
-PEB_BITS_WIDTH = 4  # b_r, c_r: 1..8
+PEB_BITS_WIDTH = max(width_of("round_bits"), ROUND_BITS_SUM.bit_length())  # b_r, c_r: 1..8
 
 
 def peb_beat_layout(lanes, idx_width, score_width):

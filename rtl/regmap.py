@@ -1,16 +1,17 @@
 """The register map of the AXI4-Lite slave: one source for the RTL, the Markdown table and the C header.
 
-Every SPEC section 5 value has a read/write register under its SPEC name (reset to the
-`ArithConfig` defaults); the job (sequence length, heads, buffer addresses), control and status
-registers, and read-only performance counters follow. 32-bit registers, word-aligned.
+Every SPEC section 5 value a built block consumes has a read/write register under its SPEC name,
+width and reset from its row of `lapa.fields.PARAMS`; the job (sequence length, heads, buffer
+addresses), control and status registers, and read-only performance counters follow. 32-bit
+registers, word-aligned.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-from lapa.config import ArithConfig, HardwareConfig
+from lapa.config import HW_RANGES, HardwareConfig
+from lapa.fields import MAX_ROUNDS, PARAMS, ROUND_COUNT_WIDTH, ROUNDS_PARAM, registered, round_field
 
 __all__ = ["Field", "Register", "register_map", "regmap_markdown", "regmap_c_header",
            "ERROR_CODES", "CONFIG_CODES", "FAULT_CODES", "ERROR_DOCS", "LAPA_ID", "WATCHDOG_DEFAULT",
@@ -92,35 +93,10 @@ class Register:
         return word
 
 
-def _spec_field_width(name, hw):
-    widths = {"causal": 1, "rope": 1, "rope_base": 21, "pos0": 17, "ddf_mode": 1, "w_lo_mode": 1,
-              "w_lo_mant_bits": 1, "sh_qhat": 5, "sh_khat": 5, "eta_frac_bits": 4,
-              "sm_mult": 16, "sm_shift": 6, "sm_frac_bits": 4}
-    if name in widths:
-        return widths[name]
-    return 16 if name.startswith("m_") else 6  # m_* unsigned 16-bit, n_* 0..47
-
-
-_SPEC_DOCS = {
-    "causal": "1: decoder attention (s <= t)", "rope": "1: integer RoPE (SPEC 3a)",
-    "rope_base": "RoPE base, 1..2^20", "pos0": "position of token 0", "ddf_mode": "0 range, 1 margin",
-    "w_lo_mode": "0 floor, 1 round (weights arrive LO-coded; for the record)",
-    "w_lo_mant_bits": "weight LO mantissa bits (0/1) of the stored codes",
-    "sh_qhat": "PEA rounding shift of q_hat", "sh_khat": "PEA rounding shift of k_hat",
-    "eta_frac_bits": "fraction bits of eta", "sm_mult": "softmax scale multiplier",
-    "sm_shift": "softmax scale shift", "sm_frac_bits": "softmax LUT fraction bits F",
-}
-
-
-def _enum_value(name, value):
-    choices = {"ddf_mode": ("range", "margin"), "w_lo_mode": ("floor", "round")}
-    return choices[name].index(value) if name in choices else int(value)
-
-
-def register_map(hw: HardwareConfig | None = None) -> list[Register]:
-    """Every register, in address order."""
+def register_map(hw: HardwareConfig | None = None, params=PARAMS) -> list[Register]:
+    """Every register, in address order; the SPEC ones from the rows of `params` that a built
+    block consumes (`lapa.fields.registered`)."""
     hw = hw or HardwareConfig()
-    arith = ArithConfig()
     regs = []
 
     def add(name, access, fields, doc):
@@ -146,12 +122,13 @@ def register_map(hw: HardwareConfig | None = None) -> list[Register]:
     add("HW_SHAPE", "const", [Field("d_model", 16, "D of the generated hardware", hw.d_model),
                            Field("head_dim", 16, "dh of the generated hardware", hw.head_dim)],
         "generated shape")
-    add("HW_LIMITS", "const", [Field("max_seq_len", 17, "", hw.max_seq_len),
-                            Field("n_heads", 9, "", hw.n_heads),
-                            Field("max_rounds", 3, "", hw.max_rounds)], "generated limits")
-    add("SEQ_LEN", "rw", [Field("seq_len", 17, "L, tokens of the job", 1)], "job length")
-    add("HEADS", "rw", [Field("n_heads", 9, "H", hw.n_heads),
-                        Field("n_kv_heads", 9, "Hkv (H a multiple of it)", hw.n_kv_heads)],
+    seq_w, heads_w = (HW_RANGES[k][1].bit_length() for k in ("max_seq_len", "n_heads"))
+    add("HW_LIMITS", "const", [Field("max_seq_len", seq_w, "", hw.max_seq_len),
+                            Field("n_heads", heads_w, "", hw.n_heads),
+                            Field("max_rounds", ROUND_COUNT_WIDTH, "", hw.max_rounds)], "generated limits")
+    add("SEQ_LEN", "rw", [Field("seq_len", seq_w, "L, tokens of the job", 1)], "job length")
+    add("HEADS", "rw", [Field("n_heads", heads_w, "H", hw.n_heads),
+                        Field("n_kv_heads", heads_w, "Hkv (H a multiple of it)", hw.n_kv_heads)],
         "job heads")
     for name, doc in (("X_ADDR", "x [L, D] int8, row-major"),
                       ("WQ_ADDR", "wq [H, D, dh] int8, tile order (lapa.memlayout.exec_tiles)"),
@@ -170,37 +147,38 @@ def register_map(hw: HardwareConfig | None = None) -> list[Register]:
                       ("KEY_NEEDED_ADDR", "key_needed [Hkv, ceil(L/8)] bits, LSB first (trace)"),
                       ("PROBS_ADDR", "probs [H, L, L] uint16 (trace; each row's kept probabilities, compacted)")):
         add(name, "rw", [Field(name.lower(), 32, doc)], f"byte address of {doc.split()[0]}")
-    for f in dataclasses.fields(ArithConfig):
-        # SPEC 8's predictor parameters get registers with the baseline predictors' hardware.
-        if f.name.startswith("round_") or f.name in ("predictor", "sg_mult", "sg_shift", "sg_thresh", "topk_k"):
-            continue
-        add(f.name.upper(), "rw", [Field(f.name, _spec_field_width(f.name, hw),
-                                         _SPEC_DOCS.get(f.name, "requant multiply-shift (SPEC 4.1)"),
-                                         _enum_value(f.name, getattr(arith, f.name)))],
-            f"SPEC 5 `{f.name}`")
-    rb = list(arith.round_bits) + [0] * (4 - arith.n_rounds)
-    add("ROUND_BITS", "rw", [Field("n_rounds", 3, "R, 1..max_rounds", arith.n_rounds)]
-        + [Field(f"b{r + 1}", 4, f"bits of round {r + 1}", rb[r]) for r in range(4)],
-        "SPEC 5 `round_bits`")
-    for r in range(4):
-        eta = arith.round_eta[r] if r < arith.n_rounds else 0
-        add(f"ROUND_ETA{r + 1}", "rw", [Field(f"eta{r + 1}", 9, f"eta of round {r + 1}", eta)],
-            "SPEC 5 `round_eta`")
-    for r in range(4):
-        add(f"ROUND_MARGIN{r + 1}", "rw", [Field(f"margin{r + 1}", 31, f"margin of round {r + 1}")],
-            "SPEC 5 `round_margin`")
+    _spec_registers(add, registered(params))
     for name, doc in (("CYCLES_TOTAL", "cycles from start to done"),
                       ("CYCLES_SPEC", "cycles the speculation unit was busy"),
                       ("CYCLES_EXEC", "cycles the execution unit was busy"),
                       ("CYCLES_STALL", "cycles waiting for memory")):
         _wide(add, name, COUNTER_BITS, doc)
-    for r in range(4):
+    for r in range(MAX_ROUNDS):
         _wide(add, f"PAIRS_ROUND{r + 1}", pairs_bits(hw), f"pairs kept after round {r + 1}, all heads")
-    add("PROGRESS", "ro", [Field("heads_done", 9, "query heads whose o rows are all written")],
+    add("PROGRESS", "ro", [Field("heads_done", heads_w, "query heads whose o rows are all written")],
         "progress of the running job")
     add("KV_ROWS", "ro", [Field("kv_rows", 32, "K/V rows computed, all KV heads")],
         "performance counter")
     return regs
+
+
+def _spec_registers(add, params):
+    """One register per scalar parameter (its default as reset), then the per-round ones: the
+    round count packed with `round_bits`, the others a register per round (0 past R)."""
+    for p in params:
+        if not p.per_round:
+            add(p.name.upper(), "rw", [Field(p.name, p.width, p.doc, p.encode(p.default))], f"SPEC 5 `{p.name}`")
+    for p in params:
+        if not p.per_round:
+            continue
+        values = list(p.default) + [0] * (MAX_ROUNDS - len(p.default))
+        fields = [Field(round_field(p, r), p.width, f"{p.doc} {r + 1}", values[r]) for r in range(MAX_ROUNDS)]
+        if p.name == ROUNDS_PARAM:
+            count = Field("n_rounds", ROUND_COUNT_WIDTH, "R, 1..max_rounds", len(p.default))
+            add("ROUND_BITS", "rw", [count] + fields, f"SPEC 5 `{p.name}`")
+        else:
+            for r, f in enumerate(fields):
+                add(f"{p.name.upper()}{r + 1}", "rw", [f], f"SPEC 5 `{p.name}`")
 
 
 def _wide(add, name, bits, doc):

@@ -9,14 +9,17 @@ from amaranth.hdl import Module, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from lapa.fields import width_of
+
 from .intmath import rshr, sat8
 from .params import require_int
 from .registry import block
 
 __all__ = ["REQUANT_M_WIDTH", "REQUANT_N_WIDTH", "requant", "Requant"]
 
-REQUANT_M_WIDTH = 16  # m: 1..65535
-REQUANT_N_WIDTH = 6   # n: 0..47
+# m: 1..65535, n: 0..47 (the rows of lapa.fields; one port serves q, k, v and o)
+REQUANT_M_WIDTH = width_of("m_q", "m_k", "m_v", "m_o")
+REQUANT_N_WIDTH = width_of("n_q", "n_k", "n_v", "n_o")
 
 
 def requant(acc, m, n):

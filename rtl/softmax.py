@@ -21,14 +21,27 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from lapa.fields import width_of
+
 from .intmath import rshr
 from .params import require_int
 from .registry import block
 
-__all__ = ["SM_LUT_BITS", "sm_lut_init", "SoftmaxExp", "Softmax", "score_beat", "prob_beat"]
+__all__ = ["SM_LUT_BITS", "SM_MULT_WIDTH", "SM_SHIFT_WIDTH", "SM_FRAC_WIDTH", "scale_ports", "sm_lut_init",
+           "SoftmaxExp", "Softmax", "score_beat", "prob_beat"]
 
 SM_LUT_BITS = 8       # LUT for the largest F; smaller F index it scaled
 SM_RECIP_BITS = 18    # R = floor(2^32 / T) <= 2^17 because T >= 2^15
+# The scale and LUT ports, from the rows of lapa.fields (SPEC 8's sanger reuses the scale with sg_*).
+SM_MULT_WIDTH = width_of("sm_mult", "sg_mult")
+SM_SHIFT_WIDTH = width_of("sm_shift", "sg_shift")
+SM_FRAC_WIDTH = width_of("sm_frac_bits")
+
+
+def scale_ports():
+    """The runtime scale ports of the softmax blocks: `sm_mult`, `sm_shift`, `sm_frac_bits`."""
+    return {"sm_mult": In(unsigned(SM_MULT_WIDTH)), "sm_shift": In(unsigned(SM_SHIFT_WIDTH)),
+            "sm_frac_bits": In(unsigned(SM_FRAC_WIDTH))}
 
 
 def sm_lut_init():
@@ -53,9 +66,7 @@ class SoftmaxExp(wiring.Component):
         self.d_width = d_width
         super().__init__({
             "d": In(unsigned(d_width)),
-            "sm_mult": In(unsigned(16)),
-            "sm_shift": In(unsigned(6)),
-            "sm_frac_bits": In(unsigned(4)),
+            **scale_ports(),
             "e": Out(unsigned(16)),
         })
 
@@ -63,7 +74,7 @@ class SoftmaxExp(wiring.Component):
         m = Module()
         m.submodules.lut = lut = Memory(shape=unsigned(16), depth=1 << SM_LUT_BITS, init=sm_lut_init())
         rd = lut.read_port(domain="comb")
-        u = Signal(self.d_width + 16)
+        u = Signal(self.d_width + SM_MULT_WIDTH)
         m.d.comb += u.eq(rshr(self.d * self.sm_mult, self.sm_shift))
         p = Signal(len(u))
         f = Signal(SM_LUT_BITS)
@@ -89,9 +100,7 @@ class Softmax(wiring.Component):
         super().__init__({
             "i": In(stream.Signature(score_beat(score_width))),
             "o": Out(stream.Signature(prob_beat())),
-            "sm_mult": In(unsigned(16)),
-            "sm_shift": In(unsigned(6)),
-            "sm_frac_bits": In(unsigned(4)),
+            **scale_ports(),
         })
 
     def elaborate(self, platform):
@@ -101,8 +110,7 @@ class Softmax(wiring.Component):
         s_wr, s_rd = scores.write_port(), scores.read_port()
         e_wr, e_rd = exps.write_port(), exps.read_port()
         m.submodules.exp = exp = SoftmaxExp(d_width=self.score_width + 1)
-        m.d.comb += [exp.sm_mult.eq(self.sm_mult), exp.sm_shift.eq(self.sm_shift),
-                     exp.sm_frac_bits.eq(self.sm_frac_bits)]
+        m.d.comb += [getattr(exp, name).eq(getattr(self, name)) for name in scale_ports()]
 
         count = Signal(self.idx_width + 1)     # scores in the row
         idx = Signal(self.idx_width + 1)       # read pointer

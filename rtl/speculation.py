@@ -62,12 +62,14 @@ from amaranth.lib import data, fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from lapa.config import HardwareConfig
+from lapa.fields import ROUND_COUNT_WIDTH
 
-from .ddf import DDF, DDF_ETA_FRAC_WIDTH, candidate_layout, DDF_ETA_WIDTH, DDF_MARGIN_WIDTH
+from .ddf import DDF, candidate_layout
 from .kv_control import kv_request_layout
 from .loe import LOCode, LOEncoder
-from .pea import PEA, PEA_SH_WIDTH
-from .peb import PEB, PEB_BITS_WIDTH
+from .param_regs import param_layout
+from .pea import PEA
+from .peb import PEB
 from .registry import block
 from .rope import RopeRotator, RopeTable, rope_table_layout
 
@@ -78,18 +80,12 @@ PERF_FIELDS = ("cycles", "predict_cycles", "pea_beats", "peb_beats", "pairs", "c
 
 
 def spec_config_layout(hw: HardwareConfig):
-    """The runtime configuration the unit reads (SPEC 5 names), one struct."""
-    r = hw.max_rounds
+    """The runtime configuration the unit reads, one struct: the job's fields, then the rows of
+    `lapa.fields` it consumes (SPEC 5 names, their widths; per-round rows max_rounds entries)."""
     return data.StructLayout({
         "seq_len": unsigned(hw.max_seq_len.bit_length()),
-        "causal": 1, "rope": 1, "project_k": 1, "last_head": 1,
-        "sh_qhat": unsigned(PEA_SH_WIDTH), "sh_khat": unsigned(PEA_SH_WIDTH),
-        "ddf_mode": 1, "n_rounds": unsigned(3),
-        "round_bits": data.ArrayLayout(unsigned(PEB_BITS_WIDTH), r),
-        "round_eta": data.ArrayLayout(unsigned(DDF_ETA_WIDTH), r),
-        "round_margin": data.ArrayLayout(unsigned(DDF_MARGIN_WIDTH), r),
-        "eta_frac_bits": unsigned(DDF_ETA_FRAC_WIDTH),
-        "trace": 1,
+        "project_k": 1, "last_head": 1, "n_rounds": unsigned(ROUND_COUNT_WIDTH), "trace": 1,
+        **param_layout("speculation", hw.max_rounds),
     })
 
 

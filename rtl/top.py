@@ -40,6 +40,7 @@ from amaranth.lib import data, fifo, wiring
 from amaranth.lib.wiring import In, Out
 
 from lapa.config import BUS_BITS
+from lapa.fields import MAX_ROUNDS
 
 from .axi import AXI4, AXI4Lite, join_read_write
 from .axi_guard import AXIGuard
@@ -47,6 +48,7 @@ from .config_check import ConfigCheck, head_groupings
 from .execution import ExecutionUnit
 from .fetcher import DataFetcher
 from .mask_codec import MaskUnpacker
+from .param_regs import feed, feed_params
 from .regbank import RegisterBank, bank_layout
 from .regmap import COUNTER_BITS, ERROR_CODES, pairs_bits, register_map
 from .registry import block
@@ -130,21 +132,14 @@ class LapaTop(wiring.Component):
                        self.irq.eq(done & regs.ctrl.irq_enable)]
 
         # ---- Runtime configuration of the units
+        # (the SPEC parameters from the table of lapa.fields, checked not to truncate)
         sc = spec.config
-        m.d.comb += [sc.seq_len.eq(seq_len), sc.causal.eq(job.causal), sc.rope.eq(job.rope),
-                     sc.project_k.eq(j_idx == 0), sc.last_head.eq(last_head),
-                     sc.sh_qhat.eq(job.sh_qhat), sc.sh_khat.eq(job.sh_khat), sc.ddf_mode.eq(job.ddf_mode),
-                     sc.n_rounds.eq(job.round_bits.n_rounds), sc.eta_frac_bits.eq(job.eta_frac_bits),
-                     sc.trace.eq(trace)]
-        for r in range(hw.max_rounds):
-            m.d.comb += [sc.round_bits[r].eq(job.round_bits[f"b{r + 1}"]),
-                         sc.round_eta[r].eq(job[f"round_eta{r + 1}"]),
-                         sc.round_margin[r].eq(job[f"round_margin{r + 1}"])]
+        m.d.comb += [sc.seq_len.eq(seq_len), sc.project_k.eq(j_idx == 0), sc.last_head.eq(last_head),
+                     feed(sc.n_rounds, job.round_bits.n_rounds, "speculation.n_rounds"), sc.trace.eq(trace)]
+        m.d.comb += feed_params(sc, job, "speculation", hw.max_rounds)
         ec = ex.config
-        m.d.comb += [ec.seq_len.eq(seq_len), ec.n_q_heads.eq(grp), ec.rope.eq(job.rope)]
-        for name in ("m_q", "n_q", "m_k", "n_k", "m_v", "n_v", "m_o", "n_o",
-                     "sm_mult", "sm_shift", "sm_frac_bits"):
-            m.d.comb += ec[name].eq(job[name])
+        m.d.comb += [ec.seq_len.eq(seq_len), ec.n_q_heads.eq(grp)]
+        m.d.comb += feed_params(ec, job, "execution", hw.max_rounds)
 
         # ---- Reads: two row-by-row fetch generators (speculation side, execution side) share the
         # in-order data fetcher. A row is requested only when its consumer can take all of it
@@ -261,7 +256,7 @@ class LapaTop(wiring.Component):
         P = pairs_bits(hw)
         kept_base = Signal(data.ArrayLayout(P, hw.max_rounds))
         kv_base = Signal(32)
-        for r in range(4):
+        for r in range(MAX_ROUNDS):
             wide[f"pairs_round{r + 1}"] = cnt = Signal(P, name=f"pairs_round{r + 1}")
             if r < hw.max_rounds:
                 m.d.comb += cnt.eq(spec.perf.kept_round[r][:P] - kept_base[r])

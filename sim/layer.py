@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from host.job import (RESULT_REGISTERS, check_fits, check_status, counter_values, cycle_bound,
-                      decode_outputs, job_image)
+from host.job import RESULT_REGISTERS, cycle_bound, job_outputs
+from host.job import prepare_jobs as prepare_images
 from lapa.config import LapaConfig
 from lapa.memlayout import MemoryLayout
 
@@ -55,10 +55,7 @@ def prepare_jobs(jobs, cfg: LapaConfig, work: Path, *, trace=True, overrides=Non
     """The testbench's job specs (memory image files, register writes, output buffers, result
     file, cycle bound) and the memory layouts, for `LayerInputs` that fit `cfg.hw`."""
     specs, layouts = [], []
-    for n, inputs in enumerate(jobs):
-        check_fits(inputs.shape, cfg.hw)
-        lay, image, writes = job_image(inputs, cfg.hw, trace=trace)
-        writes += list((overrides or {}).items())
+    for n, (inputs, (lay, image, writes)) in enumerate(zip(jobs, prepare_images(jobs, cfg.hw, trace, overrides))):
         path = work / f"job{n}.npz"
         np.savez(path, image=np.frombuffer(image, np.uint8))
         outputs = {name: [lay[name].addr, lay[name].size] for name in MemoryLayout.OUTPUTS}
@@ -74,36 +71,47 @@ def read_result(path, inputs, lay):
     `UserError` naming its ERROR code."""
     with np.load(path) as res:
         raw = {name: res[name].tobytes() for name in MemoryLayout.OUTPUTS}
-        counters = counter_values({name: res[name.lower()] for name in RESULT_REGISTERS})
-        check_status(int(res["status"]), int(res["error"]), int(res["fault_addr"]))
-    return decode_outputs(lay, raw, np.asarray(inputs.wq).ndim == 2), counters
+        regs = {name.lower(): int(res[name.lower()]) for name in RESULT_REGISTERS}
+    return job_outputs(inputs, lay, raw, regs)
 
 
 def run_rtl_jobs(jobs, cfg: LapaConfig, *, simulator="verilator", waves=None, pause=0.0,
-                 reset_mid=False, progress=None, trace=True, overrides=None):
+                 reset_mid=False, progress=None, trace=True, overrides=None, verilog=None,
+                 idle_cycles=0):
     """Run several `LayerInputs` (all of `cfg.hw`'s shape limits) on one build; returns a list of
     (outputs, counters) in order. `pause`: probability of a stall on every AXI channel of the
     RAM model (random read latency, back-pressure). `reset_mid`: the first job is reset halfway
     and run again. `overrides`: register writes ({name: value}) after each job's own, to test
-    the hardware's refusals; a refused job raises `UserError` naming the ERROR code."""
+    the hardware's refusals; a refused job raises `UserError` naming the ERROR code.
+    `verilog`: (module name, text) to simulate instead of the generated accelerator (a mapped
+    netlist with its cell models, `energy.gatesim`); `idle_cycles`: clock cycles the testbench
+    runs after the last job, with nothing to do (the idle window of an energy measurement)."""
     from rtl.generate import top_verilog
     from sim.runner import run_cocotb
 
     work = Path(tempfile.mkdtemp(prefix="lapa-rtl-"))
     specs, layouts = prepare_jobs(jobs, cfg, work, trace=trace, overrides=overrides)
     env = {"LAPA_JOBS": json.dumps({"jobs": specs, "pause": pause, "reset_mid": reset_mid,
-                                    "progress": str(work / "progress")})}
+                                    "progress": str(work / "progress"),
+                                    "idle_cycles": idle_cycles})}
     watcher = _Progress(work / "progress", sys.stderr) if progress is not False else None
     if watcher:
         print(f"RTL backend (cocotb): generating and building the accelerator ({simulator}), "
               f"{len(jobs)} job(s)", file=sys.stderr, flush=True)
         watcher.start()
     try:
-        name, verilog = top_verilog(cfg)
-        run_cocotb(verilog, name, "sim.top", simulator=simulator, config=cfg, env=env,
-                   waves=waves or False)
+        name, text = verilog or top_verilog(cfg)
+        run_cocotb(text, name, "sim.top", simulator=simulator, config=cfg, env=env,
+                   waves=waves or False, own_dump=verilog is not None)
     finally:
         if watcher:
             watcher.stop.set()
             watcher.join()
-    return [read_result(spec["result"], inputs, lay) for inputs, lay, spec in zip(jobs, layouts, specs)]
+    results = []
+    for inputs, lay, spec in zip(jobs, layouts, specs):
+        out, counters = read_result(spec["result"], inputs, lay)
+        if verilog is not None:   # a gate-level run: where its job sits in the VCD
+            with np.load(spec["result"]) as res:
+                counters["t_start_ps"] = int(res["t_start_ps"])
+        results.append((out, counters))
+    return results

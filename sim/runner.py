@@ -20,7 +20,7 @@ from typing import NamedTuple
 from rtl.generate import text_digest
 
 __all__ = ["SIMULATORS", "SimResult", "SimulationFailed", "tool_env", "run_cocotb",
-           "verilator_bin", "BUILD_ROOT"]
+           "verilator_bin", "BUILD_ROOT", "BuildLock"]
 
 SIMULATORS = ("verilator", "icarus")
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +55,9 @@ def tool_env() -> dict:
     return env
 
 
-class _Locked:
+class BuildLock:
+    """An exclusive lock on a file (one build of a folder at a time, across processes)."""
+
     def __init__(self, path):
         self.path = path
 
@@ -71,7 +73,7 @@ class _Locked:
 def _build(runner, simulator, vfile, toplevel, build_dir, waves):
     # The build runs every time (the runner needs its state) but costs nothing when up to
     # date: Icarus checks timestamps, Verilator skips identical inputs and make has no work.
-    with _Locked(build_dir / ".lock"):
+    with BuildLock(build_dir / ".lock"):
         args = []
         if simulator == "verilator":
             args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
@@ -82,12 +84,25 @@ def _build(runner, simulator, vfile, toplevel, build_dir, waves):
                      log_file=build_dir / "build.log")
 
 
+def _icarus_own_dump():
+    """An Icarus runner whose simulation keeps the design's own `$dumpfile` / `$dumpvars` as
+    VCD (the stock runner passes `-none` to vvp when it dumps nothing itself)."""
+    from cocotb_tools.runner import Icarus
+
+    class IcarusOwnDump(Icarus):
+        def _test_command(self):
+            return [["-vcd" if a == "-none" else a for a in cmd] for cmd in super()._test_command()]
+    return IcarusOwnDump()
+
+
 def run_cocotb(verilog_text: str, toplevel: str, test_module: str, *, simulator="verilator",
-               testcase=None, env=None, config=None, seed=None, waves=False) -> SimResult:
+               testcase=None, env=None, config=None, seed=None, waves=False,
+               own_dump=False) -> SimResult:
     """Build (once) and simulate `verilog_text` with the cocotb tests of `test_module`.
 
     `config` (a LapaConfig) reaches the testbench as LAPA_CONFIG (JSON); `env` adds variables.
     Raises SimulationFailed when any test fails; returns the counts otherwise.
+    `own_dump` (Icarus): the design dumps its own VCD (`energy.gatesim`), vvp must not disable it.
     """
     from cocotb_tools.runner import get_results, get_runner
 
@@ -105,7 +120,7 @@ def run_cocotb(verilog_text: str, toplevel: str, test_module: str, *, simulator=
         tmp = vfile.with_suffix(".tmp")
         tmp.write_text(verilog_text)
         tmp.replace(vfile)
-    runner = get_runner(simulator)
+    runner = _icarus_own_dump() if own_dump and simulator == "icarus" else get_runner(simulator)
     _build(runner, simulator, vfile, toplevel, build_dir, waves)
 
     test_dir = Path(tempfile.mkdtemp(prefix=f"run-{test_module.rsplit('.', 1)[-1]}-", dir=build_dir))

@@ -14,6 +14,7 @@ import os
 import cocotb
 import numpy as np
 from cocotb.triggers import ClockCycles, RisingEdge, Timer
+from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
 from host.job import RESULT_REGISTERS
@@ -58,6 +59,7 @@ class Host:
             await self.axil.write_dword(self.regs[name], value)
         ctrl = dict(job["writes"])["CTRL"]
         await self.axil.write_dword(self.regs["CTRL"], ctrl | 1)
+        self.t_start = get_sim_time("ps")   # the job's window in a waveform (energy.table)
         await ClockCycles(self.dut.clk, 4)   # STATUS.done (and irq) of the previous job clears
 
     async def save(self, job):
@@ -66,6 +68,7 @@ class Host:
                   for name, (addr, size) in job["outputs"].items()}
         for name in RESULT_REGISTERS:
             result[name.lower()] = np.asarray(await self.read(name))
+        result["t_start_ps"] = np.asarray(self.t_start)
         np.savez(job["result"], **result)
         return result
 
@@ -111,3 +114,5 @@ async def run_jobs(dut):
     for n, job in enumerate(jobs):
         await host.run(job, n, len(jobs))
         await RisingEdge(dut.clk)
+    if spec.get("idle_cycles"):
+        await ClockCycles(dut.clk, spec["idle_cycles"])

@@ -77,7 +77,7 @@ def test_dict_round_trip_and_widths():
 
 @pytest.mark.parametrize("kw,fragment", [
     ({"d_model": 36, "mac_cols": 4}, "d_model = 36: must be a multiple of the 8-byte bus word"),
-    ({"d_model": 1, "head_dim": 2}, "must divide"),
+    ({"d_model": 1, "head_dim": 2}, "d_model = 1: must be a multiple of the 8-byte bus word"),
     ({"head_dim": 12, "pea_lanes": 4, "peb_lanes": 4, "mac_rows": 1, "mac_cols": 4, "av_lanes": 4},
      "head_dim = 12: must be a multiple of the 8-byte bus word"),
     ({"head_dim": 24, "av_lanes": 12, "pea_lanes": 8, "peb_lanes": 8, "mac_rows": 1},

@@ -32,6 +32,10 @@ d_model = 32
 head_dim = 8
 n_heads = 2
 n_kv_heads = 1
+peb_lanes = 2
+mac_rows = 2
+mac_cols = 2
+av_lanes = 2
 seq_len = {L}
 
 [axes]
@@ -257,7 +261,7 @@ def test_bad_paths_and_options(tmp_path, capsys, where):
 def test_shared_jobs_and_out_of_reach(tmp_path):
     """synth is shared by every point of one hardware shape; cycles skips non-lapa predictors."""
     text = TINY.format(L=16).replace('tasks = ["work", "energy"]', 'tasks = ["synth", "cycles", "work"]') \
-        .replace("d_model = 32", "d_model = 32\nmax_seq_len = 16\npeb_lanes = 2\nmac_rows = 2\nmac_cols = 2\nav_lanes = 2")
+        .replace("d_model = 32", "d_model = 32\nmax_seq_len = 16")
     sweep = load_sweep(_write(tmp_path, text))
     codes = {t: "v" for t in sweep.tasks}
     pts, jobs, cells = plan(sweep, codes)
@@ -275,7 +279,7 @@ def test_report_fronts_from_records(tmp_path):
     from dse.report import write_report
 
     text = TINY.format(L=16).replace('tasks = ["work", "energy"]', 'tasks = ["synth", "cycles", "eval", "energy"]') \
-        .replace("d_model = 32", "d_model = 32\nmax_seq_len = 16\npeb_lanes = 2\nmac_rows = 2\nmac_cols = 2\nav_lanes = 2")
+        .replace("d_model = 32", "d_model = 32\nmax_seq_len = 16")
     sweep = load_sweep(_write(tmp_path, text))
     pts, jobs, cells = plan(sweep, {t: "v" for t in ("synth", "cycles", "eval")})
     area = {2: 900.0, 4: 1000.0}

@@ -165,7 +165,7 @@ def test_cli_rtl_backend_matches_golden(tmp_path, capsys):
     # a layer longer than the hardware's buffers: refused before any simulation, no output
     out = tmp_path / "never.npz"
     assert main(["run", "--backend", "rtl", str(vec), str(out), "--max-seq-len", "8"]) == 2
-    assert "max_seq_len = 8" in capsys.readouterr().err
+    assert "--max-seq-len 8: the layer has L = 12 tokens" in capsys.readouterr().err
     assert not out.exists()
 
 

@@ -40,7 +40,8 @@ def register(sub):
     p.add_argument("--export-layers", default="0", help="layers to export (default 0)")
     p.add_argument("--export-predictor", default="lapa",
                    help="predictor of the exported files: lapa, dense, sanger, topk, symlo (default lapa)")
-    p.add_argument("--export-tokens", type=int, default=128, help="tokens per exported file (default 128)")
+    p.add_argument("--export-tokens", type=int, default=None,
+                   help="tokens per exported file, at most --ctx (default 128, or --ctx if smaller)")
     p.add_argument("--merge", nargs="+", metavar="DIR", default=None,
                    help="only combine the report.json of finished runs into --out")
     p.add_argument("--resume", action="store_true",
@@ -123,7 +124,9 @@ def _plan(args):
         settings = grid(args.sweep)
     else:
         raise UserError(f"--sweep = {args.sweep!r}: must be none, {', '.join(GRIDS)}")
-    if not 1 <= args.export_tokens <= min(ctxs):
+    if args.export_tokens is None:
+        args.export_tokens = min(128, min(ctxs))
+    elif not 1 <= args.export_tokens <= min(ctxs):
         raise UserError(f"--export-tokens = {args.export_tokens}: must be in 1..{min(ctxs)} (--ctx)")
     jobs = [(s, tuple(p for p in ps if p in preds), m) for s, ps, m in settings]
     if not any(ps for _, ps, _ in jobs) and preds != ("dense",):

@@ -1,8 +1,9 @@
 """`build.py run --backend golden|rtl IN.npz OUT.npz`: every output of SPEC section 6 for a vector file.
 
 The RTL backend generates the accelerator for the file's shapes (hardware options override the
-fitted shape; a layer the hardware cannot hold is refused before simulation), simulates it with
-cocotb and adds `cycles` and the performance counters to the outputs.
+fitted shape; a layer the hardware cannot hold is refused before simulation), simulates it on the
+C++ Verilator harness (`--engine cocotb`: cocotb with Python AXI models) and adds `cycles` and the
+performance counters to the outputs.
 """
 
 import dataclasses
@@ -23,8 +24,10 @@ def register(sub):
     p.add_argument("--backend", choices=tuple(BACKENDS), default="golden")
     p.add_argument("--waves", metavar="FILE.fst", default=None,
                    help="RTL backend: dump waveforms to this file")
+    p.add_argument("--engine", choices=("harness", "cocotb"), default=None,
+                   help="RTL backend: the C++ Verilator harness (default) or cocotb with Python AXI models")
     p.add_argument("--simulator", choices=("verilator", "icarus"), default=None,
-                   help="RTL backend: simulator (default verilator)")
+                   help="RTL backend, cocotb engine: simulator (default verilator)")
     p.add_argument("--quiet", action="store_true", help="no summary")
     add_config_args(p, arith=False)
     p.set_defaults(func=run)
@@ -42,13 +45,14 @@ def run(args):
     if args.backend == "rtl" or hw_options:   # hardware options are validated even where ignored
         hw = hw_for_layer(inputs.shape, overrides=hw_options)
     if args.backend == "rtl":
-        options = {"waves": args.waves, "simulator": args.simulator or "verilator", "hw": hw,
-                   "given": tuple(f.name for f in dataclasses.fields(HardwareConfig))}
+        options = {"waves": args.waves, "simulator": args.simulator, "engine": args.engine or "harness",
+                   "hw": hw, "given": tuple(f.name for f in dataclasses.fields(HardwareConfig))}
         if args.waves:
             check_output_file(args.waves, [args.input, args.output], what="--waves")
     else:
         ignored = [f"--{k.replace('_', '-')}" for k in hw_options]
         ignored += ["--waves"] * bool(args.waves) + ["--simulator"] * bool(args.simulator)
+        ignored += ["--engine"] * bool(args.engine)
         if ignored:
             print(f"warning: {', '.join(ignored)} ignored by the {args.backend} backend "
                   "(they configure the RTL backend)", file=sys.stderr)

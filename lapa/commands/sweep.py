@@ -19,7 +19,7 @@ from ..report import check_output_file
 
 def register(sub):
     p = sub.add_parser("sweep", help="design-space sweep on Dask (synthesis, work, cycles, eval)",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=__doc__)
     p.add_argument("sweep", metavar="SWEEP.toml")
     p.add_argument("--out", default=None, help="results folder (default: the file's sweep.out, "
                    "else reports/sweep-NAME)")

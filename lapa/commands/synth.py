@@ -56,12 +56,12 @@ def run(args):
         raise UserError(f"--sram-min-bits = {args.sram_min_bits}: must be >= 1")
     if not 1 <= args.jobs <= 256:
         raise UserError(f"--jobs = {args.jobs}: must be in 1..256")
-    if args.target == "asic":
-        check_liberty(args.liberty)  # before any generation: a bad path fails at once
     cfg = config_from_args(args)
     infos = select_blocks(args.block)
     out = args.out or os.path.join("reports", f"synth-{args.target}")
     check_output_folder(out, "--out")
+    if args.target == "asic":
+        check_liberty(args.liberty)  # before any generation: a bad path fails at once
     print(f"generating Verilog: {', '.join(i.name for i in infos)}", flush=True)
     designs = designs_for(infos, cfg)
     with output_folder(out, "--out") as work:   # a failed flow leaves no partial report

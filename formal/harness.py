@@ -1,0 +1,175 @@
+"""The formal wrapper every property family builds on.
+
+`Harness(dut)` is a `wiring.Component` with the block's own signature: each port of the wrapper
+drives (or is driven by) the same port of the block, so the wrapper's ports are the proof's free
+inputs and Amaranth names them as in the block. Properties are added by `elaborate_props(m, dut)`
+in a subclass, with plain `Assert` / `Assume` statements in the comb domain, looking one cycle
+back through `past()` registers.
+
+Reset: the sync domain's `rst` is a free input too. `armed` is 1 once a clock edge has passed
+with `rst` low, so a property that looks at the previous cycle checks only cycles whose previous
+cycle was not a reset (a reset may drop a valid, as AXI4 and Amaranth streams allow).
+
+`channels(dut)` lists every valid/ready channel of a block: each `lib.stream` port (at any
+depth of the signature) and each channel of an AXI4 / AXI4-Lite port, with the side the block
+is on (producer or consumer) and the payload signals.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from amaranth.hdl import Assert, Assume, Cat, Cover, Elaboratable, Module, Signal, Value
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from rtl.axi import AXI4, AXI4Lite
+
+__all__ = ["Harness", "StreamRules", "Channel", "channels", "past", "hold_rule", "probe"]
+
+
+class Channel(NamedTuple):
+    """A valid/ready channel: `name`, whether the block `produces` it, its signals."""
+
+    name: str
+    produces: bool
+    valid: Value
+    ready: Value
+    payload: Value
+
+
+def _axi_channels(prefix, sig, intf, dut_is_master):
+    """The five channels of an AXI port; the master produces AW, W, AR and consumes B, R."""
+    out = []
+    for ch, by_master in (("aw", True), ("w", True), ("b", False), ("ar", True), ("r", False)):
+        payload = [getattr(intf, n) for n in sig.members
+                   if n.startswith(ch) and n not in (f"{ch}valid", f"{ch}ready")]
+        out.append(Channel(f"{prefix}.{ch}", by_master == dut_is_master, getattr(intf, f"{ch}valid"),
+                           getattr(intf, f"{ch}ready"), Cat(*payload)))
+    return out
+
+
+def channels(dut, sig=None, intf=None, prefix="", flipped=False) -> list[Channel]:
+    """Every stream and AXI channel of `dut`'s signature."""
+    sig = dut.signature if sig is None else sig
+    intf = dut if intf is None else intf
+    found = []
+    for name, member in sig.members.items():
+        if not member.is_signature:
+            continue
+        out = (member.flow == Out) != flipped
+        sub, path = member.signature, f"{prefix}{name}"
+        port = getattr(intf, name)
+        inner = sub.flip() if isinstance(sub, wiring.FlippedSignature) else sub
+        if isinstance(inner, stream.Signature):
+            found.append(Channel(path, out, port.valid, port.ready, Value.cast(port.payload)))
+        elif isinstance(inner, (AXI4, AXI4Lite)):
+            found += _axi_channels(path, inner, port, out)
+        else:
+            found += channels(dut, sub, port, path + ".", not out)
+    return found
+
+
+def probe(component):
+    """A block built only to look at its signature: no 'created but never used' warning for it
+    or the sub-blocks its constructor made."""
+    component._MustUse__silence = True
+    for value in vars(component).values():
+        if isinstance(value, Elaboratable) and not getattr(value, "_MustUse__silence", False):
+            probe(value)
+    return component
+
+
+def past(m, value, name=None):
+    """`value` one cycle ago (a register; its reset value before the first edge)."""
+    value = Value.cast(value)
+    reg = Signal(len(value), name=name)
+    m.d.sync += reg.eq(value)
+    return reg
+
+
+def hold_rule(m, ch: Channel, armed):
+    """Once valid and not taken, the next cycle has valid still high and the same payload."""
+    was_held = past(m, ch.valid & ~ch.ready)
+    was_payload = past(m, ch.payload)
+    return ~armed | ~was_held | (ch.valid & (ch.payload == was_payload))
+
+
+class Harness(wiring.Component):
+    """The block `dut` with its ports passed through; subclasses add properties."""
+
+    def __init__(self, dut):
+        self.dut = dut
+        super().__init__(dict(dut.signature.members))
+
+    def elaborate(self, platform):
+        m = Module()
+        dut = self.dut
+        # the block's own Module, so internal registers can be named in invariants (`internal`)
+        self.body = dut.elaborate(platform)
+        dut._MustUse__silence = True
+        m.submodules.dut = self.body
+        for path, member, value in dut.signature.flatten(dut):
+            mine = self
+            for part in path:
+                mine = mine[part] if isinstance(part, int) else getattr(mine, part)
+            if member.flow == In:
+                m.d.comb += value.eq(mine)
+            else:
+                m.d.comb += mine.eq(value)
+        self.armed = Signal()
+        m.d.sync += self.armed.eq(1)
+        self.elaborate_props(m, dut)
+        return m
+
+    def elaborate_props(self, m, dut):
+        raise NotImplementedError
+
+    def submodule(self, name):
+        """The block's submodule called `name` (an Elaboratable: a Memory, a sub-block)."""
+        return self.body._named_submodules[name][0]
+
+    def internal(self, name):
+        """The block's register or signal called `name` (driven in its top Module): white-box
+        invariants need it for an induction proof; a rename in the block fails here by name."""
+        found = [s for s in self.body._driving.keys() if s.name == name]
+        if len(found) != 1:
+            raise LookupError(f"{type(self.dut).__name__}: {len(found)} signals named {name!r}")
+        return found[0]
+
+
+class StreamRules(Harness):
+    """Every channel the block produces holds valid until ready with its payload stable,
+    assuming every channel it consumes is driven by the same rule. `stable` names job-level
+    inputs assumed constant (registers the top level latches at START); all others are free
+    every cycle."""
+
+    def __init__(self, dut, stable=(), cover=False, never=(), sources=None, invariants=None):
+        # `sources`: {channel: f(harness) -> Value}, the registers a channel's payload is a pure
+        # combinational function of; holding them holds the payload (used where the function is
+        # a multiplier the solver cannot see through twice). `invariants`: f(harness) -> {text:
+        # condition}, facts of reachable states, asserted too, that let k-induction close.
+        self.sources = dict(sources or {})
+        self.invariants = invariants
+        self.stable = tuple(stable)
+        self.cover = cover
+        self.never = tuple(never)     # channels left out of the covers (not reached / never driven)
+        super().__init__(dut)
+
+    def elaborate_props(self, m, dut):
+        for name in self.stable:
+            value = Value.cast(getattr(dut, name))
+            m.d.comb += Assume(~self.armed | (value == past(m, value)), f"{name} stable")
+        if self.invariants:
+            for text, holds in self.invariants(self).items():
+                m.d.comb += Assert(holds, text)
+        self.checked = []
+        for ch in channels(dut):
+            if ch.name in self.sources:
+                ch = ch._replace(payload=Value.cast(self.sources[ch.name](self)))
+            rule = hold_rule(m, ch, self.armed)
+            m.d.comb += (Assert(rule, ch.name) if ch.produces else Assume(rule, ch.name))
+            if ch.produces:
+                self.checked.append(ch.name)
+                if self.cover and ch.name not in self.never:   # a stall the hold rule applies to: reachable within the depth?
+                    m.d.comb += Cover(self.armed & past(m, ch.valid & ~ch.ready), ch.name)

@@ -1,0 +1,122 @@
+"""Deliberately broken variants of the blocks, one a property family, so each proof is known
+to bite: a mutant's proof must FAIL.
+
+A mutant is a subclass whose `elaborate` builds the real block and then adds statements: in
+Amaranth the last assignment to a signal in a domain wins, so a patch models a realistic bug at
+the block's ports (a ready that ignores back-pressure, a flag never set, one wrong table entry)
+without copying the block's code.
+"""
+
+from amaranth.hdl import Const
+
+from rtl.config_check import ConfigCheck
+from rtl.dma import AXI4Reader, AXI4Writer
+from rtl.ddf import DDF
+from rtl.kv_control import KVControl
+from rtl.loe import LOEncoder
+from rtl.regbank import RegisterBank
+from rtl.softmax import Softmax
+
+__all__ = ["mutant"]
+
+
+def mutant(cls, patch, label):
+    """A subclass of `cls` whose elaborate applies `patch(self, m)` after the real one."""
+
+    def elaborate(self, platform):
+        m = cls.elaborate(self, platform)
+        patch(self, m)
+        return m
+
+    return type(f"{cls.__name__}_{label}", (cls,), {"elaborate": elaborate, "mutation": label})
+
+
+def _loe_one_entry(self, m):
+    # 37 = 0b100101: floor e = 5; the mutant says 4 for that one input
+    with m.If(self.value == 37):
+        m.d.comb += self.code.e.eq(4)
+
+
+LOEOneEntry = mutant(LOEncoder, _loe_one_entry, "e_of_37_is_4")
+
+
+def _kv_ignores_last(self, m):
+    # ready back to `take & ~clear`: the `ended` gate of issue 9ef207c forgotten
+    m.d.comb += self.i.ready.eq((~self.o.valid | self.o.ready) & ~self.clear)
+
+
+def _kv_forgets_keys(self, m):
+    # `compute` stuck at 1: a repeated key carrying `last` is scheduled a second time
+    m.d.sync += self.o.payload.compute.eq(1)
+
+
+KVIgnoresLast = mutant(KVControl, _kv_ignores_last, "takes_after_last")
+KVForgetsKeys = mutant(KVControl, _kv_forgets_keys, "compute_stuck_at_1")
+
+
+def _ddf_phi_above_max(self, m):
+    # margin mode: phi = mx - margin + 1 (a `>` where `>=` belongs): margin 0 drops the maximum
+    threshold = m._generated["fsm"].ongoing("threshold")
+    phi = next(s for s in m._driving.keys() if s.name == "phi")
+    e_mx = next(s for s in m._driving.keys() if s.name == "e_mx")
+    with m.If(threshold & self.ddf_mode):
+        m.d.sync += phi.eq(e_mx - self.margin + 1)
+
+
+def _ddf_loses_last(self, m):
+    # the final survivor goes out without `last`: the row runs into the next one
+    m.d.sync += self.o.payload.last.eq(0)
+
+
+DDFPhiAboveMax = mutant(DDF, _ddf_phi_above_max, "phi_above_max")
+DDFLosesLast = mutant(DDF, _ddf_loses_last, "last_lost")
+
+
+def _config_accepts_frac_9(self, m):
+    # `sm_frac_bits > 9` where `> 8` belongs: 9 accepted
+    with m.If(self.config.sm_frac_bits == 9):
+        m.d.comb += self.error.eq(0)
+
+
+ConfigAcceptsFrac9 = mutant(ConfigCheck, _config_accepts_frac_9, "sm_frac_bits_9_accepted")
+
+
+def _axi_no_boundary(self, m):
+    # bursts of min(remaining, 256) beats: the 4 KiB cap forgotten
+    rem = next(s for s in m._driving.keys() if s.name == "capped")
+    m.d.comb += rem.eq(256)
+
+
+def _axi_early_wlast(self, m):
+    # wlast one beat early (`left == 2`): a burst of awlen + 1 beats ends after awlen
+    left = next(s for s in m._driving.keys() if s.name == "left")
+    m.d.comb += self.axi.wlast.eq(left == 2)
+
+
+ReaderNoBoundary = mutant(AXI4Reader, _axi_no_boundary, "no_4k_cap")
+WriterEarlyWlast = mutant(AXI4Writer, _axi_early_wlast, "wlast_one_beat_early")
+
+
+def _kv_ignores_stall(self, m):
+    # i.ready without the `o` stall term: a new request overwrites a beat still on `o`
+    m.d.comb += self.i.ready.eq(~self.clear)
+
+
+KVIgnoresStall = mutant(KVControl, _kv_ignores_stall, "ready_ignores_o_stall")
+
+
+def _regbank_b_without_w(self, m):
+    # a write taken on AW alone: B answers before the data arrived
+    take_w = next(s for s in m._driving.keys() if s.name == "take_w")
+    m.d.comb += take_w.eq(self.axil.awvalid & ~self.axil.bvalid)
+
+
+RegBankBWithoutW = mutant(RegisterBank, _regbank_b_without_w, "b_without_w")
+
+
+def _softmax_reads_while_stalled(self, m):
+    # the exponent read port always enabled: a stalled `o` beat's prob moves to the next entry
+    m.d.comb += m._named_submodules["exps"][0].read_ports[0].en.eq(1)
+
+
+SoftmaxReadsWhileStalled = mutant(Softmax, _softmax_reads_while_stalled, "reads_while_stalled")

