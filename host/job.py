@@ -65,14 +65,19 @@ def hw_for_layer(shape, base: HardwareConfig | None = None, given=(), overrides=
     return hw
 
 
+def _fit_rules(shape):
+    """What a layer of `shape` needs of the hardware: (field, holds(value), the layer's side as
+    checked against a built HardwareConfig, the same as said to a user who set the option)."""
+    L, D, dh, H, Hkv = shape
+    return (("d_model", lambda v: v == D, f"D = {D} differs from", f"the layer's D is {D}"),
+            ("head_dim", lambda v: v == dh, f"head dim = {dh} differs from", f"the layer's head dim is {dh}"),
+            ("max_seq_len", lambda v: v >= L, f"L = {L} exceeds", f"the layer has L = {L} tokens"),
+            ("n_heads", lambda v: v >= H, f"H = {H} exceeds", f"the layer has H = {H} query heads"))
+
+
 def _check_options(shape, overrides):
     """Hardware options the layer cannot run on, named as the user gave them."""
-    L, D, dh, H, Hkv = shape
-    rules = (("d_model", lambda v: v == D, f"the layer's D is {D}"),
-             ("head_dim", lambda v: v == dh, f"the layer's head dim is {dh}"),
-             ("max_seq_len", lambda v: v >= L, f"the layer has L = {L} tokens"),
-             ("n_heads", lambda v: v >= H, f"the layer has H = {H} query heads"))
-    for name, ok, why in rules:
+    for name, ok, _, why in _fit_rules(shape):
         value = overrides.get(name)
         if value is not None and not (isinstance(value, int) and ok(value)):
             raise UserError(f"--{name.replace('_', '-')} {value}: {why}")
@@ -80,15 +85,9 @@ def _check_options(shape, overrides):
 
 def check_fits(shape, hw: HardwareConfig):
     """Refuse a layer the generated hardware cannot hold, naming the limit."""
-    L, D, dh, H, Hkv = shape
-    if D != hw.d_model:
-        raise UserError(f"the layer's D = {D} differs from the hardware's d_model = {hw.d_model}")
-    if dh != hw.head_dim:
-        raise UserError(f"the layer's head dim = {dh} differs from the hardware's head_dim = {hw.head_dim}")
-    if L > hw.max_seq_len:
-        raise UserError(f"the layer's L = {L} exceeds the hardware's max_seq_len = {hw.max_seq_len}")
-    if H > hw.n_heads:
-        raise UserError(f"the layer's H = {H} exceeds the hardware's n_heads = {hw.n_heads}")
+    for name, ok, layer, _ in _fit_rules(shape):
+        if not ok(getattr(hw, name)):
+            raise UserError(f"the layer's {layer} the hardware's {name} = {getattr(hw, name)}")
 
 
 def _heads(w):

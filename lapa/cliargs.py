@@ -7,7 +7,7 @@ import dataclasses
 
 from .config import DDF_MODES, LO_MODES, PREDICTORS, ArithConfig, ConfigError, HardwareConfig, LapaConfig
 
-__all__ = ["add_config_args", "config_from_args", "ordered_int_list", "CHOICES"]
+__all__ = ["add_config_args", "config_from_args", "ordered_int_list", "check_layer_options", "CHOICES"]
 
 CHOICES = {"ddf_mode": DDF_MODES, "w_lo_mode": LO_MODES, "predictor": PREDICTORS}
 
@@ -18,6 +18,26 @@ def ordered_int_list(text):
         return tuple(int(v) for v in text.split(",") if v.strip() != "")
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated integers") from None
+
+
+# A layer's shape as the commands that make one take it (example, bench): option, lowest, highest.
+LAYER_OPTIONS = {"seq_len": ("--seq-len", 1, 65536), "d_model": ("--d-model", 1, 16384),
+                 "head_dim": ("--head-dim", 1, 512), "heads": ("--n-heads", 1, 256),
+                 "kv_heads": ("--n-kv-heads", 1, 256)}
+
+
+def check_layer_options(values, lowest=None):
+    """Refuse layer-shape options out of range, and query heads that do not group over the KV heads
+    (`values`: LAYER_OPTIONS key -> value; `lowest`: a command's own tighter lower bounds)."""
+    from .errors import UserError
+
+    for key, v in values.items():
+        option, lo, hi = LAYER_OPTIONS[key]
+        lo = max(lo, (lowest or {}).get(key, lo))
+        if not lo <= v <= hi:
+            raise UserError(f"{option} = {v}: out of range, allowed {lo}..{hi}")
+    if "heads" in values and "kv_heads" in values and values["heads"] % values["kv_heads"]:
+        raise UserError(f"--n-heads = {values['heads']}: must be a multiple of --n-kv-heads = {values['kv_heads']}")
 
 
 def _option(name):

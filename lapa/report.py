@@ -47,6 +47,14 @@ def check_output_file(path, inputs=(), what="output"):
             raise UserError(f"{what} {text}: is also the input {inp}; refusing to overwrite it")
 
 
+def _existing_folder(path):
+    """The nearest folder above `path` that exists (missing parents are made only on success)."""
+    parent = os.path.dirname(path)
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    return parent
+
+
 def check_output_folder(path, what="output folder"):
     """Refuse an output folder path that is empty, an existing file, or under a missing or
     read-only parent (the folder itself may exist: its files are replaced one by one)."""
@@ -57,9 +65,7 @@ def check_output_folder(path, what="output folder"):
         raise UserError(f"{what} path is empty")
     if os.path.exists(text) and not os.path.isdir(text):
         raise UserError(f"{text}: is a file, expected a folder")
-    parent = os.path.dirname(os.path.abspath(text.rstrip(os.sep) or os.sep))
-    while not os.path.exists(parent):   # missing parents are created, under a writable ancestor
-        parent = os.path.dirname(parent)
+    parent = _existing_folder(os.path.abspath(text.rstrip(os.sep) or os.sep))
     if not os.path.isdir(parent):
         raise UserError(f"{text}: {parent} is a file, not a folder")
     target = text if os.path.isdir(text) else parent
@@ -74,9 +80,7 @@ def output_folder(path, what="output folder"):
     Existing files in `path` that the command does not write are kept."""
     check_output_folder(path, what)
     final = os.path.abspath(os.fspath(path))
-    anchor = os.path.dirname(final)
-    while not os.path.isdir(anchor):    # missing parents are made only on success
-        anchor = os.path.dirname(anchor)
+    anchor = _existing_folder(final)   # a folder: check_output_folder refused a file there
     tmp = tempfile.mkdtemp(prefix=f".tmp-{os.path.basename(final)}-", dir=anchor)
     try:
         yield tmp

@@ -9,7 +9,7 @@ every output equals the golden model's.
 import platform
 import time
 
-from ..cliargs import ordered_int_list
+from ..cliargs import LAYER_OPTIONS, check_layer_options, ordered_int_list
 from ..errors import UserError
 from ..report import check_output_file, markdown_table, write_json
 
@@ -104,16 +104,12 @@ def _check(args, path):
     if not lengths:
         raise UserError("--lengths: no length given")
     for L in lengths:
-        if not 1 <= L <= 65536:
-            raise UserError(f"--lengths: L = {L} out of range, allowed 1..65536")
+        if not 1 <= L <= LAYER_OPTIONS["seq_len"][2]:
+            raise UserError(f"--lengths: L = {L} out of range, allowed 1..{LAYER_OPTIONS['seq_len'][2]}")
     if not 1 <= args.repeat <= 1000:
         raise UserError(f"--repeat = {args.repeat}: must be in 1..1000")
-    for option, value, lo, hi in (("--d-model", args.d_model, 1, 16384), ("--head-dim", args.head_dim, 2, 512),
-                                  ("--n-heads", args.heads, 1, 256), ("--n-kv-heads", args.kv_heads, 1, 256)):
-        if not lo <= value <= hi:
-            raise UserError(f"{option} = {value}: out of range, allowed {lo}..{hi}")
-    if args.heads % args.kv_heads:
-        raise UserError(f"--n-heads = {args.heads}: must be a multiple of --n-kv-heads = {args.kv_heads}")
+    check_layer_options({k: getattr(args, k) for k in ("d_model", "head_dim", "heads", "kv_heads")},
+                        lowest={"head_dim": 2})
     if args.target == "rtl":
         from host.job import hw_for_layer
 

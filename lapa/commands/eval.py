@@ -118,8 +118,9 @@ def _plan(args):
     bad = [p for p in preds if p not in PREDICTORS]
     if bad or not preds:
         raise UserError(f"--predictors = {args.predictors!r}: choose from {', '.join(PREDICTORS)}")
+    single = _setting(args)   # validated even under --sweep
     if args.sweep == "none":
-        settings = [(_setting(args), tuple(p for p in PREDICTORS if p != "dense"), None)]
+        settings = [(single, tuple(p for p in PREDICTORS if p != "dense"), None)]
     elif args.sweep in GRIDS:
         settings = grid(args.sweep)
     else:
@@ -174,7 +175,6 @@ def run(args):
     from evaluation.sweep import DEFAULT_SETTING
 
     plan, jobs = _plan(args)
-    _setting(args)   # the single-setting options are validated even under --sweep
     if args.export_predictor not in ("lapa", "dense", "sanger", "topk", "symlo"):
         raise UserError(f"--export-predictor = {args.export_predictor!r}: must be one of "
                         "lapa, dense, sanger, topk, symlo")

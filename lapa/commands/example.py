@@ -1,6 +1,6 @@
 """`build.py example OUT.npz`: write a random but well-scaled vector file (SPEC section 6)."""
 
-from ..cliargs import ordered_int_list
+from ..cliargs import LAYER_OPTIONS, check_layer_options, ordered_int_list
 from ..config import PREDICTORS
 from ..errors import UserError
 from ..report import check_output_file
@@ -57,14 +57,7 @@ def register(sub):
 
 
 def _check_shape(args):
-    for name, option, lo, hi in (("seq_len", "seq-len", 1, 65536), ("d_model", "d-model", 1, 16384),
-                                 ("head_dim", "head-dim", 1, 512), ("heads", "n-heads", 1, 256),
-                                 ("kv_heads", "n-kv-heads", 1, 256)):
-        v = getattr(args, name)
-        if not lo <= v <= hi:
-            raise UserError(f"--{option} = {v}: out of range, allowed {lo}..{hi}")
-    if args.heads % args.kv_heads:
-        raise UserError(f"--n-heads = {args.heads}: must be a multiple of --n-kv-heads = {args.kv_heads}")
+    check_layer_options({k: getattr(args, k) for k in LAYER_OPTIONS})
     if args.rope and args.head_dim % 2:
         raise UserError(f"--head-dim = {args.head_dim}: must be even with --rope 1")
     if not 0.0 <= args.sg_prob <= 1.0:

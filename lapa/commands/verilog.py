@@ -12,7 +12,7 @@ import time
 from ..cliargs import add_config_args, config_from_args
 from ..config import config_to_dict
 from ..errors import UserError
-from ..report import check_output_folder, output_folder, write_text_atomic
+from ..report import output_folder, write_text_atomic
 
 
 def register(sub):
@@ -37,8 +37,7 @@ def run(args):
         raise UserError("OUT_DIR is required (the folder to write the Verilog into)")
     cfg = config_from_args(args)
     chosen = list(blocks().values()) if args.block == "all" else [get_block(args.block)]
-    check_output_folder(args.out_dir, "OUT_DIR")
-    with output_folder(args.out_dir, "OUT_DIR") as tmp:   # all files or none
+    with output_folder(args.out_dir, "OUT_DIR") as tmp:   # checks the path before any work   # all files or none
         failures = _write(args, cfg, chosen, tmp)
     if failures:
         raise UserError("verilator lint is not clean (the Verilog was written):\n" + "\n".join(failures[:40]))
