@@ -9,6 +9,9 @@ configurations are compared at matched density (the seed's MRSA experiment).
   of them), top-k matched to LAPA's density and at fixed keep ratios, Sanger over its probability
   threshold, and the paper's `range` rule at eta = 0.9.
 - `sanger`: Sanger's threshold alone, from 1e-5 to 2e-3; `symlo`: symlo at small deltas.
+- `table`: only the points that decide the +0.5 % / +2 % table at a long context (where a point
+  costs minutes): margin 10 and 8 for lapa / symlo / top-k matched, Sanger's low thresholds,
+  symlo's small deltas, lapa at 6, top-k at fixed keep ratios, the oracle; no ablations.
 - `full`: `main`, then 1 / 2 / 3 / 4 MRSA rounds and other round bit splits at the density of the
   default (4, 4) delta = 8 point, and the ablations (weight mantissa bit, weight LO floor, more
   `range` points).
@@ -80,7 +83,16 @@ def _full():
     return _main() + rounds + ablations
 
 
-GRIDS = {"quick": _quick, "main": _main, "full": _full, "sanger": _sanger_grid, "symlo": _symlo_grid}
+def _table():
+    lo = ("lapa", "symlo", "topk")
+    return ([(_m(10.0), lo + ("oracle",), None), (_m(8.0), lo, None), (_sanger(3e-5), ("sanger",), None),
+             (_sanger(1e-5), ("sanger",), None), (_m(5.0), ("symlo",), None), (_m(4.0), ("symlo",), None),
+             (_m(6.0), ("lapa",), None), (_topk(0.3), ("topk",), None), (_topk(0.1), ("topk",), None),
+             (_sanger(1e-4), ("sanger",), None), (_m(3.0), ("symlo",), None), (_m(8.0), ("oracle",), None),
+             (_m(2.0), ("symlo",), None)])
+
+
+GRIDS = {"quick": _quick, "main": _main, "full": _full, "sanger": _sanger_grid, "symlo": _symlo_grid, "table": _table}
 
 
 def grid(name):

@@ -28,7 +28,7 @@ def register(sub):
     p.add_argument("--ctx", default="1024", help="context length(s), e.g. 1024 or 1024,2048 (default 1024)")
     p.add_argument("--windows", default="8", help="windows per context, one value or one per --ctx (default 8)")
     p.add_argument("--layers", default="all", help="layers with predicted masks, others dense (default all)")
-    p.add_argument("--sweep", default="none", help="none (one setting), quick, main, full, sanger or symlo (default none)")
+    p.add_argument("--sweep", default="none", help="none (one setting), quick, main, full, sanger, symlo or table (default none)")
     p.add_argument("--predictors", default="lapa,dense,sanger,topk,symlo,oracle",
                    help="subset of lapa,dense,sanger,topk,symlo,oracle (default all; dense always runs)")
     p.add_argument("--analysis", choices=("auto", "on", "off"), default="auto",
