@@ -25,10 +25,33 @@ class Transfer:
         self.credit = credit
         self.next = 0
         self.valid_from = None
-        self.taken = [0] * rows           # cycle each row's request was taken
-        self.first = [kernel.event() for _ in range(rows)]   # its first word leaves the reader
-        self.done = [kernel.event() for _ in range(rows)]    # its last word leaves the reader
+        self.kernel = kernel
+        self.taken = [None] * rows        # cycle each row's request was taken
+        self._first, self._done = {}, {}  # events, made when a process waits for them
         self.idle = kernel.event()        # every request taken (the generator is free next cycle)
+
+    def first(self, r):
+        """Event: row r's first word leaves the reader."""
+        return self._event(self._first, r, 0)
+
+    def done(self, r):
+        """Event: row r's last word leaves the reader."""
+        return self._event(self._done, r, None)
+
+    def _event(self, table, r, offset):
+        ev = table.get(r)
+        if ev is None:
+            ev = table[r] = self.kernel.event()
+            if self.taken[r] is not None:
+                self.fire_row(r)
+        return ev
+
+    def fire_row(self, r):
+        t = self.taken[r]
+        if r in self._first:
+            self._first[r].fire(at=t + FETCH_OVERHEAD)
+        if r in self._done:
+            self._done[r].fire(at=t + FETCH_OVERHEAD + self.words + self.extra(r) - 1)
 
     def extra(self, k):
         """Address cycles beyond the first: one per 4 KiB boundary the row crosses."""
@@ -101,8 +124,7 @@ class Fetcher:
             tr.taken[row] = now
             extra = tr.extra(row)
             dur = FETCH_OVERHEAD + tr.words + extra
-            tr.first[row].fire(at=now + FETCH_OVERHEAD)
-            tr.done[row].fire(at=now + dur - 1)
+            tr.fire_row(row)
             if tr.next == tr.rows:
                 tr.idle.fire(at=now + 1)
             self.bursts += 1 + extra

@@ -28,6 +28,9 @@ class Event:
         if at is not None and at > k.now:
             k.call_at(at, self.fire)
             return
+        if at is not None and at < k.now:      # a cycle already past (the event was made late)
+            self.time = at
+            return
         self.time = k.now
         for proc in self.waiters:
             k.resume(proc, k.now)

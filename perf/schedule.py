@@ -99,7 +99,7 @@ def simulate(profile, hw, lat=Latency):
         if profile.rope:
             tr = f.post("spec", Transfer(k, "rope", lay["rope"].addr, L, 2 * dh // BUS_BYTES,
                                          lay["rope"].stride))
-            yield tr.done[L - 1]
+            yield tr.done(L - 1)
             yield 3                                       # widen, rope_count, ROPE_WAIT
         else:
             yield 1
@@ -112,7 +112,9 @@ def simulate(profile, hw, lat=Latency):
         for g in range(Hkv):
             for j in range(grp):
                 h = g * grp + j
-                if not spec_on:
+                if not spec_on:          # dense: no prediction; key_needed is every key of C_1
+                    if j == grp - 1:
+                        yield from needed_scan(g)
                     continue
                 yield from wait_idle("spec")
                 tr_w = f.post("spec", Transfer(k, "spec_w", head_bytes("wq_lo", h), D, dh // BUS_BYTES, dh))
@@ -125,7 +127,7 @@ def simulate(profile, hw, lat=Latency):
                     yield from wait_idle("spec")
                     last = f.post("spec", Transfer(k, "spec_w", head_bytes("wk_lo", g), D, dh // BUS_BYTES, dh))
                 yield 1                                   # -> W_WAIT
-                yield last.done[D - 1]
+                yield last.done(D - 1)
                 yield lat.w_done                          # count reached -> START
                 yield from spec_unit(g, j, h)
         spec_done_all.fire()
@@ -138,8 +140,8 @@ def simulate(profile, hw, lat=Latency):
         yield 1                                           # idle -> load_x
         n_groups = 2 * G if j == 0 else G
         for t in range(L):
-            yield x.first[t]
-            ready = x.first[t].time + lat.x_first
+            yield x.first(t)
+            ready = x.first(t).time + lat.x_first
             if ready > k.now:
                 yield ready - k.now
             yield D                                       # load_x
@@ -259,11 +261,10 @@ def simulate(profile, hw, lat=Latency):
             clear[g].fire()
             yield 1                                       # START -> LOAD
             yield load_posted[g]
-            busy_from = x_tr[g].first[0].time
-            if stat["exec_start"] is None:
-                stat["exec_start"] = busy_from
             for tr in (x_tr[g], wk_tr[g], wv_tr[g]):
-                yield tr.done[tr.rows - 1]
+                yield tr.done(tr.rows - 1)
+            # busy from the first beat in (x, wk or wv, whichever came first)
+            busy_from = min(tr.taken[0] for tr in (x_tr[g], wk_tr[g], wv_tr[g])) + 2
             yield lat.load_done
             # KV: one K and one V projection per needed key
             nkeys = int(profile.key_needed[g].sum())
@@ -282,7 +283,7 @@ def simulate(profile, hw, lat=Latency):
                 wq_ask[g][j].fire()                       # Q_LOAD
                 yield wq_posted[g][j]
                 tr = wq_tr[g][j]
-                yield tr.done[tr.rows - 1]
+                yield tr.done(tr.rows - 1)
                 yield lat.load_done
                 yield from exec_rows(g, j, h)
             # DRAIN: the last A.V
@@ -305,8 +306,8 @@ def simulate(profile, hw, lat=Latency):
             yield 1                                       # -> SCORE
             n = int(n_row[t])
             if mt is not None:
-                yield mt.first[t]
-                ready = mt.first[t].time + lat.mask_first
+                yield mt.first(t)
+                ready = mt.first(t).time + lat.mask_first
                 if ready > k.now:
                     yield ready - k.now
                 keys = max(n * QC, n + 2 * mw - 1)

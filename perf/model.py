@@ -1,0 +1,51 @@
+"""`predict`: the record of one job from the cycle model (`perf.schedule`) and the action counts
+(`perf.counts`), with the PE-bound ideal of each unit beside the cycles."""
+
+from __future__ import annotations
+
+import time
+
+from lapa.fields import MAX_ROUNDS
+
+from .counts import action_counts
+from .schedule import simulate
+
+__all__ = ["MODEL_SOURCE", "predict"]
+
+MODEL_SOURCE = ("perf cycle model (discrete-event model of the RTL's state machines, production job "
+                "CTRL.trace = 0, harness memory without stalls; validated against the C++ harness in "
+                "tests/test_perf.py)")
+
+
+def ideal(profile, hw, counts):
+    """(speculation, execution) cycles with every PE busy (`host.job.ideal_cycles`'s bound)."""
+    L, D, dh, H, Hkv = profile.shape
+    spec = counts["pea_shift_adds"] / hw.pea_lanes + sum(counts["peb_pairs_per_round"]) * dh / hw.peb_lanes
+    execm = counts["macs"] / (hw.mac_rows * hw.mac_cols)
+    return spec, execm
+
+
+def predict(profile, hw) -> dict:
+    """Cycles (`cycles` = CYCLES_TOTAL), the other cycle counters, the action counts and the
+    ideal cycles of the bottleneck unit for one job of `profile` on hardware `hw`."""
+    t0 = time.perf_counter()
+    sim = simulate(profile, hw)
+    counts = action_counts(profile, hw)
+    spec, execm = ideal(profile, hw, counts)
+    bottleneck = "speculation" if spec >= execm else "execution"
+    cycles = int(sim["cycles_total"])
+    rec = {
+        "cycles": cycles,
+        "cycles_total": cycles, "cycles_spec": int(sim["cycles_spec"]), "cycles_exec": int(sim["cycles_exec"]),
+        "cycles_stall": int(sim["cycles_stall"]),
+        **{f"pairs_round{r + 1}": int(counts.get(f"pairs_round{r + 1}", 0)) for r in range(MAX_ROUNDS)},
+        "kv_rows": counts["kv_rows"],
+        "ideal_spec": round(spec), "ideal_exec": round(execm), "bottleneck": bottleneck,
+        "cycles_over_ideal": cycles / max(spec, execm, 1),
+        "actions": {k: v for k, v in counts.items() if not k.startswith("pairs_round")},
+        "shape": dict(zip(("L", "D", "dh", "H", "Hkv"), profile.shape)),
+        "predictor": profile.predictor,
+        "source": MODEL_SOURCE,
+    }
+    rec["model_seconds"] = round(time.perf_counter() - t0, 3)
+    return rec
