@@ -148,6 +148,7 @@ def simulate(profile, hw, lat=Latency):
             released[t].fire()
             yield n_groups * D                            # pass
         yield lat.drain
+        t_pass = k.now
         # MRSA rounds, row by row (scalar recursions, no events)
         now = k.now
         emit_free = now                                   # DDF emit side idle from
@@ -185,11 +186,13 @@ def simulate(profile, hw, lat=Latency):
             feed = feed_end + lat.row_gap - 1
         done_at = max(last_emit + 2, feed)
         yield done_at - k.now
+        t_rows = k.now
         if j == grp - 1:
             masks_done[g].fire(at=k.now + lat.mask_ack)
             yield 1                                       # finish -> needed
             yield from needed_scan(g)
         stat["cycles_spec"] += k.now - t0
+        stat.setdefault("phases", []).append((h, t0, t_pass - t0, t_rows - t_pass, k.now - t_rows))
         stat["spec_end"] = k.now
         yield 1                                           # WAIT -> next head
 
@@ -332,4 +335,4 @@ def simulate(profile, hw, lat=Latency):
     k.run()
     total = job_done.time + lat.finish if job_done.fired else None
     return {"cycles_total": total, "cycles_spec": stat["cycles_spec"], "cycles_exec": stat["cycles_exec"],
-            "cycles_stall": f.bursts, "axi_read_bytes": f.words * BUS_BYTES, "read_bytes_by": f.by_dest}
+            "cycles_stall": f.bursts, "phases": stat.get("phases", []), "axi_read_bytes": f.words * BUS_BYTES, "read_bytes_by": f.by_dest}
