@@ -106,9 +106,14 @@ def test_dense_has_no_speculation_and_more_execution(tmp_path):
 def test_build_perf_json(tmp_path, capsys):
     out = tmp_path / "p.json"
     rc = main(["perf", "--seq-len", "16", "--d-model", "32", "--head-dim", "16", "--n-heads", "2",
-               "--n-kv-heads", "1", "--json", str(out)])
+               "--n-kv-heads", "1", "--sram", "--json", str(out)])
     assert rc == 0
     rec = json.loads(out.read_text())
+    sram = rec["sram"]
+    assert sram["bits"] == sum(b["bits"] for b in sram["buffers"] if b["sram"]) == sum(sram["by_unit"].values())
+    # the execution unit's x buffer holds every token: L x D bytes (max_seq_len 16, D 32)
+    assert {"path": "core/exec/x_buf", "width": 64, "depth": 16 * 32 // 8, "bits": 16 * 32 * 8,
+            "sram": True} in sram["buffers"]
     assert isinstance(rec["cycles"], int) and rec["cycles"] == rec["cycles_total"] > 0
     assert rec["shape"] == {"L": 16, "D": 32, "dh": 16, "H": 2, "Hkv": 1}
     assert "cycles" in capsys.readouterr().out

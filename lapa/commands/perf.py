@@ -31,6 +31,8 @@ def register(sub):
                    help="example layer's predictor (default lapa)")
     p.add_argument("--seed", type=int, default=None, help="example layer's seed (default 0)")
     p.add_argument("--json", metavar="FILE", default=None, help="write the record as JSON")
+    p.add_argument("--sram", action="store_true",
+                   help="also list the generated design's buffers and SRAM bits (elaborates it: seconds)")
     add_config_args(p, arith=False)
     p.set_defaults(func=run)
 
@@ -80,6 +82,14 @@ def run(args):
     hw = hw_for_layer(inputs.shape, overrides=hw_options)
     rec = predict(profile_from_inputs(inputs), hw)
     rec["hardware"] = dataclasses.asdict(hw)
+    if args.sram:
+        from lapa.config import LapaConfig
+        from perf.sram import buffers, sram_bits
+
+        rows = buffers(LapaConfig(hw=hw))
+        total, per = sram_bits(rows)
+        rec["sram"] = {"bits": total, "by_unit": per, "buffers": rows,
+                       "source": "the elaborated design's memories; SRAM = a write port and >= 256 bits"}
     print(_summary(rec))
     if args.json:
         write_json(args.json, rec)
@@ -99,4 +109,8 @@ def _summary(rec):
              f"{a['softmax_elements']:,}",
              f"AXI: {a['axi_read_total']:,} bytes read, {a['axi_written_total']:,} written",
              f"model time {rec['model_seconds']} s"]
+    if "sram" in rec:
+        sr = rec["sram"]
+        lines.append(f"SRAM {sr['bits']:,} bits (" + ", ".join(f"{k} {v:,}" for k, v in sorted(sr["by_unit"].items()))
+                     + "); largest: " + ", ".join(f"{b['path']} {b['bits']:,}" for b in sr["buffers"][:4]))
     return "\n".join(lines)
