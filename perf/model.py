@@ -20,21 +20,24 @@ MODEL_ERROR = "within 1.1 % of the RTL's CYCLES_TOTAL on the 7 jobs of tests/tes
 
 
 def ideal(profile, hw, counts):
-    """(speculation, execution) cycles with every PE busy (`host.job.ideal_cycles`'s bound)."""
+    """Cycles of each unit with every PE busy: the speculation unit (PEA + PEB, `host.job.ideal_cycles`),
+    the execution unit's MAC array (projections and scores) and its A.V array (beside it)."""
     L, D, dh, H, Hkv = profile.shape
     spec = counts["pea_shift_adds"] / hw.pea_lanes + sum(counts["peb_pairs_per_round"]) * dh / hw.peb_lanes
     execm = counts["macs"] / (hw.mac_rows * hw.mac_cols)
-    return spec, execm
+    av = counts["av_macs"] / hw.av_lanes
+    return {"speculation": spec, "execution MAC array": execm, "execution A.V array": av}
 
 
 def predict(profile, hw) -> dict:
     """Cycles (`cycles` = CYCLES_TOTAL), the other cycle counters, the action counts and the
     ideal cycles of the bottleneck unit for one job of `profile` on hardware `hw`."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     sim = simulate(profile, hw)
     counts = action_counts(profile, hw)
-    spec, execm = ideal(profile, hw, counts)
-    bottleneck = "speculation" if spec >= execm else "execution"
+    units = ideal(profile, hw, counts)
+    bottleneck = max(units, key=units.get)
+    spec, execm = units["speculation"], units["execution MAC array"]
     cycles = int(sim["cycles_total"])
     rec = {
         "cycles": cycles,
@@ -42,12 +45,13 @@ def predict(profile, hw) -> dict:
         "cycles_stall": int(sim["cycles_stall"]),
         **{f"pairs_round{r + 1}": int(counts.get(f"pairs_round{r + 1}", 0)) for r in range(MAX_ROUNDS)},
         "kv_rows": counts["kv_rows"],
-        "ideal_spec": round(spec), "ideal_exec": round(execm), "bottleneck": bottleneck,
-        "cycles_over_ideal": cycles / max(spec, execm, 1),
+        "ideal_spec": round(spec), "ideal_exec": round(execm), "ideal_av": round(units["execution A.V array"]),
+        "bottleneck": bottleneck, "cycles_over_ideal": cycles / max(units[bottleneck], 1),
         "actions": {k: v for k, v in counts.items() if not k.startswith("pairs_round")},
         "shape": dict(zip(("L", "D", "dh", "H", "Hkv"), profile.shape)),
         "predictor": profile.predictor,
         "source": MODEL_SOURCE,
     }
     rec["model_seconds"] = round(time.perf_counter() - t0, 3)
+    rec["model_cpu_seconds"] = round(time.process_time() - c0, 3)
     return rec

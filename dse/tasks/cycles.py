@@ -54,6 +54,7 @@ def _model(inputs, hw):
     m = predict(profile_from_outputs(inputs, gold), hw)
     rec.update({c: m[c] for c in COUNTERS})
     rec.update(cycles=m["cycles"], ideal_spec=m["ideal_spec"], ideal_exec=m["ideal_exec"],
-               ideal_cycles=max(m["ideal_spec"], m["ideal_exec"]), cycles_over_ideal=m["cycles_over_ideal"],
+               ideal_cycles=max(m["ideal_spec"], m["ideal_exec"]),
+               cycles_over_ideal=m["cycles"] / max(m["ideal_spec"], m["ideal_exec"], 1),   # as the RTL path's
                bit_exact=None, backend="model", source=MODEL_SOURCE, model_error=MODEL_ERROR)
     return rec

@@ -101,14 +101,15 @@ def _summary(rec):
     lines = [f"cycle model: L={s['L']} D={s['D']} dh={s['dh']} H={s['H']} Hkv={s['Hkv']} "
              f"predictor={rec['predictor']}",
              f"cycles {rec['cycles']:,} (speculation busy {rec['cycles_spec']:,}, execution busy "
-             f"{rec['cycles_exec']:,}); ideal: speculation {rec['ideal_spec']:,}, execution "
-             f"{rec['ideal_exec']:,}; {rec['cycles_over_ideal']:.2f}x the {rec['bottleneck']} unit's",
+             f"{rec['cycles_exec']:,}); ideal: speculation {rec['ideal_spec']:,}, MAC array "
+             f"{rec['ideal_exec']:,}, A.V array {rec['ideal_av']:,}; {rec['cycles_over_ideal']:.2f}x the "
+             f"bottleneck's ({rec['bottleneck']})",
              f"PEA beats {a['pea_beats']:,}, PEB beats {a['peb_beats']:,}, pairs per round "
              f"{', '.join(f'{v:,}' for v in a['peb_pairs_per_round']) or '-'}, KV rows {a['kv_rows']:,}",
              f"MACs {a['macs']:,} ({a['mac_beats']:,} beats), A.V MACs {a['av_macs']:,}, softmax elements "
              f"{a['softmax_elements']:,}",
              f"AXI: {a['axi_read_total']:,} bytes read, {a['axi_written_total']:,} written",
-             f"model time {rec['model_seconds']} s"]
+             f"model time {rec['model_seconds']} s ({rec['model_cpu_seconds']} s CPU)"]
     if "sram" in rec:
         sr = rec["sram"]
         lines.append(f"SRAM {sr['bits']:,} bits (" + ", ".join(f"{k} {v:,}" for k, v in sorted(sr["by_unit"].items()))
