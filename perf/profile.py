@@ -37,18 +37,20 @@ def _heads(a, n):
     return a if a.ndim == n + 1 else a[None]
 
 
-def _round_counts(q_hat, k_hat, arith, group):
-    """[H, R, L] candidate counts per round from the golden speculation path."""
+def _speculate(q_hat, k_hat, arith, group):
+    """([H, L, L] masks, [H, R, L] candidate counts per round) from the golden speculation path."""
     from golden.speculation import initial_candidates, mrsa_rounds
 
     H, L = q_hat.shape[0], q_hat.shape[1]
     c1 = initial_candidates(L, arith.causal)
-    out = np.zeros((H, arith.n_rounds, L), dtype=np.int64)
+    counts = np.zeros((H, arith.n_rounds, L), dtype=np.int64)
+    masks = np.zeros((H, L, L), dtype=bool)
     for h in range(H):
         res = mrsa_rounds(q_hat[h], k_hat[h // group], arith, c1)
+        masks[h] = res.mask
         for r in range(arith.n_rounds):
-            out[h, r] = res.cands[r].sum(axis=1)
-    return out
+            counts[h, r] = res.cands[r].sum(axis=1)
+    return masks, counts
 
 
 def profile_from_outputs(inputs, out) -> Profile:
@@ -61,35 +63,34 @@ def profile_from_outputs(inputs, out) -> Profile:
     if arith.predictor == "dense":
         cands = np.zeros((H, 0, L), dtype=np.int64)
     elif arith.predictor in ("lapa", "symlo"):
-        cands = _round_counts(_heads(out["q_hat"], 2), _heads(out["k_hat"], 2), arith, H // Hkv)
+        cands = _speculate(_heads(out["q_hat"], 2), _heads(out["k_hat"], 2), arith, H // Hkv)[1]
     else:
         raise ValueError(f"predictor = {arith.predictor!r}: no hardware schedule for it (lapa, dense)")
     return Profile(inputs.shape, bool(arith.causal), bool(arith.rope), arith.predictor, cands, mask, needed)
 
 
 def profile_from_inputs(inputs) -> Profile:
-    """A profile of a vector file without outputs: the golden model's speculation path (SPEC 3,
-    q_hat, k_hat, masks; the execution path of SPEC 4 does not change the schedule)."""
-    from golden.model import run_layer
+    """A profile of a vector file without outputs: the golden model's speculation path only (SPEC 3:
+    q_hat, k_hat, the MRSA rounds; the execution path of SPEC 4 does not change the schedule)."""
+    from golden.speculation import initial_candidates, key_needed, predict_hat
 
     arith = inputs.arith
-    if arith.predictor == "dense":
-        from golden.speculation import initial_candidates
-
-        L, _, _, H, Hkv = inputs.shape
-        c1 = initial_candidates(L, arith.causal)
-        out = {"mask": np.broadcast_to(c1, (H, L, L)), "key_needed": np.broadcast_to(c1.any(axis=0), (Hkv, L))}
-        return profile_from_outputs(inputs, out)
-    from golden.predictor import predict_layer
-    from golden.rope import rope_table
-    from golden.speculation import initial_candidates, key_needed
-
     L, D, dh, H, Hkv = inputs.shape
-    wq, wk = _heads(inputs.wq, 2), _heads(inputs.wk, 2)
-    table = rope_table(L, dh, arith.rope_base, arith.pos0) if arith.rope else None
-    pred = predict_layer(np.asarray(inputs.x), wq, wk, None, arith, initial_candidates(L, arith.causal), table)
     group = H // Hkv
-    needed = np.stack([key_needed(pred.mask[g * group:(g + 1) * group]) for g in range(Hkv)])
-    del run_layer
-    return profile_from_outputs(inputs, {"mask": pred.mask, "key_needed": needed,
-                                         "q_hat": pred.q_hat, "k_hat": pred.k_hat})
+    if arith.predictor == "dense":
+        c1 = initial_candidates(L, arith.causal)
+        masks = np.broadcast_to(c1, (H, L, L))
+        cands = np.zeros((H, 0, L), dtype=np.int64)
+    elif arith.predictor in ("lapa", "symlo"):
+        from golden.rope import rope_table
+
+        wq, wk = _heads(inputs.wq, 2), _heads(inputs.wk, 2)
+        x = np.asarray(inputs.x)
+        table = rope_table(L, dh, arith.rope_base, arith.pos0) if arith.rope else None
+        k_hat = np.stack([predict_hat(x, wk[g], arith, arith.sh_khat, table) for g in range(Hkv)])
+        q_hat = np.stack([predict_hat(x, wq[h], arith, arith.sh_qhat, table) for h in range(H)])
+        masks, cands = _speculate(q_hat, k_hat, arith, group)
+    else:
+        raise ValueError(f"predictor = {arith.predictor!r}: no hardware schedule for it (lapa, dense)")
+    needed = np.stack([key_needed(masks[g * group:(g + 1) * group]) for g in range(Hkv)])
+    return Profile(inputs.shape, bool(arith.causal), bool(arith.rope), arith.predictor, cands, masks, needed)
