@@ -16,8 +16,8 @@ MODEL_SOURCE = ("perf cycle model (discrete-event model of the RTL's state machi
                 "CTRL.trace = 0, harness memory without stalls; validated against the C++ harness in "
                 "tests/test_perf.py)")
 # measured by tests/test_perf.py (small shape) and the default-shape comparison of the README
-MODEL_ERROR = ("within 1.1 % of the RTL's CYCLES_TOTAL on the 7 jobs of tests/test_perf.py, +0.58 % on "
-               "the default configuration at L = 256")
+MODEL_ERROR = ("within 1.1 % of the RTL's CYCLES_TOTAL on the 12 jobs of tests/test_perf.py (two "
+               "configurations), +0.58 % on the default configuration at L = 256")
 
 
 def ideal(profile, hw, counts):
