@@ -46,6 +46,8 @@ PARAMS = {
     "ctx": Param("int", 1024, help="eval: context length", lo=2, hi=8192),
     "windows": Param("int", 8, help="eval: windows", lo=1, hi=10_000),
     "layers": Param("str", "all", help="eval: layers with predicted masks"),
+    "backend": Param("str", "rtl", ("rtl", "model"),
+                     help="cycles: the RTL on the C++ harness, or the perf cycle model (sizes too long to simulate)"),
     "clock_ns": Param("float", 10.0, help="synth: clock period", lo=1e-3, hi=1e6),
     "block": Param("str", "all", help="synth: blocks ('all' or comma-separated names)"),
     "sram_min_bits": Param("int", 256, help="synth: smallest SRAM macro", lo=1, hi=2**40),

@@ -14,6 +14,7 @@ import json
 import os
 
 from lapa.config import HardwareConfig
+from perf import MODEL_ERROR
 from lapa.report import markdown_table, write_json, write_text_atomic
 
 from .pareto import front
@@ -58,7 +59,7 @@ def _metrics(point, tasks):
     if "cycles" in ok:
         c = ok["cycles"]
         m.update(cycles=c["cycles"], cycles_ideal=c["ideal_cycles"], cycles_over_ideal=c["cycles_over_ideal"],
-                 bit_exact=c["bit_exact"], cycles_seq_len=c["shape"]["L"])
+                 bit_exact=c["bit_exact"], cycles_seq_len=c["shape"]["L"], cycles_backend=c.get("backend", "rtl"))
     if "eval" in ok:
         e = ok["eval"]
         m.update(ppl_change=e["ppl_change"], eval_exec_reduction=e["exec_reduction"], eval_density=e["density"])
@@ -109,7 +110,9 @@ def _fronts(sweep, rows, out_dir):
         labels = [_short(sweep, r, keys) for r in src]
         lens = sorted({r["metrics"]["cycles_seq_len" if measured else "work_seq_len"] for r in src})
         at = f"L = {', '.join(map(str, lens))}"
-        what = f"RTL cycles (measured, {at})" if measured else \
+        modelled = any(r["metrics"].get("cycles_backend") == "model" for r in src) if measured else False
+        what = (f"cycles (perf cycle model, {MODEL_ERROR}, {at})" if modelled else f"RTL cycles (measured, {at})") \
+            if measured else \
             f"ideal cycles (PE-bound model, host.job.ideal_cycles, {at})"
         path = os.path.join(out_dir, "pareto-area-cycles.png")
         pareto_plot(path, [(x, y, lab, which[1]) for x, y, lab in zip(xs, ys, labels)], idx,
@@ -177,8 +180,11 @@ def _markdown(sweep, rows, counts, unavailable, meta, fronts):
         got = sorted({r["metrics"][key] for r in rows if key in r["metrics"]})
         return f" (L = {', '.join(map(str, got))})" if got else ""
 
+    backends = sorted({r["metrics"]["cycles_backend"] for r in rows if "cycles_backend" in r["metrics"]})
+    cyc = {"model": "cycles (perf model)", "rtl": "RTL cycles"}.get(backends[0], "RTL cycles") \
+        if len(backends) == 1 else "cycles (RTL or perf model)"
     out += ["", "## Points", "", markdown_table(
-        ("point", "area um^2", "Fmax MHz", f"RTL cycles{lens('cycles_seq_len')}", "RTL / ideal", "bit-exact",
+        ("point", "area um^2", "Fmax MHz", f"{cyc}{lens('cycles_seq_len')}", "cycles / ideal", "bit-exact",
          f"ideal cycles (model){lens('work_seq_len')}", "exec. reduction (work)", "density (work)",
          "PPL change (eval)", "exec. reduction (eval)"),
         [(r["point"], _fmt(m.get("area_um2")), _fmt(m.get("fmax_mhz"), ".1f"), _fmt(m.get("cycles")),
@@ -188,9 +194,10 @@ def _markdown(sweep, rows, counts, unavailable, meta, fronts):
          for r in rows for m in (r["metrics"],)])]
     ratios = [r["metrics"]["cycles_over_ideal"] for r in rows if "cycles_over_ideal" in r["metrics"]]
     if ratios:
-        out += ["", f"RTL cycles against the PE-bound ideal (the model behind \"ideal cycles\"), over "
+        out += ["", f"{cyc} against the PE-bound ideal (the model behind \"ideal cycles\"), over "
                 f"{len(ratios)} points: {min(ratios):.2f} .. {max(ratios):.2f} (mean "
-                f"{sum(ratios) / len(ratios):.2f}); the ideal is a lower bound, not a prediction."]
+                f"{sum(ratios) / len(ratios):.2f}); the ideal is a lower bound, not a prediction."
+                + (f" The perf cycle model: {MODEL_ERROR}." if "model" in backends else "")]
     out += ["", "## Pareto fronts", ""]
     for name, title, cols in (("area_cycles", "Area against cycles", (("cycles", ",.0f"), ("area_um2", ",.0f"))),
                               ("work_ppl", "Work against perplexity change",

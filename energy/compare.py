@@ -8,8 +8,9 @@ import json
 import os
 
 from lapa.errors import UserError
+from perf import MODEL_ERROR
 
-from .layer import layer_energy, layer_work
+from .layer import layer_energy, layer_work, model_cycles
 
 __all__ = ["compare", "write_compare", "SCHEMA"]
 
@@ -128,10 +129,12 @@ def compare(predictors, inputs, lengths, table, synth, evalrep, source, progress
             arith = dataclasses.replace(inp.arith, predictor="dense") if p == "dense" else inp.arith
             gold = run_layer(inp.x, inp.wq, inp.wk, inp.wv, arith)
             w = layer_work(inp, gold, p)
-            e = layer_energy(table, w, hw, scale, srams, speculation=spec)
+            cycles, cyc_source = model_cycles(inp._replace(arith=arith), gold, hw)
+            e = layer_energy(table, w, hw, scale, srams, speculation=spec, cycles=cycles, cycles_source=cyc_source)
             delay_s = e["cycles"] * table["clock_ns"] * 1e-9
             entry["by_seq_len"][str(L)] = {
-                "cycles": round(e["cycles"]), "energy_pj": e["total_pj"], "split_pj": e["split_pj"],
+                "cycles": round(e["cycles"]), "cycles_source": e["cycles_source"],
+                "energy_pj": e["total_pj"], "split_pj": e["split_pj"],
                 "active_split_pj": e["active_split_pj"], "sram_pj": e["sram_pj"],
                 "area_scaled": e["area_scaled"],
                 "offchip_pj": e["offchip_pj"], "edp_pj_s": e["total_pj"] * delay_s,
@@ -215,8 +218,8 @@ def _markdown(rec):
                 f"of area: {_fmt(sh.get('area_speculation_pct'))} % (paper: 52 %)."]
     out += ["", "Energy per layer = actions x energy per action (gate-level, small configuration, "
             "per elementary operation) + SRAM accesses x CACTI energy + (idle + leakage) x cycles; "
-            "off-chip traffic apart (`offchip_pj` in compare.json). Cycles: ideal PE-bound count x "
-            "the measured cycles / ideal ratio. dense = LAPA's execution unit with every pair kept "
+            "off-chip traffic apart (`offchip_pj` in compare.json). Cycles: the perf cycle model "
+            f"({MODEL_ERROR}). dense = LAPA's execution unit with every pair kept "
             "and no speculation unit.", ""]
     return "\n".join(out)
 

@@ -12,7 +12,8 @@ configuration when given, else unscaled, which the record says); SRAM energy per
 from CACTI at the target's own buffer shapes (from that report), with accesses scaled from the
 measured job by the unit's work. Off-chip traffic is priced per byte with a stated source.
 Actions come from the golden model's outputs of the layer (SPEC 7 accounting: exact for the
-RTL, see `energy.blocks`); cycles from the ideal PE-bound cycle count times the measured
+RTL, see `energy.blocks`); cycles from the cycle model (`perf`, validated against the RTL; the
+caller passes them) or, without them, the ideal PE-bound cycle count times the measured
 cycles / ideal ratio of `build.py bench rtl` at L = 1024 (1.21, README), labelled an estimate.
 """
 
@@ -22,7 +23,7 @@ import numpy as np
 
 from . import blocks as B
 
-__all__ = ["layer_work", "layer_energy", "DRAM_PJ_PER_BYTE", "DRAM_SOURCE", "CYCLE_RATIO"]
+__all__ = ["layer_work", "layer_energy", "model_cycles", "DRAM_PJ_PER_BYTE", "DRAM_SOURCE", "CYCLE_RATIO"]
 
 # Off-chip traffic is priced apart from the on-chip energy (the paper's comparison is on-chip).
 DRAM_PJ_PER_BYTE = 160.0
@@ -102,15 +103,28 @@ def _ops(w, hw, speculation=True):
     return ops
 
 
-def layer_energy(table, w, hw, area_scale=None, sram_target=None, speculation=True):
+def model_cycles(inputs, gold, hw):
+    """CYCLES_TOTAL of the layer from the cycle model (`perf`), and the source line to quote."""
+    from perf import MODEL_ERROR, predict, profile_from_outputs
+
+    rec = predict(profile_from_outputs(inputs, gold), hw)
+    return rec["cycles"], f"perf cycle model ({MODEL_ERROR})"
+
+
+def layer_energy(table, w, hw, area_scale=None, sram_target=None, speculation=True, cycles=None,
+                 cycles_source=None):
     """Energy record of one layer: `total_pj`, `split_pj` per unit, `parts` per block, `cycles`.
 
     `area_scale` {unit: target logic area / measured logic area} (None: 1, said so);
     `sram_target` {measured SRAM path: CACTI figures of the same buffer at the target} (None
     or a missing path: the measured table's figures). `speculation` False: the
-    design without the speculation unit (dense: every pair kept, no prediction)."""
+    design without the speculation unit (dense: every pair kept, no prediction). `cycles`: the
+    layer's cycles from the cycle model (`model_cycles`, with `cycles_source`); None: the ideal
+    PE-bound count x CYCLE_RATIO, labelled so."""
     period_ns = table["clock_ns"]
-    cycles = ideal_cycles(w, hw, speculation) * CYCLE_RATIO
+    if cycles is None:
+        cycles = ideal_cycles(w, hw, speculation) * CYCLE_RATIO
+        cycles_source = f"ideal PE-bound cycles x {CYCLE_RATIO} (measured ratio at L = 1024)"
     per_op = _elementary(table)
     ops = _ops(w, hw, speculation)
     parts, split = {}, {"speculation": 0.0, "execution": 0.0, "memory": 0.0, "control": 0.0}
@@ -162,4 +176,4 @@ def layer_energy(table, w, hw, area_scale=None, sram_target=None, speculation=Tr
             "parts_pj": parts, "offchip_bytes": read + write, "offchip_pj": dram,
             "offchip_source": DRAM_SOURCE,
             "area_scaled": bool(area_scale),
-            "cycles_source": f"ideal PE-bound cycles x {CYCLE_RATIO} (measured ratio at L = 1024)"}
+            "cycles_source": cycles_source}

@@ -125,7 +125,8 @@ def run_harness_jobs(jobs, cfg: LapaConfig, *, waves=None, stall=0.0, seed=1, pr
     """Run several `LayerInputs` on one harness build; returns [(outputs, counters)] in order,
     as `sim.layer.run_rtl_jobs` does. `stall`: probability of a stall on every AXI channel.
     `waves`: an FST file (of the last job). `stats`: a list that gains each job's harness
-    figures (sim_cycles, sim_seconds, sim_cpu_seconds). A refused job raises `UserError` naming the ERROR code."""
+    figures (sim_cycles, sim_seconds, sim_cpu_seconds, axi_read_beats, axi_write_beats: the
+    job's 64-bit AXI data beats). A refused job raises `UserError` naming the ERROR code."""
     from rtl.generate import top_verilog
     from rtl.regmap import register_map
 
@@ -170,7 +171,8 @@ def run_harness_jobs(jobs, cfg: LapaConfig, *, waves=None, stall=0.0, seed=1, pr
             raw = {b: memory[lay[b].addr:lay[b].addr + lay[b].size].tobytes() for b in MemoryLayout.OUTPUTS}
             results.append(job_outputs(inputs, lay, raw, regs))
             if stats is not None:
-                stats.append({k: regs[k] for k in ("sim_cycles", "sim_seconds", "sim_cpu_seconds")})
+                stats.append({k: regs[k] for k in ("sim_cycles", "sim_seconds", "sim_cpu_seconds",
+                                                   "axi_read_beats", "axi_write_beats")})
             for f in (dump, img):
                 f.unlink()
     return results

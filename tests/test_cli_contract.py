@@ -147,14 +147,14 @@ SKIP = {"-h", "--help", "--quiet", "--lint", "--resume", "--merge", "--cache-dir
         "--liberty", "--driving-cell", "--json", "--out", "--waves", "--block", "--layers"}
 
 
-FUZZED = ("example", "run", "verilog", "synth", "demo", "bench", "eval")   # the user-facing commands of issue 19
+FUZZED = ("example", "run", "verilog", "synth", "demo", "bench", "eval", "perf")   # the user-facing commands
 
 
 def _base(command, tmp, vec):
     return {"example": ["example", f"{tmp}/e.npz"], "run": ["run", str(vec), f"{tmp}/r.npz"],
             "verilog": ["verilog", f"{tmp}/v"], "synth": ["synth", "--out", f"{tmp}/s"],
             "demo": ["demo", "--out", f"{tmp}/d"], "bench": ["bench", "golden", "--json", f"{tmp}/b.json"],
-            "eval": ["eval", "--out", f"{tmp}/ev"]}[command]
+            "eval": ["eval", "--out", f"{tmp}/ev"], "perf": ["perf", str(vec), "--json", f"{tmp}/p.json"]}[command]
 
 
 def _options():

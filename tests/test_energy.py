@@ -384,6 +384,7 @@ def test_compare_report(smollm2_shaped, capsys):
     lapa, dense = rec["designs"]["lapa"], rec["designs"]["dense"]
     for e in (lapa, dense):
         assert e["cycles"] > 0 and e["energy_pj"] > 0
+        assert e["by_seq_len"]["32"]["cycles_source"].startswith("perf cycle model")
         assert sum(e["split"].values()) == pytest.approx(e["energy_pj"])
         assert e["by_seq_len"]["16"]["energy_pj"] < e["by_seq_len"]["32"]["energy_pj"]
     assert dense["split"]["speculation"] == 0 and lapa["split"]["speculation"] > 0

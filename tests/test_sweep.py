@@ -314,3 +314,23 @@ def test_report_fronts_from_records(tmp_path):
         assert (tmp_path / name).stat().st_size > 0
     md = (tmp_path / "report.md").read_text()
     assert "`energy`: unavailable" in md and "predictor sanger: the RTL backend builds the lapa predictor only" in md
+
+
+def test_cycles_task_model_backend(tmp_path):
+    """backend = "model": the cycles task reaches lapa and dense points (the RTL path only lapa) and
+    runs the perf cycle model in-process: its counters are the golden work's, bit_exact is None."""
+    text = TINY.format(L=16).replace('tasks = ["work", "energy"]', 'tasks = ["cycles"]') \
+        .replace("d_model = 32", 'd_model = 32\nmax_seq_len = 16\nbackend = "model"') \
+        .replace('predictor = ["lapa", "sanger", "topk"]', 'predictor = ["lapa", "dense", "sanger"]') \
+        .replace("pea_lanes = [2, 4]", "pea_lanes = [2]")
+    sweep = load_sweep(_write(tmp_path, text))
+    pts, jobs, cells = plan(sweep, {"cycles": "v"})
+    skipped = [c["cycles"] for c in cells if isinstance(c["cycles"], tuple)]
+    assert len(skipped) == 2 and all("lapa and dense only" in why for _, why in skipped)
+    got = {}
+    for j in jobs.values():
+        rec = TASKS["cycles"].function()(j.params)
+        got[(j.params["predictor"], j.params["setting"]["margin_nats"][0])] = rec
+        assert rec["backend"] == "model" and rec["bit_exact"] is None and rec["cycles"] > rec["ideal_cycles"] > 0
+        assert rec["kv_rows"] == rec["key_needed"]
+    assert len(got) == 4 and got[("dense", 4.0)]["cycles_spec"] == 0 < got[("lapa", 4.0)]["cycles_spec"]

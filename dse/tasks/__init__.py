@@ -24,7 +24,7 @@ HEAVY = "heavy"   # the Dask resource heavy tasks take one of
 SETTING_KEYS = ("predictor", "setting")
 SYNTH_KEYS = HW_KEYS + ("clock_ns", "block", "sram_min_bits", "liberty")
 WORK_KEYS = WORKLOAD_KEYS + SETTING_KEYS
-CYCLES_KEYS = tuple(dict.fromkeys(HW_KEYS + WORK_KEYS))
+CYCLES_KEYS = tuple(dict.fromkeys(HW_KEYS + WORK_KEYS + ("backend",)))
 EVAL_KEYS = ("ctx", "windows", "layers") + SETTING_KEYS
 
 
@@ -51,7 +51,10 @@ class Task(NamedTuple):
 
 
 def _rtl_only(params):
-    if params["predictor"] != "lapa":
+    if params.get("backend", "rtl") == "model":
+        if params["predictor"] not in ("lapa", "dense"):
+            return f"predictor {params['predictor']}: the cycle model schedules lapa and dense only"
+    elif params["predictor"] != "lapa":
         return f"predictor {params['predictor']}: the RTL backend builds the lapa predictor only"
     if params["seq_len"] > params["max_seq_len"]:
         return f"seq_len {params['seq_len']} > max_seq_len {params['max_seq_len']}"
@@ -70,8 +73,9 @@ TASKS = {t.name: t for t in (
          heavy=True, summary="ASIC flow (build.py synth): area, cells, Fmax per block"),
     Task("work", "dse.tasks.work:run", WORK_KEYS, _COMMON + ("golden",), applies=_golden_only,
          summary="golden model on the example layer: SPEC 7 / 8 work, density, PE-bound cycles"),
-    Task("cycles", "dse.tasks.cycles:run", CYCLES_KEYS, _COMMON + ("golden", "rtl", "sim", "host"),
-         applies=_rtl_only, summary="RTL backend (host.rtl): measured cycles and counters"),
+    Task("cycles", "dse.tasks.cycles:run", CYCLES_KEYS, _COMMON + ("golden", "rtl", "sim", "host", "perf"),
+         applies=_rtl_only, summary="RTL backend (host.rtl): measured cycles and counters; "
+         "backend = 'model': the perf cycle model"),
     Task("eval", "dse.tasks.evaluate:run", EVAL_KEYS, _COMMON + ("golden", "evaluation"), heavy=True,
          summary="build.py eval: SmolLM2-135M perplexity change, density, execution reduction"),
     Task("energy", None, (), (), reason="no energy model yet: issue 17 is in progress",

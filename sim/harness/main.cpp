@@ -211,6 +211,7 @@ int main(int argc, char** argv) {
         for (auto& w : job.writes) h.write(w.first, w.second);
         h.write(job.start.first, job.start.second);
         uint64_t begin = h.cycles;
+        std::pair<uint64_t, uint64_t> beats0{h.mem().read_beats, h.mem().write_beats};
         auto last_print = t0;
         uint64_t last_cycles = h.cycles;
         while (!h.top()->irq) {
@@ -242,6 +243,10 @@ int main(int argc, char** argv) {
         double cpu = double(std::clock() - cpu0) / CLOCKS_PER_SEC;
         std::fprintf(out, "sim_cycles %llu\nsim_seconds %.3f\nsim_cpu_seconds %.3f\naxi_errors %llu\n",
                      (unsigned long long)run_cycles, secs, cpu, (unsigned long long)h.mem().errors);
+        // AXI beats of the job (the register reads after it move no AXI4 data)
+        std::fprintf(out, "axi_read_beats %llu\naxi_write_beats %llu\n",
+                     (unsigned long long)(h.mem().read_beats - beats0.first),
+                     (unsigned long long)(h.mem().write_beats - beats0.second));
         std::fclose(out);
     } catch (const harness::ProtocolError& e) {
         h.close_trace();

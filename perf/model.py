@@ -1,0 +1,58 @@
+"""`predict`: the record of one job from the cycle model (`perf.schedule`) and the action counts
+(`perf.counts`), with the PE-bound ideal of each unit beside the cycles."""
+
+from __future__ import annotations
+
+import time
+
+from lapa.fields import MAX_ROUNDS
+
+from .counts import action_counts
+from .schedule import simulate
+
+__all__ = ["MODEL_SOURCE", "MODEL_ERROR", "predict"]
+
+MODEL_SOURCE = ("perf cycle model (discrete-event model of the RTL's state machines, production job "
+                "CTRL.trace = 0, harness memory without stalls; validated against the C++ harness in "
+                "tests/test_perf.py)")
+# measured by tests/test_perf.py (small shape) and the default-shape comparison of the README
+MODEL_ERROR = ("within 1.1 % of the RTL's CYCLES_TOTAL on the 12 jobs of tests/test_perf.py (two "
+               "configurations), +0.58 % on the default configuration at L = 256")
+
+
+def ideal(profile, hw, counts):
+    """Cycles of each unit with every PE busy: the speculation unit (PEA + PEB, `host.job.ideal_cycles`),
+    the execution unit's MAC array (projections and scores) and its A.V array (beside it)."""
+    L, D, dh, H, Hkv = profile.shape
+    spec = counts["pea_shift_adds"] / hw.pea_lanes + sum(counts["peb_pairs_per_round"]) * dh / hw.peb_lanes
+    execm = counts["macs"] / (hw.mac_rows * hw.mac_cols)
+    av = counts["av_macs"] / hw.av_lanes
+    return {"speculation": spec, "execution MAC array": execm, "execution A.V array": av}
+
+
+def predict(profile, hw) -> dict:
+    """Cycles (`cycles` = CYCLES_TOTAL), the other cycle counters, the action counts and the
+    ideal cycles of the bottleneck unit for one job of `profile` on hardware `hw`."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    sim = simulate(profile, hw)
+    counts = action_counts(profile, hw)
+    units = ideal(profile, hw, counts)
+    bottleneck = max(units, key=units.get)
+    spec, execm = units["speculation"], units["execution MAC array"]
+    cycles = int(sim["cycles_total"])
+    rec = {
+        "cycles": cycles,
+        "cycles_total": cycles, "cycles_spec": int(sim["cycles_spec"]), "cycles_exec": int(sim["cycles_exec"]),
+        "cycles_stall": int(sim["cycles_stall"]),
+        **{f"pairs_round{r + 1}": int(counts.get(f"pairs_round{r + 1}", 0)) for r in range(MAX_ROUNDS)},
+        "kv_rows": counts["kv_rows"],
+        "ideal_spec": round(spec), "ideal_exec": round(execm), "ideal_av": round(units["execution A.V array"]),
+        "bottleneck": bottleneck, "cycles_over_ideal": cycles / max(units[bottleneck], 1),
+        "actions": {k: v for k, v in counts.items() if not k.startswith("pairs_round")},
+        "shape": dict(zip(("L", "D", "dh", "H", "Hkv"), profile.shape)),
+        "predictor": profile.predictor,
+        "source": MODEL_SOURCE,
+    }
+    rec["model_seconds"] = round(time.perf_counter() - t0, 3)
+    rec["model_cpu_seconds"] = round(time.process_time() - c0, 3)
+    return rec

@@ -1,0 +1,179 @@
+# amaranth: UnusedElaboratable=no
+"""The cycle model (`perf`, `build.py perf`) against the C++ Verilator harness.
+
+One harness build (test_harness's configuration, shared with it through the harness cache) runs
+production jobs (CTRL.trace = 0, no stalls) of several shapes: one token, GQA 9/3 at the maximum
+length, MHA without causal mask and with RoPE, margin mode with 1, 3 and 4 rounds, corner values.
+The model's CYCLES_TOTAL must be within 2 % of the harness's, and what the RTL counts exactly
+(PAIRS_ROUND*, KV_ROWS, CYCLES_STALL = read bursts, the AXI read and write beats of the harness
+memory) must equal the model's. The error table is printed."""
+
+import json
+
+import numpy as np
+import pytest
+
+from golden.example import example_layer
+from golden.model import run_layer
+from host.harness import run_harness_jobs
+from host.job import COUNTERS
+from lapa.cli import main
+from lapa.config import HardwareConfig, LapaConfig
+from lapa.vectors import LayerInputs
+from perf import predict, profile_from_inputs, profile_from_outputs
+from tests.test_top import CFG, HW, corner_layer, layer
+
+TOLERANCE = 0.02        # issue 15: within 2 % of the RTL on every tested case
+EXACT = ("cycles_stall", *(c for c in COUNTERS if c.startswith("pairs_round")), "kv_rows")
+
+
+def perf_jobs():
+    return [
+        ("one token", layer(1, 1, 1, 2)),
+        ("GQA 9/3, L max", layer(32, 9, 3, 1)),
+        ("MHA 4/4, not causal, RoPE", layer(7, 4, 4, 3, causal=False, rope=True, pos0=5)),
+        ("margin, 3 rounds, RoPE", layer(20, 9, 3, 4, ddf_mode="margin", round_bits=(2, 3, 3), round_eta=(0, 0, 0),
+                                         round_margin=(3000, 2000, 1000), rope=True)),
+        ("margin, 1 round", layer(13, 4, 2, 5, ddf_mode="margin", round_bits=(8,), round_eta=(0,),
+                                  round_margin=(2500,))),
+        ("margin, 4 rounds, not causal", layer(9, 2, 1, 6, ddf_mode="margin", round_bits=(2, 2, 2, 2),
+                                               round_eta=(0,) * 4, round_margin=(400, 300, 200, 100),
+                                               causal=False)),
+        ("corner values", corner_layer(16, 7)),
+    ]
+
+
+@pytest.fixture(scope="module")
+def compared():
+    named = perf_jobs()
+    jobs = [j for _, j in named]
+    stats = []
+    runs = run_harness_jobs(jobs, CFG, progress=False, trace=False, stats=stats)
+    rows = []
+    for (name, inputs), (_, counters), st in zip(named, runs, stats):
+        gold = run_layer(inputs.x, inputs.wq, inputs.wk, inputs.wv, inputs.arith)
+        rec = predict(profile_from_outputs(inputs, gold), HW)
+        rows.append((name, inputs, counters, st, rec))
+    print("\ncycle model against the harness (production jobs, no stalls):")
+    print(f"{'case':32} {'L':>3} {'H/Hkv':>5} {'RTL cycles':>10} {'model':>10} {'error':>7} "
+          f"{'spec RTL':>9} {'model':>9} {'exec RTL':>9} {'model':>9}")
+    for name, inputs, c, st, rec in rows:
+        L, _, _, H, Hkv = inputs.shape
+        err = (rec["cycles"] - c["cycles_total"]) / c["cycles_total"]
+        print(f"{name:32} {L:>3} {H:>2}/{Hkv:<2} {c['cycles_total']:>10,} {rec['cycles']:>10,} {100 * err:>+6.2f}% "
+              f"{c['cycles_spec']:>9,} {rec['cycles_spec']:>9,} {c['cycles_exec']:>9,} {rec['cycles_exec']:>9,}")
+    worst = max(abs(rec["cycles"] - c["cycles_total"]) / c["cycles_total"] for _, _, c, _, rec in rows)
+    print(f"worst cycles error {100 * worst:.2f} %")
+    return rows
+
+
+def test_cycles_within_two_percent(compared):
+    for name, _, c, _, rec in compared:
+        err = abs(rec["cycles"] - c["cycles_total"]) / c["cycles_total"]
+        assert err <= TOLERANCE, f"{name}: model {rec['cycles']} vs RTL {c['cycles_total']} ({100 * err:.2f} %)"
+
+
+def test_counters_exact(compared):
+    for name, _, c, st, rec in compared:
+        for key in EXACT:
+            assert rec[key] == c[key], f"{name}: {key} model {rec[key]} vs RTL {c[key]}"
+        a = rec["actions"]
+        assert a["axi_read_total"] == 8 * st["axi_read_beats"], f"{name}: AXI bytes read"
+        assert a["axi_written_total"] == 8 * st["axi_write_beats"], f"{name}: AXI bytes written"
+
+
+def test_profile_from_inputs_matches_outputs():
+    """A vector file without outputs: the golden speculation path gives the same profile."""
+    inputs = layer(12, 4, 2, 8, rope=True)
+    gold = run_layer(inputs.x, inputs.wq, inputs.wk, inputs.wv, inputs.arith)
+    a, b = profile_from_inputs(inputs), profile_from_outputs(inputs, gold)
+    for field in ("cands", "mask", "key_needed"):
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+    ra, rb = predict(a, HW), predict(b, HW)
+    assert ra["cycles"] == rb["cycles"] and ra["actions"] == rb["actions"]
+
+
+def test_dense_has_no_speculation_and_more_execution(tmp_path):
+    """The dense design: every pair of C_1, no speculation unit, more execution cycles than lapa's."""
+    lapa = layer(24, 4, 2, 9)
+    dense = layer(24, 4, 2, 9, predictor="dense")
+    rl = predict(profile_from_inputs(lapa), HW)
+    rd = predict(profile_from_inputs(dense), HW)
+    assert rd["cycles_spec"] == 0 and rd["actions"]["pea_beats"] == 0
+    L = 24
+    assert rd["actions"]["softmax_elements"] == 4 * L * (L + 1) // 2
+    assert rd["kv_rows"] == 2 * L
+    assert rd["actions"]["macs"] > rl["actions"]["macs"]
+
+
+def test_build_perf_json(tmp_path, capsys):
+    out = tmp_path / "p.json"
+    rc = main(["perf", "--seq-len", "16", "--d-model", "32", "--head-dim", "16", "--n-heads", "2",
+               "--n-kv-heads", "1", "--sram", "--json", str(out)])
+    assert rc == 0
+    rec = json.loads(out.read_text())
+    sram = rec["sram"]
+    assert sram["bits"] == sum(b["bits"] for b in sram["buffers"] if b["sram"]) == sum(sram["by_unit"].values())
+    # the execution unit's x buffer holds every token: L x D bytes (max_seq_len 16, D 32)
+    assert {"path": "core/exec/x_buf", "width": 64, "depth": 16 * 32 // 8, "bits": 16 * 32 * 8,
+            "sram": True} in sram["buffers"]
+    assert isinstance(rec["cycles"], int) and rec["cycles"] == rec["cycles_total"] > 0
+    assert rec["shape"] == {"L": 16, "D": 32, "dh": 16, "H": 2, "Hkv": 1}
+    assert "cycles" in capsys.readouterr().out
+
+
+def test_build_perf_vector_file(tmp_path, capsys):
+    vec = tmp_path / "v.npz"
+    assert main(["example", str(vec), "--seq-len", "8", "--d-model", "16", "--head-dim", "8",
+                 "--n-heads", "2", "--n-kv-heads", "1"]) == 0
+    assert main(["perf", str(vec)]) == 0
+    assert "cycle model: L=8 D=16" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["perf", "{missing}"], "missing.npz"),
+    (["perf", "{vec}", "--seq-len", "8"], "--seq-len"),
+    (["perf", "--seq-len", "0"], "--seq-len = 0"),
+    (["perf", "{vec}", "--max-seq-len", "4"], "max-seq-len"),
+    (["perf", "--seq-len", "8", "--d-model", "16", "--head-dim", "8", "--n-heads", "2", "--n-kv-heads", "1",
+      "--json", "{tmp}/no/such/dir/p.json"], "no/such/dir"),
+])
+def test_build_perf_bad_input(tmp_path, capsys, argv, fragment):
+    vec = tmp_path / "v.npz"
+    assert main(["example", str(vec), "--seq-len", "8", "--d-model", "16", "--head-dim", "8",
+                 "--n-heads", "2", "--n-kv-heads", "1"]) == 0
+    capsys.readouterr()
+    argv = [a.format(vec=vec, tmp=tmp_path, missing=tmp_path / "missing.npz") for a in argv]
+    rc = main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and err[0].startswith("error: ") and fragment in err[0], err
+
+
+HW2 = HardwareConfig(d_model=64, head_dim=32, max_seq_len=64, n_heads=4, n_kv_heads=2,
+                     pea_lanes=8, peb_lanes=4, mac_rows=4, mac_cols=4, av_lanes=4)
+
+
+def _layer2(L, H, Hkv, seed, **arith):
+    cal = example_layer(L, HW2.d_model, HW2.head_dim, H, Hkv, seed=seed)
+    return LayerInputs(cal.x, cal.wq, cal.wk, cal.wv, cal.arith.replace(**arith))
+
+
+@pytest.mark.slow
+def test_second_configuration():
+    """Other lanes (PEB 8 beats a key, 2 beats a score, A.V 8 jobs a row) on a second harness build
+    (about 4 min to build on the loaded 2-core machine): measured -0.32 % .. -0.05 %."""
+    jobs = [_layer2(1, 1, 1, 2), _layer2(64, 4, 2, 1), _layer2(40, 4, 4, 3, causal=False, rope=True),
+            _layer2(50, 4, 1, 4, ddf_mode="margin", round_bits=(2, 3, 3), round_eta=(0, 0, 0),
+                    round_margin=(3000, 2000, 1000)),
+            _layer2(64, 2, 2, 5, round_bits=(4, 4), round_eta=(256, 256), round_margin=(0, 0))]
+    stats = []
+    runs = run_harness_jobs(jobs, LapaConfig(hw=HW2), progress=False, trace=False, stats=stats)
+    for n, (inputs, (_, c), st) in enumerate(zip(jobs, runs, stats)):
+        gold = run_layer(inputs.x, inputs.wq, inputs.wk, inputs.wv, inputs.arith)
+        rec = predict(profile_from_outputs(inputs, gold), HW2)
+        err = (rec["cycles"] - c["cycles_total"]) / c["cycles_total"]
+        print(f"job {n} L {inputs.shape[0]}: RTL {c['cycles_total']:,}, model {rec['cycles']:,} ({100 * err:+.2f} %)")
+        assert abs(err) <= TOLERANCE, f"job {n}"
+        for key in EXACT:
+            assert rec[key] == c[key], f"job {n}: {key}"
+        assert rec["actions"]["axi_read_total"] == 8 * st["axi_read_beats"], f"job {n}: AXI read"
