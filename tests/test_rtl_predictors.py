@@ -1,0 +1,25 @@
+# amaranth: UnusedElaboratable=no
+"""Baseline predictor blocks (SPEC 8): sanger, topk and symlo's x-LOE against their golden twins
+under back-pressure; multipliers only where the scheme has them; refusals."""
+
+import pytest
+
+from rtl.generate import to_verilog
+from rtl.sanger import Sanger
+from sim.runner import run_cocotb
+
+LONG = [1, pytest.param(4, marks=pytest.mark.slow, id="long")]  # REPEAT: the long run multiplies the random cases
+SANGER = {"lanes": 4, "head_dim": 8, "max_len": 12}
+
+
+@pytest.mark.parametrize("repeat", LONG)
+def test_rtl_sanger(simulator, repeat):
+    run_cocotb(to_verilog(Sanger(**SANGER), "sanger"), "sanger", "sim.sanger", simulator=simulator,
+               env={"REPEAT": repeat, "HEAD_DIM": SANGER["head_dim"], "MAX_LEN": SANGER["max_len"]})
+
+
+@pytest.mark.parametrize("kw,name", [({"lanes": 0}, "lanes"), ({"lanes": 3}, "head_dim"),
+                                     ({"max_len": 0}, "max_len")])
+def test_sanger_refuses(kw, name):
+    with pytest.raises(ValueError, match=name):
+        Sanger(**{**SANGER, **kw})
