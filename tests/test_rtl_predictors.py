@@ -6,6 +6,7 @@ import pytest
 
 from rtl.generate import to_verilog
 from rtl.sanger import Sanger
+from rtl.topk import TopK
 from sim.runner import run_cocotb
 
 LONG = [1, pytest.param(4, marks=pytest.mark.slow, id="long")]  # REPEAT: the long run multiplies the random cases
@@ -23,3 +24,21 @@ def test_rtl_sanger(simulator, repeat):
 def test_sanger_refuses(kw, name):
     with pytest.raises(ValueError, match=name):
         Sanger(**{**SANGER, **kw})
+
+
+TOPK = [{"max_len": 12, "score_width": 18, "radix_bits": 4},   # 5 passes, the top digit partial
+        {"max_len": 9, "score_width": 6, "radix_bits": 1}]     # one comparator, one bit per pass
+
+
+@pytest.mark.parametrize("kw", TOPK, ids=["radix16", "radix2"])
+@pytest.mark.parametrize("repeat", LONG)
+def test_rtl_topk(simulator, kw, repeat):
+    run_cocotb(to_verilog(TopK(**kw), "topk"), "topk", "sim.topk", simulator=simulator,
+               env={"REPEAT": repeat, "MAX_LEN": kw["max_len"], "SCORE_WIDTH": kw["score_width"]})
+
+
+@pytest.mark.parametrize("kw,name", [({"max_len": 0}, "max_len"), ({"score_width": 1}, "score_width"),
+                                     ({"radix_bits": 0}, "radix_bits")])
+def test_topk_refuses(kw, name):
+    with pytest.raises(ValueError, match=name):
+        TopK(**{**TOPK[0], **kw})
