@@ -7,7 +7,9 @@ import pytest
 from rtl.generate import to_verilog
 from rtl.sanger import Sanger
 from rtl.topk import TopK
+from rtl.xloe import XLOE
 from sim.runner import run_cocotb
+from sim.xloe import XLOEBench
 
 LONG = [1, pytest.param(4, marks=pytest.mark.slow, id="long")]  # REPEAT: the long run multiplies the random cases
 SANGER = {"lanes": 4, "head_dim": 8, "max_len": 12}
@@ -42,3 +44,13 @@ def test_rtl_topk(simulator, kw, repeat):
 def test_topk_refuses(kw, name):
     with pytest.raises(ValueError, match=name):
         TopK(**{**TOPK[0], **kw})
+
+
+def test_rtl_xloe(simulator):
+    run_cocotb(to_verilog(XLOEBench(), "xloe_bench"), "xloe_bench", "sim.xloe", simulator=simulator)
+
+
+@pytest.mark.parametrize("make", [lambda: XLOE(), lambda: TopK(**TOPK[0])], ids=["xloe", "topk"])
+def test_no_multiplier(make):
+    """symlo's x-LOE and the top-k engine multiply nothing (Sanger's score array does, by design)."""
+    assert " * " not in to_verilog(make(), "dut")
