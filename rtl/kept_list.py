@@ -19,7 +19,7 @@ from amaranth.lib.wiring import In, Out
 from .kv_control import kv_request_layout
 from .params import require_int
 
-__all__ = ["keep_beat_layout", "KeptList"]
+__all__ = ["keep_beat_layout", "KeptList", "row_job"]
 
 
 def keep_beat_layout(idx_width):
@@ -66,3 +66,19 @@ class KeptList(wiring.Component):
                 with m.Elif(beat.last & pend_valid):
                     m.d.sync += [*send(pend, 1), pend_valid.eq(0)]
         return m
+
+
+def row_job(m, start, seq_len, kept):
+    """Job control of a predictor that emits one kept list per row: `busy` rises the cycle after
+    `start` (ignored while busy) and falls after the `last` beat of row seq_len - 1 has gone out
+    on `kept`. Returns (busy, begin), `begin` the cycle a job is taken (to reset the caller's state)."""
+    busy = Signal()
+    rows_out = Signal(len(seq_len))
+    begin = start & ~busy
+    with m.If(begin):
+        m.d.sync += [busy.eq(1), rows_out.eq(0)]
+    with m.If(kept.valid & kept.ready & kept.payload.last):
+        m.d.sync += rows_out.eq(rows_out + 1)
+        with m.If(rows_out + 1 == seq_len):
+            m.d.sync += busy.eq(0)
+    return busy, begin

@@ -35,7 +35,7 @@ from amaranth.lib.wiring import In, Out
 from lapa.config import signed_width
 from lapa.fields import width_of
 
-from .kept_list import KeptList
+from .kept_list import KeptList, row_job
 from .kv_control import kv_request_layout
 from .params import require_int
 from .registry import block
@@ -95,14 +95,13 @@ class Sanger(wiring.Component):
         def top4(row):
             return [v >> 4 for v in row]
 
-        busy = Signal()
+        busy, begin = row_job(m, self.start, self.seq_len, self.kept)
         n_len = len(self.seq_len)
         k_have = Signal(n_len)       # k4 rows stored (k[0 .. k_have-1])
         q_rows = Signal(n_len)       # q rows taken this job
-        rows_out = Signal(n_len)     # rows whose kept list is out
         m.d.comb += self.busy.eq(busy)
-        with m.If(self.start & ~busy):
-            m.d.sync += [busy.eq(1), q_rows.eq(0), rows_out.eq(0)]
+        with m.If(begin):
+            m.d.sync += q_rows.eq(0)
             with m.If(self.first_head):
                 m.d.sync += k_have.eq(0)
 
@@ -158,10 +157,6 @@ class Sanger(wiring.Component):
         with m.If(sm.o.valid & sm.o.ready):
             m.d.sync += pos.eq(Mux(p.last, 0, pos + 1))
         wiring.connect(m, compact.o, wiring.flipped(self.kept))
-        with m.If(self.kept.valid & self.kept.ready & self.kept.payload.last):
-            m.d.sync += rows_out.eq(rows_out + 1)
-            with m.If(rows_out + 1 == self.seq_len):
-                m.d.sync += busy.eq(0)
         return m
 
 

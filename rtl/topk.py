@@ -31,7 +31,7 @@ from amaranth.lib.wiring import In, Out
 
 from lapa.fields import width_of
 
-from .kept_list import KeptList
+from .kept_list import KeptList, row_job
 from .kv_control import kv_request_layout
 from .params import require_int
 from .registry import block
@@ -77,8 +77,7 @@ class TopK(wiring.Component):
             return (score.as_unsigned() ^ (1 << (W - 1)))
 
         cw = self.max_len.bit_length()
-        busy = Signal()
-        rows_out = Signal(len(self.seq_len))
+        busy, _ = row_job(m, self.start, self.seq_len, self.kept)
         n = Signal(cw)                             # keys in the row
         idx = Signal(cw)                           # read pointer
         pend = Signal()                            # a search read issued last cycle
@@ -90,8 +89,6 @@ class TopK(wiring.Component):
         need = Signal(cw)                          # ties still to keep
         keep_all = Signal()
         m.d.comb += self.busy.eq(busy)
-        with m.If(self.start & ~busy):
-            m.d.sync += [busy.eq(1), rows_out.eq(0)]
 
         beat = self.scores.payload
         u = Signal(wp)
@@ -154,10 +151,6 @@ class TopK(wiring.Component):
                         m.d.sync += [n.eq(0), compact.i.valid.eq(0)]
                         m.next = "collect"
         wiring.connect(m, compact.o, wiring.flipped(self.kept))
-        with m.If(self.kept.valid & self.kept.ready & self.kept.payload.last):
-            m.d.sync += rows_out.eq(rows_out + 1)
-            with m.If(rows_out + 1 == self.seq_len):
-                m.d.sync += busy.eq(0)
         return m
 
 
