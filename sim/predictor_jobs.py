@@ -1,20 +1,30 @@
 """Shared cocotb helpers of the predictor-block testbenches (sanger, topk): job start/finish and
 the comparison of a `kept` stream with golden per-row key lists."""
 
+import json
+import os
+
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
+from cocotb.utils import get_sim_time
 
 from rtl.kv_control import kv_request_layout
 from sim.streams import unpack
 
-__all__ = ["pulse_start", "wait_idle", "check_kept"]
+__all__ = ["pulse_start", "wait_idle", "check_kept", "job_cycles", "write_cycles"]
 
 
 async def pulse_start(dut):
-    """One-cycle `start` (set after a falling edge, as the stream drivers do)."""
+    """One-cycle `start` (set after a falling edge, as the stream drivers do); returns the time."""
     await FallingEdge(dut.clk)
     dut.start.value = 1
     await FallingEdge(dut.clk)
     dut.start.value = 0
+    return get_sim_time("ns")
+
+
+def job_cycles(dut, t0_ns, period_ns=10):
+    """Clock cycles since `t0_ns` (the job's start): a figure for benchmarks, never asserted."""
+    return round((get_sim_time("ns") - t0_ns) / period_ns)
 
 
 async def wait_idle(dut, timeout=200000):
@@ -39,3 +49,9 @@ async def check_kept(sink, idx_width, want, ctx):
         lasts = [int(g.last) for g in got]
         assert seen == keys, f"{ctx} row {t}: kept {seen}, want {keys}"
         assert lasts == [0] * (len(keys) - 1) + [1], f"{ctx} row {t}: last flags {lasts}"
+
+
+def write_cycles(record):
+    """The `cycles` tests' figures, as JSON to the file CYCLES_OUT names."""
+    with open(os.environ["CYCLES_OUT"], "w") as f:
+        json.dump(record, f)

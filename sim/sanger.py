@@ -8,7 +8,7 @@ import numpy as np
 
 from golden.sanger import sanger_kept
 from rtl.sanger import row_layout
-from sim.predictor_jobs import check_kept, pulse_start, wait_idle
+from sim.predictor_jobs import check_kept, job_cycles, pulse_start, wait_idle, write_cycles
 from sim.streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock
 
 
@@ -35,13 +35,14 @@ class SangerTB:
         d.seq_len.value, d.causal.value, d.first_head.value = len(q), int(causal), int(first_head)
         d.sg_mult.value, d.sg_shift.value = arith.sg_mult, arith.sg_shift
         d.sm_frac_bits.value, d.sg_thresh.value = arith.sm_frac_bits, arith.sg_thresh
-        await pulse_start(d)
+        t0 = await pulse_start(d)
         if first_head:
             self.k_src.send_all(self.rows(k))
         self.q_src.send_all(self.rows(q))
         ctx = f"L={len(q)} causal={causal} sg=({arith.sg_mult},{arith.sg_shift},{arith.sm_frac_bits},{arith.sg_thresh})"
         await check_kept(self.sink, self.idx_width, sanger_kept(q, k, causal, arith), ctx)
         await wait_idle(d)
+        return job_cycles(d, t0)
         assert not self.sink.items, f"{ctx}: extra kept beats {list(self.sink.items)}"
 
 
@@ -87,3 +88,15 @@ async def jobs(dut, stalls):
     sg_thresh 0 / 65535 / random, zero and -128 rows, tied maxima, scales where non-maximum
     keys reach E = 32768; at full rate, then with source gaps and sink back-pressure."""
     await _run(dut, *stalls)
+
+
+@cocotb.test(skip="CYCLES_OUT" not in os.environ)
+async def cycles(dut):
+    """Figures, not a check (sim.predictor_cycles): one maximum-length causal and one encoder job
+    at full rate on random int8 q / k (still compared with golden), cycles written to CYCLES_OUT."""
+    await start_clock(dut)
+    tb = SangerTB(dut, 0.0, 0.0)
+    await reset(dut)
+    typical = SimpleNamespace(sg_mult=256, sg_shift=8, sm_frac_bits=6, sg_thresh=131)
+    rand = lambda: tb.g.integers(-128, 128, size=(tb.max_len, tb.dh))
+    write_cycles({f"causal={c}": await tb.job(rand(), rand(), c, typical) for c in (1, 0)})

@@ -7,7 +7,7 @@ import numpy as np
 
 from golden.topk import topk_kept
 from rtl.topk import score_layout
-from sim.predictor_jobs import check_kept, pulse_start, wait_idle
+from sim.predictor_jobs import check_kept, job_cycles, pulse_start, wait_idle, write_cycles
 from sim.streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock
 
 
@@ -28,13 +28,14 @@ class TopKTB:
         """One head: `rows[t]` the scores of C_1[t] (keys 0..len-1)."""
         d = self.dut
         d.seq_len.value, d.topk_k.value = len(rows), topk_k
-        await pulse_start(d)
+        t0 = await pulse_start(d)
         for t, row in enumerate(rows):
             self.src.send_all(pack(self.layout, {"row": t, "key": s, "score": int(v), "last": int(s == len(row) - 1)})
                               for s, v in enumerate(row))
         ctx = f"{ctx} L={len(rows)} topk_k={topk_k}"
         await check_kept(self.sink, self.idx_width, topk_kept(rows, topk_k), ctx)
         await wait_idle(d)
+        return job_cycles(d, t0)
         assert not self.sink.items, f"{ctx}: extra kept beats {list(self.sink.items)}"
 
 
@@ -68,3 +69,15 @@ async def jobs(dut, stalls):
     many ties, all zeros, all -2^(W-1), extremes, one token; at full rate, then with source
     gaps and sink back-pressure."""
     await _run(dut, *stalls)
+
+
+@cocotb.test(skip="CYCLES_OUT" not in os.environ)
+async def cycles(dut):
+    """Figures, not a check (sim.predictor_cycles): maximum-length causal and encoder jobs at full
+    rate, random scores, topk_k = L/8 (still compared with golden), cycles written to CYCLES_OUT."""
+    await start_clock(dut)
+    tb = TopKTB(dut, 0.0, 0.0)
+    await reset(dut)
+    n, lim = tb.max_len, 1 << (tb.score_width - 1)
+    rows = lambda c: [tb.g.integers(-lim, lim, size=(t + 1 if c else n)) for t in range(n)]
+    write_cycles({f"causal={c}": await tb.job(rows(c), max(1, n // 8)) for c in (1, 0)})
