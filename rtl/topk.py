@@ -20,9 +20,15 @@ Per row of n keys, exact and data-independent (no sort, no quick-select worst ca
    turns the decisions into the `kept` stream.
 
 Output `kept` (layout `rtl.kv_control.kv_request_layout`): for every row t in order, M[t]'s
-keys ascending, `last` on the row's final key. Cost per row: n + (ceil(W / radix_bits) + 1) *
-(n + 1) + a few cycles (n <= topk_k: 2n + a few); one row at a time. `topk_k`, `seq_len` must
-stay stable while `busy`.
+keys ascending, `last` on the row's final key. Cost per row: n (collect) + ceil(W / radix_bits)
+* (n + 1) (select) + n (emit) + a few cycles (n <= topk_k: 2n + a few); one row at a time.
+Measured (`python -m sim.predictor_cycles`, W = 22, radix_bits 4, L = 256, no stalls): 2061
+cycles per encoder row (8n + 13), 1027 per causal row on average. `topk_k`, `seq_len` must stay
+stable while `busy`.
+
+Measured (`build.py synth --block topk`, OSU 0.18 um, max_len 1024, W = 22, radix_bits 4,
+10 ns): 0.44 mm^2, of which 0.30 mm^2 the row buffer (SRAM, CACTI), logic 0.13 mm^2; no
+`$mul`; Fmax 207 MHz.
 """
 
 from amaranth.hdl import Array, Module, Mux, Signal, signed, unsigned

@@ -8,7 +8,8 @@ PEA and everything after it stay LAPA's. Every x' fits int8: |x| <= 127 gives at
 x = -128 gives -128.
 
 Combinational (an `rtl.loe.LOEncoder` and a one-hot decode, no register): `o.valid` is
-`i.valid`, `i.ready` is `o.ready`, so it adds no cycle and no buffering.
+`i.valid`, `i.ready` is `o.ready`, so it adds no cycle and no buffering. Measured
+(`build.py synth --block xloe`, OSU 0.18 um): 1,665 um^2 (56 cells, the LOE 1,115), no `$mul`.
 """
 
 from amaranth.hdl import Module, Mux, signed
