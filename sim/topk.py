@@ -59,7 +59,8 @@ async def _run(dut, gap, backpressure):
             ext = [g.choice([lo, hi - 1, 0, -1], size=(t + 1 if causal else n)) for t in range(n)]
             await tb.job(ext, int(g.integers(1, n)), "extremes")
             await tb.job(rows(1, causal), 1, "one token")
-            await tb.job(rows(int(g.integers(2, n + 1)), causal, max(lo, -2**15), min(hi, 2**15)), int(g.integers(1, 5)))
+            mid = rows(int(g.integers(2, n + 1)), causal, max(lo, -2**15), min(hi, 2**15))
+            await tb.job(mid, int(g.integers(1, 5)))
 
 
 @cocotb.test()

@@ -18,7 +18,7 @@ SANGER = {"lanes": 4, "head_dim": 8, "max_len": 12}
 @pytest.mark.parametrize("repeat", LONG)
 def test_rtl_sanger(simulator, repeat):
     run_cocotb(to_verilog(Sanger(**SANGER), "sanger"), "sanger", "sim.sanger", simulator=simulator,
-               testcase="jobs", env={"REPEAT": repeat, "HEAD_DIM": SANGER["head_dim"], "MAX_LEN": SANGER["max_len"]})
+               env={"REPEAT": repeat, "HEAD_DIM": SANGER["head_dim"], "MAX_LEN": SANGER["max_len"]})
 
 
 @pytest.mark.parametrize("kw,name", [({"lanes": 0}, "lanes"), ({"lanes": 3}, "head_dim"),
@@ -36,7 +36,7 @@ TOPK = [{"max_len": 12, "score_width": 18, "radix_bits": 4},   # 5 passes, the t
 @pytest.mark.parametrize("repeat", LONG)
 def test_rtl_topk(simulator, kw, repeat):
     run_cocotb(to_verilog(TopK(**kw), "topk"), "topk", "sim.topk", simulator=simulator,
-               testcase="jobs", env={"REPEAT": repeat, "MAX_LEN": kw["max_len"], "SCORE_WIDTH": kw["score_width"]})
+               env={"REPEAT": repeat, "MAX_LEN": kw["max_len"], "SCORE_WIDTH": kw["score_width"]})
 
 
 @pytest.mark.parametrize("kw,name", [({"max_len": 0}, "max_len"), ({"score_width": 1}, "score_width"),
