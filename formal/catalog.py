@@ -53,6 +53,9 @@ STREAM_PLAN = {
     "softmax": ("prove", 4, True, (), ()),
     "results": ("bmc", 12, False, ("trace", "seq_len", "base"), ("axi.ar",)),
     "top": ("bmc", 12, False, (), ("axi.aw", "axi.w")),
+    "xloe": ("prove", 4, True, (), ()),
+    "topk": ("prove", 4, True, (), ()),
+    "sanger": ("prove", 4, True, (), ()),
 }
 
 # softmax: `o.payload.prob` is a clamped product of the exponent read port's data and `recip`;

@@ -13,8 +13,9 @@ import numpy as np
 
 from .intmath import exact_matmul
 from .softmax import softmax_int
+from .speculation import initial_candidates
 
-__all__ = ["SangerResult", "quantize4", "sanger_scores", "sanger_mask"]
+__all__ = ["SangerResult", "quantize4", "sanger_scores", "sanger_mask", "sanger_kept"]
 
 _BIG = np.int64(1) << np.int64(62)
 
@@ -47,3 +48,10 @@ def sanger_mask(q, k, c1, arith) -> SangerResult:
     row_max = np.where(c1, sp, -_BIG).max(axis=-1, keepdims=True)
     mask = c1 & ((pp.astype(np.int64) >= arith.sg_thresh) | (sp == row_max))
     return SangerResult(mask, q4, k4, sp, pp)
+
+
+def sanger_kept(q, k, causal, arith):
+    """Block-level twin of `rtl.sanger.Sanger`: one job's kept keys, per query row t in order
+    (ascending key indices), from the exact q [L, dh] and k [L, dh] of one head."""
+    c1 = initial_candidates(len(q), causal)
+    return [np.flatnonzero(row) for row in sanger_mask(q, k, c1, arith).mask]

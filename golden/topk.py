@@ -9,7 +9,7 @@ import numpy as np
 
 from .execution import masked_scores
 
-__all__ = ["topk_select", "topk_mask"]
+__all__ = ["topk_select", "topk_mask", "topk_kept"]
 
 
 def topk_select(scores, cand, k):
@@ -36,3 +36,13 @@ def topk_mask(q, k, c1, topk_k):
     """(mask, S on C_1) of one query head."""
     s = masked_scores(q, k, c1)
     return topk_select(s, c1, topk_k), s
+
+
+def topk_kept(scores, topk_k):
+    """Block-level twin of `rtl.topk.TopK`: for each row's exact scores over its candidates (a list
+    of 1-D int arrays, candidate j being key j: C_1 is 0..n-1), the kept keys ascending."""
+    out = []
+    for row in scores:
+        row = np.asarray(row, dtype=np.int64)[None, :]
+        out.append(np.flatnonzero(topk_select(row, np.ones(row.shape, dtype=bool), topk_k)[0]))
+    return out

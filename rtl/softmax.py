@@ -10,6 +10,11 @@ Phases per row (n kept keys): COLLECT (n cycles: store scores, track the maximum
 
 One LUT serves every F: `LUT_F[f] = LUT_8[f << (8 - F)]` exactly, since f / 2^F and
 (f << (8-F)) / 2^8 are the same dyadic number, so the ROM holds `LUT_8` (256 x 16 bits).
+With `mark_max` (the Sanger predictor, SPEC 8, keeps the row maximum whatever its probability)
+each output beat also carries `top`: the score equals the row maximum (d = 0; a smaller score
+can have E = 32768 too when `u` rounds to 0, so E alone cannot tell). The flag rides in a 17th
+bit of the exponent buffer.
+
 DIV needs only 18 quotient bits: the row maximum has d = 0, so E = 32768 and T >= 2^15,
 R <= 2^17; the quotient bits above 17 are zero and the division starts from 2^32 >> 18.
 """
@@ -53,8 +58,9 @@ def score_beat(score_width):
     return data.StructLayout({"score": signed(score_width), "last": 1})
 
 
-def prob_beat():
-    return data.StructLayout({"prob": unsigned(16), "last": 1})
+def prob_beat(mark_max=False):
+    """An output beat: P[t, s] and `last`, with `top` (S[t, s] is the row maximum) under `mark_max`."""
+    return data.StructLayout({"prob": unsigned(16), "last": 1, **({"top": 1} if mark_max else {})})
 
 
 class SoftmaxExp(wiring.Component):
@@ -91,22 +97,22 @@ class SoftmaxExp(wiring.Component):
 class Softmax(wiring.Component):
     """One row at a time; buffers of `max_len` scores and exponents (`lib.memory.Memory`)."""
 
-    def __init__(self, *, score_width, max_len):
+    def __init__(self, *, score_width, max_len, mark_max=False):
         require_int("score_width", score_width, 2)
         require_int("max_len", max_len)
-        self.score_width, self.max_len = score_width, max_len
+        self.score_width, self.max_len, self.mark_max = score_width, max_len, bool(mark_max)
         self.idx_width = max(1, (max_len - 1).bit_length())
         self.sum_width = 16 + max(1, max_len.bit_length())
         super().__init__({
             "i": In(stream.Signature(score_beat(score_width))),
-            "o": Out(stream.Signature(prob_beat())),
+            "o": Out(stream.Signature(prob_beat(self.mark_max))),
             **scale_ports(),
         })
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.scores = scores = Memory(shape=signed(self.score_width), depth=self.max_len, init=[])
-        m.submodules.exps = exps = Memory(shape=unsigned(16), depth=self.max_len, init=[])
+        m.submodules.exps = exps = Memory(shape=unsigned(16 + self.mark_max), depth=self.max_len, init=[])
         s_wr, s_rd = scores.write_port(), scores.read_port()
         e_wr, e_rd = exps.write_port(), exps.read_port()
         m.submodules.exp = exp = SoftmaxExp(d_width=self.score_width + 1)
@@ -136,6 +142,8 @@ class Softmax(wiring.Component):
             with m.State("EXP"):
                 m.d.comb += [s_rd.addr.eq(idx), exp.d.eq(mx - s_rd.data),
                              e_wr.addr.eq(pidx), e_wr.data.eq(exp.e), e_wr.en.eq(pend)]
+                if self.mark_max:
+                    m.d.comb += e_wr.data[16].eq(s_rd.data == mx)
                 m.d.sync += [pend.eq(idx < count), pidx.eq(idx)]
                 with m.If(idx < count):
                     m.d.sync += idx.eq(idx + 1)
@@ -156,8 +164,10 @@ class Softmax(wiring.Component):
                 # Registered read: the read port advances only when the output stage does.
                 adv = ~self.o.valid | self.o.ready
                 m.d.comb += [e_rd.addr.eq(idx), e_rd.en.eq(adv)]
-                prob = (e_rd.data * recip) >> 16
+                prob = (e_rd.data[:16] * recip) >> 16
                 m.d.comb += self.o.payload.prob.eq(Mux(prob > 65535, 65535, prob))
+                if self.mark_max:
+                    m.d.comb += self.o.payload.top.eq(e_rd.data[16])
                 with m.If(adv):
                     m.d.sync += [self.o.valid.eq(idx < count), self.o.payload.last.eq(idx == count - 1)]
                     with m.If(idx < count):
