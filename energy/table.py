@@ -32,7 +32,7 @@ from lapa.errors import UserError
 from . import blocks as B
 from .gatesim import CACHE, PERIOD_NS, run_gate_jobs
 from .netlist import cell_pins, parse_modules, sram_instances
-from .power import hier_power, pin_activity_lines
+from .power import hier_power, pin_activity_lines, port_activity_lines
 from .vcd import read_windows
 
 __all__ = ["SCHEMA", "measure", "model_energy", "load_table"]
@@ -179,7 +179,8 @@ def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, 
     for n, (inputs, (out, _)) in enumerate(zip(jobs, results)):
         _check_golden(inputs, out, f"job {n + 1}")
     with open(os.path.join(run_dir, "netlist.v")) as f:
-        modules = parse_modules(f.read())
+        netlist_text = f.read()
+    modules = parse_modules(netlist_text)
     from flows.asic import _liberty_cells
 
     cells = _liberty_cells(liberty)
@@ -206,7 +207,8 @@ def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, 
         if len(missing) > 0.001 * len(lines):
             raise UserError(f"{len(missing)} pin nets not in the VCD (e.g. {missing[:3]})")
         progress(f"energy: OpenSTA power of the {tag} window ({len(lines)} pins)")
-        power = hier_power(run_dir, "top", lines, clock_ns, tech, tag)
+        power = hier_power(run_dir, "top", lines, clock_ns, tech, tag,
+                           port_activity_lines(netlist_text, "top", act, cycles))
         rec = {"t0_ps": t0, "t1_ps": t1, "cycles": cycles, "power": power,
                "groups": _grouped(_own(power)), "axi": act.handshakes,
                "srams": _sram_accesses(srams, act, period_ps)}
