@@ -8,7 +8,8 @@ dh element, RoPE per element, the MAC and A.V arrays per MAC, requant, softmax a
 element, DDF per pair, KV control per row, the data movers per 64-bit beat. Wider accumulators
 and indices at the larger shape make these lower bounds. Idle and leakage energy per cycle
 scale with each unit's logic area (target area from a synthesis report of the target
-configuration when given, else unscaled, which the record says); SRAM energy per access comes
+configuration when given, else unscaled, which the record says), and so does a block's
+energy per job cycle (`busy_pj_per_cycle`, in tables calibrated on two jobs); SRAM energy per access comes
 from CACTI at the target's own buffer shapes (from that report), with accesses scaled from the
 measured job by the unit's work. Off-chip traffic is priced per byte with a stated source.
 Actions come from the golden model's outputs of the layer (SPEC 7 accounting: exact for the
@@ -127,7 +128,9 @@ def layer_energy(table, w, hw, area_scale=None, sram_target=None, speculation=Tr
         if "glue_pj_per_cycle" in e:
             pj = cycles * (e["glue_pj_per_cycle"] + e["leakage_pj_per_cycle"]) * s
         else:
-            act = ops.get(g, 0) * per_op.get(g, (0.0, ""))[0]
+            # per action, and per cycle of the job where the table has that part
+            act = ops.get(g, 0) * per_op.get(g, (0.0, ""))[0] \
+                + cycles * e.get("busy_pj_per_cycle", 0.0) * s
             active[unit] += act
             pj = act + static
         parts[g] = pj

@@ -10,6 +10,12 @@ hierarchical instance times the window gives its energy. Per block (`energy.bloc
     leakage_pj_per_cycle = leakage power x period
     pj_per_action       = (dynamic energy in the job - idle_pj_per_cycle x cycles) / actions
 
+With two or more calibration jobs (`calibration`), the energy above idle is split into a part
+per action and a part per cycle of a job (`busy_pj_per_cycle`: counters, state machines and
+data moving through a block while the job runs, whether or not the block acts), fitted by
+non-negative least squares over the calibration jobs (`fit_actions`): a block that toggles
+while it waits is then charged per cycle, not on its few actions.
+
 Instances that are no block's (FIFOs, tables, the units' control, registers) are glue: charged
 per cycle of the job (`glue_pj_per_cycle`, dynamic, idle included). SRAM macros are black boxes
 in the netlist: their reads (cycles with RD_EN high) and writes (cycles with a WR_EN bit high) are
@@ -35,7 +41,7 @@ from .netlist import cell_pins, parse_modules, sram_instances
 from .power import hier_power, pin_activity_lines, port_activity_lines
 from .vcd import read_windows
 
-__all__ = ["SCHEMA", "measure", "model_energy", "load_table"]
+__all__ = ["SCHEMA", "measure", "model_energy", "load_table", "fit_actions"]
 
 SCHEMA = "lapa-energy/1"
 IDLE_CYCLES = 400
@@ -144,15 +150,36 @@ def load_table(path):
     return t
 
 
-def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, progress=print):
-    """The energy table of `cfg` from `jobs` (LayerInputs; the first is the calibration job,
-    the others are reported as validation jobs); cached."""
+def fit_actions(rows):
+    """(pJ per action, pJ per job cycle) from calibration rows (energy above idle in pJ,
+    actions, cycles): one row gives the energy per action alone (busy 0, the sign kept);
+    more rows a non-negative least-squares fit of both."""
+    if len(rows) == 1:
+        e, n, _ = rows[0]
+        return (e / n if n else None), 0.0
+    from scipy.optimize import nnls
+
+    if not any(n for _, n, _ in rows):
+        a, busy = None, max(0.0, sum(e for e, _, _ in rows) / sum(c for _, _, c in rows))
+        return a, busy
+    # scale the columns so the fit is not dominated by the larger count
+    ns, cs = max(n for _, n, _ in rows) or 1, max(c for _, _, c in rows)
+    (x, y), _ = nnls(np.array([[n / ns, c / cs] for _, n, c in rows], dtype=float),
+                     np.array([e for e, _, _ in rows], dtype=float))
+    return x / ns, y / cs
+
+
+def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, progress=print,
+            calibration=1):
+    """The energy table of `cfg` from `jobs` (LayerInputs; the first `calibration` are the
+    calibration jobs, the others are reported as validation jobs); cached."""
     from flows.asic import tech_settings
     from flows.cacti import sram
     from flows.tools import DEFAULT_LIBERTY, check_liberty
 
     liberty = check_liberty(liberty or DEFAULT_LIBERTY)
-    key = _key(cfg, liberty, clock_ns, stimulus)
+    key = _key(cfg, liberty, clock_ns, stimulus) if calibration == 1 else \
+        _key(cfg, liberty, clock_ns, [stimulus, calibration])
     cache = os.path.join(CACHE, f"table-{key}.json")
     if os.path.exists(cache):
         return load_table(cache)
@@ -219,7 +246,8 @@ def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, 
 
     period_s = clock_ns * 1e-9
     idle = measured["idle"]["groups"]
-    cal = measured["job1"]
+    cals = [measured[f"job{k + 1}"] for k in range(calibration)]
+    cal = cals[0]
     table = {}
     for g, (dyn, leak) in cal["groups"].items():
         idle_pj = idle[g][0] * period_s * 1e12
@@ -229,12 +257,16 @@ def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, 
                  "idle_pj_per_cycle": idle_pj, "leakage_pj_per_cycle": leak_pj,
                  "job_dynamic_pj": e_job}
         if g.startswith("glue:"):
-            entry.update(action="cycle of the job", glue_pj_per_cycle=e_job / cal["cycles"])
+            e_all = sum(c["groups"][g][0] * c["cycles"] for c in cals) * period_s * 1e12
+            entry.update(action="cycle of the job",
+                         glue_pj_per_cycle=e_all / sum(c["cycles"] for c in cals))
         else:
-            n = cal["actions"][g]
+            rows = [(c["groups"][g][0] * c["cycles"] * period_s * 1e12 - idle_pj * c["cycles"],
+                     c["actions"][g], c["cycles"]) for c in cals]
+            per_action, busy = fit_actions(rows)
             action = next(a for p, _, a in B.BLOCKS if p == g)
-            entry.update(action=action, actions=n,
-                         pj_per_action=(e_job - idle_pj * cal["cycles"]) / n if n else None)
+            entry.update(action=action, actions=sum(r[1] for r in rows),
+                         pj_per_action=per_action, busy_pj_per_cycle=busy)
         table[g] = entry
     sram_figs = {}
     for path, w, d, rp, wp, reads, writes in cal["srams"]:
@@ -252,8 +284,9 @@ def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, 
            "blocks": table, "srams": sram_figs,
            "windows": {tag: {k: v for k, v in rec.items() if k != "power"}
                        | {"total_w": rec["power"][""]} for tag, rec in measured.items()}}
+    out["calibration_jobs"] = [f"job{k + 1}" for k in range(calibration)]
     out["validation"] = {tag: validate(out, rec) for tag, rec in measured.items()
-                         if tag not in ("job1", "idle")}
+                         if tag not in out["calibration_jobs"] + ["idle"]}
     tmp = cache + ".tmp"
     with open(tmp, "w") as f:
         json.dump(out, f, indent=1, default=float)
@@ -281,7 +314,7 @@ def validate(table, rec):
                                  for e in table["blocks"].values())
     active_pred = sum(rec["actions"].get(g, 0) * (e.get("pj_per_action") or 0.0)
                       + rec["cycles"] * (e.get("glue_pj_per_cycle", e["idle_pj_per_cycle"])
-                                         - e["idle_pj_per_cycle"])
+                                         - e["idle_pj_per_cycle"] + e.get("busy_pj_per_cycle", 0.0))
                       for g, e in table["blocks"].items())
     return {"measured_pj": measured, "predicted_pj": total_pred,
             "active_measured_pj": measured - static, "active_predicted_pj": active_pred,
@@ -307,7 +340,8 @@ def model_energy(table, actions, cycles, sram_accesses=None):
             out[g] = cycles * (e["glue_pj_per_cycle"] + per_cycle)
         else:
             out[g] = (actions.get(g, 0) * (e["pj_per_action"] or 0.0)
-                      + cycles * (e["idle_pj_per_cycle"] + per_cycle))
+                      + cycles * (e["idle_pj_per_cycle"] + e.get("busy_pj_per_cycle", 0.0)
+                                  + per_cycle))
     sram_pj = {}
     if sram_accesses is not None:
         for path, (reads, writes) in sram_accesses.items():

@@ -260,12 +260,17 @@ def test_block_actions_match_spec7_accounting():
     assert acts["exec/softmax"] == int(gold["mask"].sum())
 
 
-def _pea_stream(rng, n, p_valid, x_scale):
+def _pea_stream(rng, n, p_valid, x_scale, hold=False):
     """n cycles of PEA input: (valid, payload) with payload = x | w codes << 8 | last << 20 for
-    2 lanes (LOCode: zero, neg, e[3], m, LSB first), `last` every 32 accepted beats."""
+    2 lanes (LOCode: zero, neg, e[3], m, LSB first), `last` every 32 accepted beats. `hold`:
+    a stalled cycle keeps the last payload (a registered source, as the accelerator's buffers
+    feed the PEA), else it carries fresh random data."""
     words, k = [], 0
     for _ in range(n):
         valid = int(rng.random() < p_valid)
+        if hold and not valid and words:
+            words.append(words[-1] & ~(1 << 21))
+            continue
         x = int(np.clip(rng.normal(0, x_scale), -128, 127)) & 0xFF
         w = 0
         for lane in range(2):
@@ -282,12 +287,16 @@ def _pea_stream(rng, n, p_valid, x_scale):
 
 @needs_tools
 def test_pea_per_action_model_predicts_another_stream(tmp_path):
-    """The per-action model on one block: energy per PEA beat and idle / leakage per cycle
-    measured on one stream (full rate, wide activations) predict the gate-level energy of
-    another (half the cycles stalled, narrower activations) within 20 %."""
+    """The per-action model on one block: energy per PEA beat and per cycle of a job, fitted on
+    two streams (full rate with wide activations, three quarters of the cycles valid), plus idle
+    / leakage per cycle, predict the gate-level energy of a third (half the cycles stalled,
+    narrower activations; both held on stalled cycles) within 20 %. With fresh random data on
+    stalled cycles the PEA's logic computes anyway and the energy follows the data, not the
+    beats (per beat from one stream: -38 %, measured once, not asserted)."""
     from energy.crosscheck import run_pea_bench
     from energy.gatesim import CELL_MODELS
     from energy.power import hier_power, pin_activity_lines, port_activity_lines
+    from energy.table import fit_actions
     from energy.vcd import read_windows
     from flows.asic import _liberty_cells, synthesize_asic, tech_settings
     from flows.tools import Design
@@ -302,13 +311,16 @@ def test_pea_per_action_model_predicts_another_stream(tmp_path):
                     d, DEFAULT_LIBERTY, tech, 10)
     rng = np.random.default_rng(17)
     n_cal, n_idle, n_val = 1200, 300, 1200
-    words = (_pea_stream(rng, n_cal, 1.0, 60) + [0] * n_idle + _pea_stream(rng, n_val, 0.5, 15))
+    words = (_pea_stream(rng, n_cal, 1.0, 60) + [0] * n_idle
+             + _pea_stream(rng, n_val, 0.5, 15, hold=True)
+             + _pea_stream(rng, n_cal, 0.75, 40, hold=True))
     run_pea_bench(d, words)
     n = len(words)
     # stimulus word k is applied at the negedge at 25 + 10 k ns; windows on whole cycles
     start = lambda k: (30 + 10 * k) * 1000
-    spans = {"cal": (start(0), start(n_cal)), "idle": (start(n_cal + 20), start(n_cal + n_idle)),
-             "val": (start(n_cal + n_idle), start(n))}
+    v0 = n_cal + n_idle
+    spans = {"cal": (start(0), start(n_cal)), "idle": (start(n_cal + 20), start(v0)),
+             "val": (start(v0), start(v0 + n_val)), "cal2": (start(v0 + n_val), start(n))}
     acts = read_windows(tmp_path / "tb.vcd", list(spans.values()), clock="tb.dut.clk",
                         handshakes={"beat": ("tb.dut.i__valid", "tb.dut.i__ready")})
     text = (tmp_path / "netlist.v").read_text()
@@ -323,15 +335,21 @@ def test_pea_per_action_model_predicts_another_stream(tmp_path):
                   "leak_pj": p["leakage_w"] * cycles * 1e4}
     assert e["idle"]["beats"] == 0 and e["cal"]["beats"] > 0.95 * n_cal
     assert 0.4 * n_val < e["val"]["beats"] < 0.6 * n_val
+    assert 0.65 * n_cal < e["cal2"]["beats"] < 0.85 * n_cal
     idle_pc = e["idle"]["dyn_pj"] / e["idle"]["cycles"]
     leak_pc = e["idle"]["leak_pj"] / e["idle"]["cycles"]
-    per_beat = (e["cal"]["dyn_pj"] - idle_pc * e["cal"]["cycles"]) / e["cal"]["beats"]
-    assert per_beat > 0
+    per_beat, busy = fit_actions([(e[t]["dyn_pj"] - idle_pc * e[t]["cycles"], e[t]["beats"],
+                                   e[t]["cycles"]) for t in ("cal", "cal2")])
     v = e["val"]
-    predicted = v["beats"] * per_beat + v["cycles"] * (idle_pc + leak_pc)
+    predicted = v["beats"] * per_beat + v["cycles"] * (idle_pc + busy + leak_pc)
     measured = v["dyn_pj"] + v["leak_pj"]
-    print(f"PEA: {per_beat:.3f} pJ/beat, idle {idle_pc:.3f} pJ/cycle, predicted {predicted:.1f} pJ, "
-          f"measured {measured:.1f} pJ ({100 * (predicted / measured - 1):+.1f} %)")
+    beats_only = (e["cal"]["dyn_pj"] - idle_pc * e["cal"]["cycles"]) / e["cal"]["beats"]
+    old = v["beats"] * beats_only + v["cycles"] * (idle_pc + leak_pc)
+    print(f"PEA: {per_beat:.3f} pJ/beat + {busy:.3f} pJ/cycle busy, idle {idle_pc:.3f} pJ/cycle, "
+          f"predicted {predicted:.1f} pJ, measured {measured:.1f} pJ "
+          f"({100 * (predicted / measured - 1):+.1f} %; per beat only, one stream: "
+          f"{100 * (old / measured - 1):+.1f} %)")
+    assert per_beat > 0
     assert predicted == pytest.approx(measured, rel=0.2)
 
 
