@@ -187,10 +187,11 @@ def _retype(entry, keys):
 
 
 def synthesize_asic_modules(design, run_dir, liberty, tech, period_ns, sram_min_bits=256,
-                            jobs=1, cache=CACHE, progress=print):
+                            jobs=1, cache=CACHE, progress=None):
     """Synthesize `design` module by module (cached); merge into `run_dir`; the record of
     `flows.asic.read_results` plus `modules` (per distinct module: instances, cells,
     seconds, cached) and `synth_s` (this run's Yosys seconds)."""
+    progress = progress or (lambda line: print(line, flush=True))
     os.makedirs(run_dir, exist_ok=True)
     modules = split_modules(drop_ram_init(design.verilog))
     if design.name not in modules:
@@ -224,7 +225,8 @@ def synthesize_asic_modules(design, run_dir, liberty, tech, period_ns, sram_min_
                 prog.step(f"{names_of[c][0]} (x{len(names_of[c])}, {metas[c]['cells']} cells"
                           f"{', cached' if metas[c]['cached'] else ''})", metas[c]["synth_s"])
             if not done:
-                progress(f"[{label}] still running after {time.perf_counter() - t0:.0f} s: "
+                progress(f"[{label}] after {time.perf_counter() - t0:.0f} s, "
+                         f"{len(pending)} module(s) to go: "
                          + ", ".join(names_of[c][0] for c in pending.values()))
     keys = _readable(names_of)
     keys[top_c] = module_key(design.name)
