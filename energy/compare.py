@@ -135,6 +135,7 @@ def compare(predictors, inputs, lengths, table, synth, evalrep, source, progress
                 "active_split_pj": e["active_split_pj"], "sram_pj": e["sram_pj"],
                 "area_scaled": e["area_scaled"],
                 "offchip_pj": e["offchip_pj"], "edp_pj_s": e["total_pj"] * delay_s,
+                "clock_gated_estimate_pj": e["clock_gated_estimate_pj"],
                 "work": w, "parts_pj": e["parts_pj"]}
         if lengths:
             last = entry["by_seq_len"][str(lengths[-1])]
@@ -148,8 +149,9 @@ def compare(predictors, inputs, lengths, table, synth, evalrep, source, progress
             e["ratio_to_dense"] = {}
             for L, rec in e["by_seq_len"].items():
                 dr = d["by_seq_len"][L]
-                e["ratio_to_dense"][L] = {k: rec[k] / dr[k] for k in ("cycles", "energy_pj", "edp_pj_s")
-                                          if dr[k]}
+                e["ratio_to_dense"][L] = {k: rec[k] / dr[k] for k in ("cycles", "energy_pj", "edp_pj_s",
+                                                                      "clock_gated_estimate_pj")
+                                          if dr.get(k) and rec.get(k) is not None}
             if e.get("area_um2") and d.get("area_um2"):
                 e["area_ratio_to_dense"] = e["area_um2"] / d["area_um2"]
     share = None
@@ -207,6 +209,19 @@ def _markdown(rec):
             a = " / ".join(_fmt(r["active_split_pj"][u] / 1e6) for u in UNITS)
             out.append(f"| {p} | {L} | {a} | {_fmt(r['sram_pj'] / 1e6)} | "
                        f"{'yes' if r['area_scaled'] else 'no (no --synth: the small configuration figures)'} |")
+    gated = [(p, L, r) for p, d in rec["designs"].items() for L, r in d.get("by_seq_len", {}).items()
+             if r.get("clock_gated_estimate_pj") is not None]
+    if gated:
+        from .layer import GATING_SOURCE
+
+        out += ["", "With clock gating (an estimate, not a measurement; the measured figures above "
+                f"stand): {GATING_SOURCE}.", "",
+                "| design | L | energy uJ, measured model | with clock gating, estimate uJ | "
+                "estimate / dense |", "|---|---|---|---|---|"]
+        for p, L, r in gated:
+            ratio = rec["designs"][p].get("ratio_to_dense", {}).get(L, {}).get("clock_gated_estimate_pj")
+            out.append(f"| {p} | {L} | {_fmt(r['energy_pj'] / 1e6)} | "
+                       f"{_fmt(r['clock_gated_estimate_pj'] / 1e6)} | {_fmt(ratio)} |")
     sh = rec.get("speculation_share")
     if sh:
         out += ["", f"Speculation share of LAPA's on-chip energy: "

@@ -122,9 +122,10 @@ exit
 """
 
 
-def hier_power(run_dir, top, act_lines, period_ns, tech, tag, port_lines=()):
+def hier_power(run_dir, top, act_lines, period_ns, tech, tag, port_lines=(), leaves_out=None):
     """{instance path: {internal, switching, leakage, total} in W} ('' = the design);
-    `port_lines` the input ports' activities (`port_activity_lines`)."""
+    `port_lines` the input ports' activities (`port_activity_lines`); `leaves_out` (a dict)
+    receives every leaf cell's record."""
     sta = find_tool("sta")
     if sta is None:
         raise UserError("OpenSTA (sta) not found: energy needs it (bash setup.sh)")
@@ -143,6 +144,8 @@ def hier_power(run_dir, top, act_lines, period_ns, tech, tag, port_lines=()):
     log = run_tool([sta, "-no_splash", "-exit", f"power-{tag}.tcl"], run_dir, f"power-{tag}.log")
     with open(log) as f:
         leaves = parse_power(f.read())
+    if leaves_out is not None:
+        leaves_out.update((k, v) for k, v in leaves.items() if k)
     return roll_up(leaves)
 
 

@@ -41,7 +41,8 @@ from .netlist import cell_pins, parse_modules, sram_instances
 from .power import hier_power, pin_activity_lines, port_activity_lines
 from .vcd import read_windows
 
-__all__ = ["SCHEMA", "measure", "model_energy", "load_table", "fit_actions"]
+__all__ = ["SCHEMA", "measure", "model_energy", "load_table", "fit_actions",
+           "clock_gating_estimate"]
 
 SCHEMA = "lapa-energy/1"
 IDLE_CYCLES = 400
@@ -129,6 +130,30 @@ def _sram_accesses(srams, act, period_ps):
         reads = cycles_high(ports.get("RD_EN", []), 1)
         writes = cycles_high(ports.get("WR_EN", []), width)
         out.append((path, width, depth, rdp, wrp, reads, writes))
+    return out
+
+
+def clock_gating_estimate(pins, cells, idle_leaves, act, cycles, period_ns):
+    """{block group: pJ a job window would save} with ideal clock gating per flip-flop: a
+    flip-flop whose output does not change in a cycle could have had its clock gated, saving
+    its idle energy per cycle (its clock pin and internal nodes; from its own leaf power in the
+    idle window). Cycles with a change are at least the output's toggles; the clock-gate
+    cells' own energy and the clock tree are not modelled, so this is an upper bound on the
+    saving (an estimate, never a measurement)."""
+    out = {}
+    for path, cell, conns in pins:
+        if not cells.get(cell, (0, False))[1] or path not in idle_leaves:
+            continue
+        q = conns.get("Q")
+        if q is None:
+            continue
+        scope, name, bit = q
+        tog = act.toggles.get(f"{scope}.{name}") or act.toggles.get(f"{scope}.\\{name}")
+        changes = min(cycles, tog[bit]) if tog is not None and bit < len(tog) else cycles
+        r = idle_leaves[path]
+        idle_pj = (r["internal_w"] + r["switching_w"]) * period_ns * 1e-9 * 1e12
+        g = B.group_of(path) or f"glue:{B.UNIT_OF(path)}"
+        out[g] = out.get(g, 0.0) + idle_pj * (cycles - changes)
     return out
 
 
@@ -227,6 +252,7 @@ def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, 
     progress(f"energy: toggles of every net in {len(windows)} windows (one pass over the VCD)")
     acts = read_windows(vcd, [(w[1], w[2]) for w in windows], clock="top.clk",
                         handshakes=B.AXI_HANDSHAKES)
+    idle_leaves = {}
     for (tag, t0, t1, inputs, out, counters), act in zip(windows, acts):
         cycles = (t1 - t0) / period_ps
         missing = []
@@ -235,7 +261,8 @@ def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, 
             raise UserError(f"{len(missing)} pin nets not in the VCD (e.g. {missing[:3]})")
         progress(f"energy: OpenSTA power of the {tag} window ({len(lines)} pins)")
         power = hier_power(run_dir, "top", lines, clock_ns, tech, tag,
-                           port_activity_lines(netlist_text, "top", act, cycles))
+                           port_activity_lines(netlist_text, "top", act, cycles),
+                           leaves_out=idle_leaves if tag == "idle" else None)
         rec = {"t0_ps": t0, "t1_ps": t1, "cycles": cycles, "power": power,
                "groups": _grouped(_own(power)), "axi": act.handshakes,
                "srams": _sram_accesses(srams, act, period_ps)}
@@ -244,6 +271,10 @@ def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, 
             rec["actions"] = B.block_actions(rec["work"], cfg.hw, act.handshakes)
         measured[tag] = rec
 
+    for (tag, t0, t1, inputs, *_), act in zip(windows, acts):
+        if inputs is not None:   # the idle window is the last: its leaves are known now
+            measured[tag]["gating_saved_pj"] = clock_gating_estimate(
+                pins, cells, idle_leaves, act, (t1 - t0) / period_ps, clock_ns)
     period_s = clock_ns * 1e-9
     idle = measured["idle"]["groups"]
     cals = [measured[f"job{k + 1}"] for k in range(calibration)]
@@ -267,6 +298,9 @@ def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, 
             action = next(a for p, _, a in B.BLOCKS if p == g)
             entry.update(action=action, actions=sum(r[1] for r in rows),
                          pj_per_action=per_action, busy_pj_per_cycle=busy)
+        idle_all = idle_pj * sum(c["cycles"] for c in cals)
+        saved = sum(c.get("gating_saved_pj", {}).get(g, 0.0) for c in cals)
+        entry["gateable_idle_fraction"] = min(1.0, saved / idle_all) if idle_all > 0 else 0.0
         table[g] = entry
     sram_figs = {}
     for path, w, d, rp, wp, reads, writes in cal["srams"]:
