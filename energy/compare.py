@@ -36,23 +36,46 @@ def _area(synth, speculation):
         f"build.py synth report (units {', '.join(units)})"
 
 
+# measured instance (a child of the small top) -> block of the target synthesis report whose
+# size scales the table's per-cycle energies of that part; the rest (fetcher, FIFOs) unscaled
+_SCALED = {"spec": "speculation", "exec": "execution", "results": "results", "bank": "regbank"}
+_GROUP_PART = {"glue:speculation": "spec", "glue:execution": "exec", "glue:control": "bank"}
+
+
 def _area_scale(table, synth):
-    """{unit: target logic area / measured logic area}, or None without a target report."""
+    """{table block group: target size / measured size} for the per-cycle energies (idle, busy,
+    glue, leakage), or None without a target report. The size is the flip-flop (sequential)
+    area where both records have it, the idle energy being mostly clock and flip-flop energy
+    (no clock gating), else the logic area (SRAM macros out); `_scale_basis` says which."""
     if synth is None:
         return None
-    sub = {}
-    for name, b in table.get("synthesis", {}).get("submodules", {}).items():
-        sub[name] = b["area_um2"]
-    meas = {"speculation": sub.get("spec"), "execution": sub.get("exec")}
-    for s in table.get("srams", {}).values():   # logic only: the macros' area out
-        if meas.get(s["unit"]):
-            meas[s["unit"]] -= s["area_um2"]
+    sub = table.get("synthesis", {}).get("submodules", {})
+    basis = _scale_basis(table, synth)
+    ratio = {}
+    for part, block in _SCALED.items():
+        b, m = synth["blocks"].get(block), sub.get(part)
+        if not b or not m:
+            continue
+        if basis == "sequential":
+            tgt, meas = b["sequential_area_um2"], m["sequential_area_um2"]
+        else:
+            tgt = b["area_um2"] - b["sram_area_um2"]
+            meas = m["area_um2"] - sum(s["area_um2"] for path, s in table.get("srams", {}).items()
+                                       if path.startswith(part + "/"))
+        if meas > 0:
+            ratio[part] = tgt / meas
     out = {}
-    for unit, a in meas.items():
-        if a and unit in synth["units"]:
-            u = synth["units"][unit]
-            out[unit] = (u["area_um2"] - u["sram_area_um2"]) / a
+    for g in table["blocks"]:
+        part = _GROUP_PART.get(g, g.split("/")[0])
+        if part in ratio:
+            out[g] = ratio[part]
     return out or None
+
+
+def _scale_basis(table, synth):
+    sub = table.get("synthesis", {}).get("submodules", {})
+    ok = all("sequential_area_um2" in sub.get(p, {}) for p in _SCALED if p in sub)
+    return "sequential" if ok and synth else "logic"
 
 
 _UNIT_PREFIX = {"speculation": "spec/", "execution": "exec/", "results": "results/"}
@@ -167,7 +190,9 @@ def compare(predictors, inputs, lengths, table, synth, evalrep, source, progress
             "energy_method": table.get("method") if table else None,
             "energy_stimulus": table.get("stimulus") if table else None,
             "energy_table_config": table.get("config") if table else None,
-            "target_hw": dataclasses.asdict(hw), "designs": designs, "speculation_share": share}
+            "target_hw": dataclasses.asdict(hw), "designs": designs, "speculation_share": share,
+            "static_scale": scale, "static_scale_basis":
+                (_scale_basis(table, synth) + " area ratio, target / measured") if scale else None}
 
 
 def _fmt(v, digits=3):
@@ -222,6 +247,13 @@ def _markdown(rec):
             ratio = rec["designs"][p].get("ratio_to_dense", {}).get(L, {}).get("clock_gated_estimate_pj")
             out.append(f"| {p} | {L} | {_fmt(r['energy_pj'] / 1e6)} | "
                        f"{_fmt(r['clock_gated_estimate_pj'] / 1e6)} | {_fmt(ratio)} |")
+    if rec.get("static_scale"):
+        parts = {}
+        for g, v in rec["static_scale"].items():
+            parts.setdefault(f"{v:.3g}", []).append(g)
+        out += ["", f"Per-cycle energies scaled to the target by the {rec['static_scale_basis']}: "
+                + "; ".join(f"x{v} ({', '.join(sorted(gs))})" for v, gs in parts.items())
+                + "; the other parts unscaled."]
     sh = rec.get("speculation_share")
     if sh:
         out += ["", f"Speculation share of LAPA's on-chip energy: "

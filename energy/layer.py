@@ -7,9 +7,12 @@ target block share: the PEA per shift-add (a beat is `pea_lanes` of them), PEB p
 dh element, RoPE per element, the MAC and A.V arrays per MAC, requant, softmax and LOE per
 element, DDF per pair, KV control per row, the data movers per 64-bit beat. Wider accumulators
 and indices at the larger shape make these lower bounds. Idle and leakage energy per cycle
-scale with each unit's logic area (target area from a synthesis report of the target
-configuration when given, else unscaled, which the record says), and so does a block's
-energy per job cycle (`busy_pj_per_cycle`, in tables calibrated on two jobs); SRAM energy per access comes
+scale with the size of the part they were measured on: the target's flip-flop area over the
+measured one per part (speculation, execution, result writer, register bank; the clock and
+flip-flops make up the idle energy of a design without clock gating), from a synthesis report
+of the target configuration when given (`energy.compare._area_scale`), else unscaled, which
+the record says; so does a block's energy per job cycle (`busy_pj_per_cycle`, in tables
+calibrated on two jobs). SRAM energy per access comes
 from CACTI at the target's own buffer shapes (from that report), with accesses scaled from the
 measured job by the unit's work. Off-chip traffic is priced per byte with a stated source.
 Actions come from the golden model's outputs of the layer (SPEC 7 accounting: exact for the
@@ -112,7 +115,8 @@ def _ops(w, hw, speculation=True):
 def layer_energy(table, w, hw, area_scale=None, sram_target=None, speculation=True):
     """Energy record of one layer: `total_pj`, `split_pj` per unit, `parts` per block, `cycles`.
 
-    `area_scale` {unit: target logic area / measured logic area} (None: 1, said so);
+    `area_scale` {block group: target size / measured size} for the per-cycle parts (None
+    or a missing group: 1, said so);
     `sram_target` {measured SRAM path: CACTI figures of the same buffer at the target} (None
     or a missing path: the measured table's figures). `speculation` False: the
     design without the speculation unit (dense: every pair kept, no prediction)."""
@@ -130,7 +134,7 @@ def layer_energy(table, w, hw, area_scale=None, sram_target=None, speculation=Tr
         unit = e["unit"]
         if unit == "speculation" and not speculation:
             continue
-        s = scale.get(unit, 1.0)
+        s = scale.get(g, 1.0)
         gateable += cycles * e["idle_pj_per_cycle"] * s * e.get("gateable_idle_fraction", 0.0)
         static = cycles * (e["idle_pj_per_cycle"] + e["leakage_pj_per_cycle"]) * s
         if "glue_pj_per_cycle" in e:
