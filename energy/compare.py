@@ -102,14 +102,14 @@ def _sram_target(table, synth):
     return out
 
 
-def _ppl(evalrep, predictor, ctx=None):
+def _ppl(evalrep, predictor, ctx=None, margin_nats=8.0):
     if evalrep is None:
         return None, None
     recs = [r for r in evalrep["results"] if r["predictor"] == predictor
             and (ctx is None or r["ctx"] == ctx)]
     if predictor == "lapa":
         pref = [r for r in recs if (r.get("setting") or {}).get("ddf_mode") == "margin"
-                and (r.get("setting") or {}).get("margin_nats") == [8.0, 8.0]]
+                and (r.get("setting") or {}).get("margin_nats") == [margin_nats] * 2]
         recs = pref or recs
     if not recs:
         return None, None
@@ -117,7 +117,8 @@ def _ppl(evalrep, predictor, ctx=None):
     return r["ppl_change"], f"ctx {r['ctx']}, {r.get('label')}"
 
 
-def compare(predictors, inputs, lengths, table, synth, evalrep, source, progress=print):
+def compare(predictors, inputs, lengths, table, synth, evalrep, source, progress=print,
+            margin_nats=8.0):
     from golden.model import run_layer
     from lapa.config import HardwareConfig
 
@@ -135,7 +136,7 @@ def compare(predictors, inputs, lengths, table, synth, evalrep, source, progress
     designs = {}
     for p in predictors:
         entry = {"predictor": p}
-        entry["ppl_change"], entry["ppl_source"] = _ppl(evalrep, p)
+        entry["ppl_change"], entry["ppl_source"] = _ppl(evalrep, p, margin_nats=margin_nats)
         if p not in ("lapa", "dense"):
             entry["status"] = NOT_BUILT
             designs[p] = entry

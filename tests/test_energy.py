@@ -419,7 +419,52 @@ def test_compare_report(smollm2_shaped, capsys):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_compare_scales_per_cycle_energy_to_the_target(smollm2_shaped, tmp_path):
+    """With a synthesis report of the target, each measured part's per-cycle energies (idle,
+    glue, leakage) are scaled by its target/measured size: a target with every scaled part
+    twice the measured logic area gives factors of 2 and more energy than unscaled; the
+    actions' part is unchanged."""
+    from lapa.config import LapaConfig, config_to_dict
+
+    with open(TABLE) as f:
+        t = json.load(f)
+    sub = t["synthesis"]["submodules"]
+    blocks = {}
+    for part, (block, unit) in {"spec": ("speculation", "speculation"),
+                                "exec": ("execution", "execution"),
+                                "results": ("results", "control"),
+                                "bank": ("regbank", "control")}.items():
+        sram = sum(v["area_um2"] for k, v in t["srams"].items() if k.startswith(part + "/"))
+        logic = sub[part]["area_um2"] - sram
+        blocks[block] = {"unit": unit, "area_um2": 2 * logic + sram, "sram_area_um2": sram,
+                         "sequential_area_um2": logic, "timing": {"fmax_mhz": 100.0},
+                         "srams": []}
+    units = {}
+    for b in blocks.values():
+        u = units.setdefault(b["unit"], {"area_um2": 0.0, "sram_area_um2": 0.0})
+        u["area_um2"] += b["area_um2"]
+        u["sram_area_um2"] += b["sram_area_um2"]
+    synth = {"schema": "lapa-synth/1", "config": config_to_dict(LapaConfig()), "blocks": blocks,
+             "units": units, "share": None}
+    (tmp_path / "report.json").write_text(json.dumps(synth))
+    recs = {}
+    for tag, extra in (("plain", []), ("scaled", ["--synth", str(tmp_path)])):
+        out = tmp_path / tag
+        assert main(["compare", str(smollm2_shaped / "layer.npz"), "--seq-len", "32",
+                     "--predictors", "lapa,dense", "--energy-table", TABLE, "--out", str(out),
+                     *extra]) == 0
+        recs[tag] = json.loads((out / "compare.json").read_text())
+    sc = recs["scaled"]["static_scale"]
+    assert sc and all(v == pytest.approx(2.0) for v in sc.values())
+    assert {"spec/pea", "glue:speculation", "exec/mac", "results", "glue:control"} <= set(sc)
+    assert "fetcher" not in sc and recs["scaled"]["static_scale_basis"].startswith("logic")
+    a, b = (recs[k]["designs"]["lapa"]["by_seq_len"]["32"] for k in ("plain", "scaled"))
+    assert b["energy_pj"] > 1.5 * a["energy_pj"]
+    assert b["active_split_pj"] == pytest.approx(a["active_split_pj"])
+
+
 @pytest.mark.parametrize("extra, message", [
+    (["--margin-nats", "0"], "--margin-nats = 0.0"),
     (["--seq-len", "0"], "--seq-len = '0'"),
     (["--seq-len", "33"], "each must be in 1..32"),
     (["--predictors", "lapa,nope"], "--predictors = 'lapa,nope'"),
