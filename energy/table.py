@@ -13,7 +13,7 @@ hierarchical instance times the window gives its energy. Per block (`energy.bloc
 With two or more calibration jobs (`calibration`), the energy above idle is split into a part
 per action and a part per cycle of a job (`busy_pj_per_cycle`: counters, state machines and
 data moving through a block while the job runs, whether or not the block acts), fitted by
-non-negative least squares over the calibration jobs (`fit_actions`): a block that toggles
+non-negative least squares over the calibration jobs (`fit_actions`, numpy only): a block that toggles
 while it waits is then charged per cycle, not on its few actions.
 
 Instances that are no block's (FIFOs, tables, the units' control, registers) are glue: charged
@@ -182,16 +182,32 @@ def fit_actions(rows):
     if len(rows) == 1:
         e, n, _ = rows[0]
         return (e / n if n else None), 0.0
-    from scipy.optimize import nnls
-
     if not any(n for _, n, _ in rows):
         a, busy = None, max(0.0, sum(e for e, _, _ in rows) / sum(c for _, _, c in rows))
         return a, busy
-    # scale the columns so the fit is not dominated by the larger count
-    ns, cs = max(n for _, n, _ in rows) or 1, max(c for _, _, c in rows)
-    (x, y), _ = nnls(np.array([[n / ns, c / cs] for _, n, c in rows], dtype=float),
-                     np.array([e for e, _, _ in rows], dtype=float))
-    return x / ns, y / cs
+    return _nnls2(np.array([[n, c] for _, n, c in rows], dtype=float),
+                  np.array([e for e, _, _ in rows], dtype=float))
+
+
+def _nnls2(A, y):
+    """argmin |A x - y| over x >= 0 for two unknowns: the unconstrained fit when it is
+    non-negative, else the better of the two one-unknown fits (each clipped at 0)."""
+    scale = np.abs(A).max(axis=0)
+    scale[scale == 0] = 1.0
+    B = A / scale
+    x, *_ = np.linalg.lstsq(B, y, rcond=None)
+    if (x >= 0).all():
+        return tuple(float(v) for v in x / scale)
+    best = None
+    for k in range(2):
+        col = B[:, k]
+        v = max(0.0, float(col @ y) / float(col @ col)) if col @ col > 0 else 0.0
+        r = float(np.sum((col * v - y) ** 2))
+        if best is None or r < best[0]:
+            best = (r, k, v)
+    out = [0.0, 0.0]
+    out[best[1]] = best[2] / scale[best[1]]
+    return tuple(out)
 
 
 def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, progress=print,

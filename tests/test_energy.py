@@ -498,3 +498,16 @@ def test_energy_refusals(smollm2_shaped, capsys, extra, message):
 def test_energy_refuses_a_missing_file(tmp_path, capsys):
     assert main(["energy", str(tmp_path / "none.npz"), "--out", str(tmp_path / "e")]) == 2
     assert "none.npz" in capsys.readouterr().err
+
+
+def test_fit_actions_per_action_and_per_cycle():
+    """Two calibration jobs recover a part per action and a part per job cycle exactly; a fit
+    that would make one negative keeps it at 0; one job gives the energy per action alone."""
+    from energy.table import fit_actions
+
+    a, busy = fit_actions([(100 * 3.0 + 1000 * 5.0, 100, 1000), (50 * 3.0 + 800 * 5.0, 50, 800)])
+    assert a == pytest.approx(3.0) and busy == pytest.approx(5.0)
+    # more energy for fewer actions at equal cycles: per action would be negative
+    a, busy = fit_actions([(1000.0, 100, 1000), (1100.0, 50, 1000)])
+    assert a == 0.0 and busy == pytest.approx(1.05)
+    assert fit_actions([(300.0, 100, 1000)]) == (3.0, 0.0)
