@@ -37,23 +37,46 @@ def _area(synth, speculation):
         f"build.py synth report (units {', '.join(units)})"
 
 
+# measured instance (a child of the small top) -> block of the target synthesis report whose
+# size scales the table's per-cycle energies of that part; the rest (fetcher, FIFOs) unscaled
+_SCALED = {"spec": "speculation", "exec": "execution", "results": "results", "bank": "regbank"}
+_GROUP_PART = {"glue:speculation": "spec", "glue:execution": "exec", "glue:control": "bank"}
+
+
 def _area_scale(table, synth):
-    """{unit: target logic area / measured logic area}, or None without a target report."""
+    """{table block group: target size / measured size} for the per-cycle energies (idle, busy,
+    glue, leakage), or None without a target report. The size is the flip-flop (sequential)
+    area where both records have it, the idle energy being mostly clock and flip-flop energy
+    (no clock gating), else the logic area (SRAM macros out); `_scale_basis` says which."""
     if synth is None:
         return None
-    sub = {}
-    for name, b in table.get("synthesis", {}).get("submodules", {}).items():
-        sub[name] = b["area_um2"]
-    meas = {"speculation": sub.get("spec"), "execution": sub.get("exec")}
-    for s in table.get("srams", {}).values():   # logic only: the macros' area out
-        if meas.get(s["unit"]):
-            meas[s["unit"]] -= s["area_um2"]
+    sub = table.get("synthesis", {}).get("submodules", {})
+    basis = _scale_basis(table, synth)
+    ratio = {}
+    for part, block in _SCALED.items():
+        b, m = synth["blocks"].get(block), sub.get(part)
+        if not b or not m:
+            continue
+        if basis == "sequential":
+            tgt, meas = b["sequential_area_um2"], m["sequential_area_um2"]
+        else:
+            tgt = b["area_um2"] - b["sram_area_um2"]
+            meas = m["area_um2"] - sum(s["area_um2"] for path, s in table.get("srams", {}).items()
+                                       if path.startswith(part + "/"))
+        if meas > 0:
+            ratio[part] = tgt / meas
     out = {}
-    for unit, a in meas.items():
-        if a and unit in synth["units"]:
-            u = synth["units"][unit]
-            out[unit] = (u["area_um2"] - u["sram_area_um2"]) / a
+    for g in table["blocks"]:
+        part = _GROUP_PART.get(g, g.split("/")[0])
+        if part in ratio:
+            out[g] = ratio[part]
     return out or None
+
+
+def _scale_basis(table, synth):
+    sub = table.get("synthesis", {}).get("submodules", {})
+    ok = all("sequential_area_um2" in sub.get(p, {}) for p in _SCALED if p in sub)
+    return "sequential" if ok and synth else "logic"
 
 
 _UNIT_PREFIX = {"speculation": "spec/", "execution": "exec/", "results": "results/"}
@@ -80,14 +103,14 @@ def _sram_target(table, synth):
     return out
 
 
-def _ppl(evalrep, predictor, ctx=None):
+def _ppl(evalrep, predictor, ctx=None, margin_nats=8.0):
     if evalrep is None:
         return None, None
     recs = [r for r in evalrep["results"] if r["predictor"] == predictor
             and (ctx is None or r["ctx"] == ctx)]
     if predictor == "lapa":
         pref = [r for r in recs if (r.get("setting") or {}).get("ddf_mode") == "margin"
-                and (r.get("setting") or {}).get("margin_nats") == [8.0, 8.0]]
+                and (r.get("setting") or {}).get("margin_nats") == [margin_nats] * 2]
         recs = pref or recs
     if not recs:
         return None, None
@@ -95,7 +118,8 @@ def _ppl(evalrep, predictor, ctx=None):
     return r["ppl_change"], f"ctx {r['ctx']}, {r.get('label')}"
 
 
-def compare(predictors, inputs, lengths, table, synth, evalrep, source, progress=print):
+def compare(predictors, inputs, lengths, table, synth, evalrep, source, progress=print,
+            margin_nats=8.0):
     from golden.model import run_layer
     from lapa.config import HardwareConfig
 
@@ -113,7 +137,7 @@ def compare(predictors, inputs, lengths, table, synth, evalrep, source, progress
     designs = {}
     for p in predictors:
         entry = {"predictor": p}
-        entry["ppl_change"], entry["ppl_source"] = _ppl(evalrep, p)
+        entry["ppl_change"], entry["ppl_source"] = _ppl(evalrep, p, margin_nats=margin_nats)
         if p not in ("lapa", "dense"):
             entry["status"] = NOT_BUILT
             designs[p] = entry
@@ -138,6 +162,7 @@ def compare(predictors, inputs, lengths, table, synth, evalrep, source, progress
                 "active_split_pj": e["active_split_pj"], "sram_pj": e["sram_pj"],
                 "area_scaled": e["area_scaled"],
                 "offchip_pj": e["offchip_pj"], "edp_pj_s": e["total_pj"] * delay_s,
+                "clock_gated_estimate_pj": e["clock_gated_estimate_pj"],
                 "work": w, "parts_pj": e["parts_pj"]}
         if lengths:
             last = entry["by_seq_len"][str(lengths[-1])]
@@ -151,8 +176,9 @@ def compare(predictors, inputs, lengths, table, synth, evalrep, source, progress
             e["ratio_to_dense"] = {}
             for L, rec in e["by_seq_len"].items():
                 dr = d["by_seq_len"][L]
-                e["ratio_to_dense"][L] = {k: rec[k] / dr[k] for k in ("cycles", "energy_pj", "edp_pj_s")
-                                          if dr[k]}
+                e["ratio_to_dense"][L] = {k: rec[k] / dr[k] for k in ("cycles", "energy_pj", "edp_pj_s",
+                                                                      "clock_gated_estimate_pj")
+                                          if dr.get(k) and rec.get(k) is not None}
             if e.get("area_um2") and d.get("area_um2"):
                 e["area_ratio_to_dense"] = e["area_um2"] / d["area_um2"]
     share = None
@@ -168,7 +194,9 @@ def compare(predictors, inputs, lengths, table, synth, evalrep, source, progress
             "energy_method": table.get("method") if table else None,
             "energy_stimulus": table.get("stimulus") if table else None,
             "energy_table_config": table.get("config") if table else None,
-            "target_hw": dataclasses.asdict(hw), "designs": designs, "speculation_share": share}
+            "target_hw": dataclasses.asdict(hw), "designs": designs, "speculation_share": share,
+            "static_scale": scale, "static_scale_basis":
+                (_scale_basis(table, synth) + " area ratio, target / measured") if scale else None}
 
 
 def _fmt(v, digits=3):
@@ -210,6 +238,26 @@ def _markdown(rec):
             a = " / ".join(_fmt(r["active_split_pj"][u] / 1e6) for u in UNITS)
             out.append(f"| {p} | {L} | {a} | {_fmt(r['sram_pj'] / 1e6)} | "
                        f"{'yes' if r['area_scaled'] else 'no (no --synth: the small configuration figures)'} |")
+    gated = [(p, L, r) for p, d in rec["designs"].items() for L, r in d.get("by_seq_len", {}).items()
+             if r.get("clock_gated_estimate_pj") is not None]
+    if gated:
+        from .layer import GATING_SOURCE
+
+        out += ["", "With clock gating (an estimate, not a measurement; the measured figures above "
+                f"stand): {GATING_SOURCE}.", "",
+                "| design | L | energy uJ, measured model | with clock gating, estimate uJ | "
+                "estimate / dense |", "|---|---|---|---|---|"]
+        for p, L, r in gated:
+            ratio = rec["designs"][p].get("ratio_to_dense", {}).get(L, {}).get("clock_gated_estimate_pj")
+            out.append(f"| {p} | {L} | {_fmt(r['energy_pj'] / 1e6)} | "
+                       f"{_fmt(r['clock_gated_estimate_pj'] / 1e6)} | {_fmt(ratio)} |")
+    if rec.get("static_scale"):
+        parts = {}
+        for g, v in rec["static_scale"].items():
+            parts.setdefault(f"{v:.3g}", []).append(g)
+        out += ["", f"Per-cycle energies scaled to the target by the {rec['static_scale_basis']}: "
+                + "; ".join(f"x{v} ({', '.join(sorted(gs))})" for v, gs in parts.items())
+                + "; the other parts unscaled."]
     sh = rec.get("speculation_share")
     if sh:
         out += ["", f"Speculation share of LAPA's on-chip energy: "

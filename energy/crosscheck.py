@@ -53,7 +53,7 @@ def pea_crosscheck(work_dir):
     from rtl.pea import PEA
 
     from .netlist import cell_pins, parse_modules
-    from .power import hier_power, parse_power, pin_activity_lines
+    from .power import hier_power, parse_power, pin_activity_lines, port_activity_lines
     from .vcd import read_windows
 
     d = os.path.abspath(work_dir)
@@ -73,9 +73,11 @@ def pea_crosscheck(work_dir):
     t0, t1 = 30_000, (30 + 10 * n) * 1000
     [act] = read_windows(os.path.join(d, "tb.vcd"), [(t0, t1)])
     cycles = (t1 - t0) / 10_000
-    pins = cell_pins(parse_modules(open(os.path.join(d, "netlist.v")).read()), "pea",
-                     _liberty_cells(DEFAULT_LIBERTY), "tb.dut")
-    gate = hier_power(d, "pea", pin_activity_lines(pins, act, cycles), 10.0, tech, "gate")[""]
+    with open(os.path.join(d, "netlist.v")) as f:
+        text = f.read()
+    pins = cell_pins(parse_modules(text), "pea", _liberty_cells(DEFAULT_LIBERTY), "tb.dut")
+    gate = hier_power(d, "pea", pin_activity_lines(pins, act, cycles), 10.0, tech, "gate",
+                      port_activity_lines(text, "pea", act, cycles, "tb.dut"))[""]
     lines = []
     for port in ("i__valid", "i__payload", "o__ready", "sh", "rst"):
         tog, hi = act.toggles[f"tb.dut.{port}"], act.high[f"tb.dut.{port}"]

@@ -7,8 +7,12 @@ target block share: the PEA per shift-add (a beat is `pea_lanes` of them), PEB p
 dh element, RoPE per element, the MAC and A.V arrays per MAC, requant, softmax and LOE per
 element, DDF per pair, KV control per row, the data movers per 64-bit beat. Wider accumulators
 and indices at the larger shape make these lower bounds. Idle and leakage energy per cycle
-scale with each unit's logic area (target area from a synthesis report of the target
-configuration when given, else unscaled, which the record says); SRAM energy per access comes
+scale with the size of the part they were measured on: the target's flip-flop area over the
+measured one per part (speculation, execution, result writer, register bank; the clock and
+flip-flops make up the idle energy of a design without clock gating), from a synthesis report
+of the target configuration when given (`energy.compare._area_scale`), else unscaled, which
+the record says; so does a block's energy per job cycle (`busy_pj_per_cycle`, in tables
+calibrated on two jobs). SRAM energy per access comes
 from CACTI at the target's own buffer shapes (from that report), with accesses scaled from the
 measured job by the unit's work. Off-chip traffic is priced per byte with a stated source.
 Actions come from the golden model's outputs of the layer (SPEC 7 accounting: exact for the
@@ -23,13 +27,19 @@ import numpy as np
 
 from . import blocks as B
 
-__all__ = ["layer_work", "layer_energy", "model_cycles", "DRAM_PJ_PER_BYTE", "DRAM_SOURCE", "CYCLE_RATIO"]
+__all__ = ["layer_work", "layer_energy", "model_cycles", "DRAM_PJ_PER_BYTE", "DRAM_SOURCE", "CYCLE_RATIO",
+           "GATING_SOURCE"]
 
 # Off-chip traffic is priced apart from the on-chip energy (the paper's comparison is on-chip).
 DRAM_PJ_PER_BYTE = 160.0
 DRAM_SOURCE = ("160 pJ/byte: M. Horowitz, 'Computing's energy problem', ISSCC 2014 (a 64-bit "
                "DRAM access 1.3-2.6 nJ; the lower end, 1.3 nJ / 8 bytes)")
 CYCLE_RATIO = 1.21   # measured cycles / ideal at L = 1024 (README, build.py bench rtl)
+GATING_SOURCE = ("estimate, not measured: the design has no clock gating; each block's idle "
+                 "energy x the fraction of its flip-flop idle energy in cycles where the "
+                 "flip-flop's output did not change (gate-level activity of the small "
+                 "calibration jobs), removed: ideal per-flip-flop gating, gate cells and clock "
+                 "tree not modelled, so an upper bound on the saving")
 
 
 def layer_work(inputs, gold, predictor="lapa"):
@@ -115,7 +125,8 @@ def layer_energy(table, w, hw, area_scale=None, sram_target=None, speculation=Tr
                  cycles_source=None):
     """Energy record of one layer: `total_pj`, `split_pj` per unit, `parts` per block, `cycles`.
 
-    `area_scale` {unit: target logic area / measured logic area} (None: 1, said so);
+    `area_scale` {block group: target size / measured size} for the per-cycle parts (None
+    or a missing group: 1, said so);
     `sram_target` {measured SRAM path: CACTI figures of the same buffer at the target} (None
     or a missing path: the measured table's figures). `speculation` False: the
     design without the speculation unit (dense: every pair kept, no prediction). `cycles`: the
@@ -132,16 +143,20 @@ def layer_energy(table, w, hw, area_scale=None, sram_target=None, speculation=Tr
     scale = area_scale or {}
     cal = table["windows"]["job1"]
     cal_actions = cal["actions"]
+    gateable = 0.0   # idle energy ideal per-flip-flop clock gating would remove (estimate)
     for g, e in table["blocks"].items():
         unit = e["unit"]
         if unit == "speculation" and not speculation:
             continue
-        s = scale.get(unit, 1.0)
+        s = scale.get(g, 1.0)
+        gateable += cycles * e["idle_pj_per_cycle"] * s * e.get("gateable_idle_fraction", 0.0)
         static = cycles * (e["idle_pj_per_cycle"] + e["leakage_pj_per_cycle"]) * s
         if "glue_pj_per_cycle" in e:
             pj = cycles * (e["glue_pj_per_cycle"] + e["leakage_pj_per_cycle"]) * s
         else:
-            act = ops.get(g, 0) * per_op.get(g, (0.0, ""))[0]
+            # per action, and per cycle of the job where the table has that part
+            act = ops.get(g, 0) * per_op.get(g, (0.0, ""))[0] \
+                + cycles * e.get("busy_pj_per_cycle", 0.0) * s
             active[unit] += act
             pj = act + static
         parts[g] = pj
@@ -171,7 +186,10 @@ def layer_energy(table, w, hw, area_scale=None, sram_target=None, speculation=Tr
     read, write = _traffic(w)
     dram = (read + write) * DRAM_PJ_PER_BYTE
     total = sum(split.values())
+    has_gating = any("gateable_idle_fraction" in e for e in table["blocks"].values())
     return {"cycles": cycles, "total_pj": total, "split_pj": split, "sram_pj": sram_pj,
+            "clock_gated_estimate_pj": total - gateable if has_gating else None,
+            "clock_gated_source": GATING_SOURCE if has_gating else None,
             "active_split_pj": active,
             "parts_pj": parts, "offchip_bytes": read + write, "offchip_pj": dram,
             "offchip_source": DRAM_SOURCE,

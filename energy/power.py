@@ -24,7 +24,7 @@ from flows.asic import LIB_NAME, NETLIST
 from flows.sta import sdc_text
 from flows.tools import find_tool, run_tool
 
-__all__ = ["pin_activity_lines", "hier_power", "sta_netlist"]
+__all__ = ["pin_activity_lines", "port_activity_lines", "hier_power", "sta_netlist"]
 
 
 def sta_netlist(run_dir):
@@ -65,6 +65,33 @@ def pin_activity_lines(pins, activity, cycles, missing=None):
     return out
 
 
+def port_activity_lines(netlist_text, top, activity, cycles, scope="top"):
+    """Tcl lines `PORT ACTIVITY DUTY` for every input port bit of module `top` (its VCD scope
+    `scope`). OpenSTA takes a load pin's activity from the pin driving its net, so a cell input
+    on a top-level port gets the port's activity, which is the default input activity (0.1
+    per period) unless set: without these lines every window charges the ports' fan-out
+    cone as if toggling, idle included."""
+    m = re.search(rf"^module\s+{re.escape(top)}\s*\(.*?\);(.*?)^endmodule", netlist_text,
+                  re.M | re.S)
+    if not m:
+        raise UserError(f"netlist: no module {top!r}")
+    out = []
+    span = activity.span or 1
+    for w in re.finditer(r"^\s*input\s+(?:\[(\d+):(\d+)\]\s*)?(\S+?)\s*;", m.group(1), re.M):
+        name = w.group(3).lstrip("\\")
+        if name == "clk":   # the clock's activity is the clock's
+            continue
+        tog = activity.toggles.get(f"{scope}.{name}")
+        if tog is None:
+            continue
+        high = activity.high[f"{scope}.{name}"]
+        lo = min(int(w.group(1)), int(w.group(2))) if w.group(1) else 0
+        for b, (t, h) in enumerate(zip(tog, high)):
+            port = f"{name}[{b + lo}]" if w.group(1) else name
+            out.append(f"{{{port}}} {t / cycles:.6g} {min(1.0, h / span):.4g}")
+    return out
+
+
 _TCL = """read_liberty {lib}
 read_verilog netlist_sta.v
 link_design {top}
@@ -78,6 +105,12 @@ while {{[gets $f line] >= 0}} {{
   sta::set_power_pin_activity [get_pins $name] $a $d
 }}
 close $f
+set f [open {ports}]
+while {{[gets $f line] >= 0}} {{
+  lassign $line name a d
+  sta::set_power_input_port_activity [get_ports $name] $a $d
+}}
+close $f
 report_power -digits 6
 # OpenSTA 2.0.17 reports 0 for a hierarchical instance: every leaf instead, summed in Python
 set leaf [list]
@@ -89,8 +122,10 @@ exit
 """
 
 
-def hier_power(run_dir, top, act_lines, period_ns, tech, tag):
-    """{instance path: {internal, switching, leakage, total} in W} ('' = the design)."""
+def hier_power(run_dir, top, act_lines, period_ns, tech, tag, port_lines=(), leaves_out=None):
+    """{instance path: {internal, switching, leakage, total} in W} ('' = the design);
+    `port_lines` the input ports' activities (`port_activity_lines`); `leaves_out` (a dict)
+    receives every leaf cell's record."""
     sta = find_tool("sta")
     if sta is None:
         raise UserError("OpenSTA (sta) not found: energy needs it (bash setup.sh)")
@@ -99,13 +134,18 @@ def hier_power(run_dir, top, act_lines, period_ns, tech, tag):
     act = f"activity-{tag}.txt"
     with open(os.path.join(run_dir, act), "w") as f:
         f.write("\n".join(act_lines) + "\n")
+    ports = f"ports-{tag}.txt"
+    with open(os.path.join(run_dir, ports), "w") as f:
+        f.write("".join(line + "\n" for line in port_lines))
     with open(os.path.join(run_dir, "power.sdc"), "w") as f:
         f.write(sdc_text(period_ns, True, tech["driving_cell"], tech["load_pf"]))
     with open(os.path.join(run_dir, f"power-{tag}.tcl"), "w") as f:
-        f.write(_TCL.format(lib=LIB_NAME, top=top, act=act))
+        f.write(_TCL.format(lib=LIB_NAME, top=top, act=act, ports=ports))
     log = run_tool([sta, "-no_splash", "-exit", f"power-{tag}.tcl"], run_dir, f"power-{tag}.log")
     with open(log) as f:
         leaves = parse_power(f.read())
+    if leaves_out is not None:
+        leaves_out.update((k, v) for k, v in leaves.items() if k)
     return roll_up(leaves)
 
 

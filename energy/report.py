@@ -22,14 +22,17 @@ def energy_markdown(t):
     rows = []
     for g, e in sorted(t["blocks"].items(), key=lambda kv: (kv[1]["unit"], kv[0])):
         rows.append((g, e["unit"], e["action"], e.get("actions", "-"), _g(e.get("pj_per_action")),
-                     _g(e.get("glue_pj_per_cycle")), _g(e["idle_pj_per_cycle"]),
-                     _g(e["leakage_pj_per_cycle"])))
-    out.append(markdown_table(("block", "unit", "action", "actions (calibration job)",
-                               "pJ / action", "glue pJ / cycle", "idle pJ / cycle",
-                               "leakage pJ / cycle"), rows))
+                     _g(e.get("busy_pj_per_cycle")), _g(e.get("glue_pj_per_cycle")),
+                     _g(e["idle_pj_per_cycle"]), _g(e["leakage_pj_per_cycle"])))
+    out.append(markdown_table(("block", "unit", "action", "actions (calibration jobs)",
+                               "pJ / action", "busy pJ / job cycle", "glue pJ / cycle",
+                               "idle pJ / cycle", "leakage pJ / cycle"), rows))
+    cal = ", ".join(t.get("calibration_jobs", ["job1"]))
     out += ["", "Idle: dynamic energy per cycle with nothing to do (clock and flip-flops: the "
-            "design has no clock gating). pJ / action: the job's dynamic energy above idle, per "
-            "action. Glue: instances that are no block's, per cycle of the job.", ""]
+            "design has no clock gating). pJ / action and busy pJ / job cycle: the jobs' dynamic "
+            f"energy above idle, fitted (non-negative least squares over {cal}) as a part per "
+            "action and a part per cycle of a job. Glue: instances that are no block's, per "
+            "cycle of the job.", ""]
     rows = [(p, s["width"], s["depth"], _g(s["read_pj"]), _g(s["write_pj"]), _g(s["leakage_uw"]))
             for p, s in sorted(t["srams"].items())]
     out += ["## SRAM macros (CACTI)", "", markdown_table(

@@ -10,6 +10,12 @@ hierarchical instance times the window gives its energy. Per block (`energy.bloc
     leakage_pj_per_cycle = leakage power x period
     pj_per_action       = (dynamic energy in the job - idle_pj_per_cycle x cycles) / actions
 
+With two or more calibration jobs (`calibration`), the energy above idle is split into a part
+per action and a part per cycle of a job (`busy_pj_per_cycle`: counters, state machines and
+data moving through a block while the job runs, whether or not the block acts), fitted by
+non-negative least squares over the calibration jobs (`fit_actions`, numpy only): a block that toggles
+while it waits is then charged per cycle, not on its few actions.
+
 Instances that are no block's (FIFOs, tables, the units' control, registers) are glue: charged
 per cycle of the job (`glue_pj_per_cycle`, dynamic, idle included). SRAM macros are black boxes
 in the netlist: their reads (cycles with RD_EN high) and writes (cycles with a WR_EN bit high) are
@@ -32,10 +38,11 @@ from lapa.errors import UserError
 from . import blocks as B
 from .gatesim import CACHE, PERIOD_NS, run_gate_jobs
 from .netlist import cell_pins, parse_modules, sram_instances
-from .power import hier_power, pin_activity_lines
+from .power import hier_power, pin_activity_lines, port_activity_lines
 from .vcd import read_windows
 
-__all__ = ["SCHEMA", "measure", "model_energy", "load_table"]
+__all__ = ["SCHEMA", "measure", "model_energy", "load_table", "fit_actions",
+           "clock_gating_estimate"]
 
 SCHEMA = "lapa-energy/1"
 IDLE_CYCLES = 400
@@ -126,6 +133,30 @@ def _sram_accesses(srams, act, period_ps):
     return out
 
 
+def clock_gating_estimate(pins, cells, idle_leaves, act, cycles, period_ns):
+    """{block group: pJ a job window would save} with ideal clock gating per flip-flop: a
+    flip-flop whose output does not change in a cycle could have had its clock gated, saving
+    its idle energy per cycle (its clock pin and internal nodes; from its own leaf power in the
+    idle window). Cycles with a change are at least the output's toggles; the clock-gate
+    cells' own energy and the clock tree are not modelled, so this is an upper bound on the
+    saving (an estimate, never a measurement)."""
+    out = {}
+    for path, cell, conns in pins:
+        if not cells.get(cell, (0, False))[1] or path not in idle_leaves:
+            continue
+        q = conns.get("Q")
+        if q is None:
+            continue
+        scope, name, bit = q
+        tog = act.toggles.get(f"{scope}.{name}") or act.toggles.get(f"{scope}.\\{name}")
+        changes = min(cycles, tog[bit]) if tog is not None and bit < len(tog) else cycles
+        r = idle_leaves[path]
+        idle_pj = (r["internal_w"] + r["switching_w"]) * period_ns * 1e-9 * 1e12
+        g = B.group_of(path) or f"glue:{B.UNIT_OF(path)}"
+        out[g] = out.get(g, 0.0) + idle_pj * (cycles - changes)
+    return out
+
+
 def _key(cfg, liberty, clock_ns, stimulus):
     with open(liberty, "rb") as f:
         lib = hashlib.sha256(f.read()).hexdigest()[:12]
@@ -144,15 +175,52 @@ def load_table(path):
     return t
 
 
-def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, progress=print):
-    """The energy table of `cfg` from `jobs` (LayerInputs; the first is the calibration job,
-    the others are reported as validation jobs); cached."""
+def fit_actions(rows):
+    """(pJ per action, pJ per job cycle) from calibration rows (energy above idle in pJ,
+    actions, cycles): one row gives the energy per action alone (busy 0, the sign kept);
+    more rows a non-negative least-squares fit of both."""
+    if len(rows) == 1:
+        e, n, _ = rows[0]
+        return (e / n if n else None), 0.0
+    if not any(n for _, n, _ in rows):
+        a, busy = None, max(0.0, sum(e for e, _, _ in rows) / sum(c for _, _, c in rows))
+        return a, busy
+    return _nnls2(np.array([[n, c] for _, n, c in rows], dtype=float),
+                  np.array([e for e, _, _ in rows], dtype=float))
+
+
+def _nnls2(A, y):
+    """argmin |A x - y| over x >= 0 for two unknowns: the unconstrained fit when it is
+    non-negative, else the better of the two one-unknown fits (each clipped at 0)."""
+    scale = np.abs(A).max(axis=0)
+    scale[scale == 0] = 1.0
+    B = A / scale
+    x, *_ = np.linalg.lstsq(B, y, rcond=None)
+    if (x >= 0).all():
+        return tuple(float(v) for v in x / scale)
+    best = None
+    for k in range(2):
+        col = B[:, k]
+        v = max(0.0, float(col @ y) / float(col @ col)) if col @ col > 0 else 0.0
+        r = float(np.sum((col * v - y) ** 2))
+        if best is None or r < best[0]:
+            best = (r, k, v)
+    out = [0.0, 0.0]
+    out[best[1]] = best[2] / scale[best[1]]
+    return tuple(out)
+
+
+def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, progress=print,
+            calibration=1):
+    """The energy table of `cfg` from `jobs` (LayerInputs; the first `calibration` are the
+    calibration jobs, the others are reported as validation jobs); cached."""
     from flows.asic import tech_settings
     from flows.cacti import sram
     from flows.tools import DEFAULT_LIBERTY, check_liberty
 
     liberty = check_liberty(liberty or DEFAULT_LIBERTY)
-    key = _key(cfg, liberty, clock_ns, stimulus)
+    key = _key(cfg, liberty, clock_ns, stimulus) if calibration == 1 else \
+        _key(cfg, liberty, clock_ns, [stimulus, calibration])
     cache = os.path.join(CACHE, f"table-{key}.json")
     if os.path.exists(cache):
         return load_table(cache)
@@ -179,7 +247,8 @@ def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, 
     for n, (inputs, (out, _)) in enumerate(zip(jobs, results)):
         _check_golden(inputs, out, f"job {n + 1}")
     with open(os.path.join(run_dir, "netlist.v")) as f:
-        modules = parse_modules(f.read())
+        netlist_text = f.read()
+    modules = parse_modules(netlist_text)
     from flows.asic import _liberty_cells
 
     cells = _liberty_cells(liberty)
@@ -199,6 +268,7 @@ def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, 
     progress(f"energy: toggles of every net in {len(windows)} windows (one pass over the VCD)")
     acts = read_windows(vcd, [(w[1], w[2]) for w in windows], clock="top.clk",
                         handshakes=B.AXI_HANDSHAKES)
+    idle_leaves = {}
     for (tag, t0, t1, inputs, out, counters), act in zip(windows, acts):
         cycles = (t1 - t0) / period_ps
         missing = []
@@ -206,7 +276,9 @@ def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, 
         if len(missing) > 0.001 * len(lines):
             raise UserError(f"{len(missing)} pin nets not in the VCD (e.g. {missing[:3]})")
         progress(f"energy: OpenSTA power of the {tag} window ({len(lines)} pins)")
-        power = hier_power(run_dir, "top", lines, clock_ns, tech, tag)
+        power = hier_power(run_dir, "top", lines, clock_ns, tech, tag,
+                           port_activity_lines(netlist_text, "top", act, cycles),
+                           leaves_out=idle_leaves if tag == "idle" else None)
         rec = {"t0_ps": t0, "t1_ps": t1, "cycles": cycles, "power": power,
                "groups": _grouped(_own(power)), "axi": act.handshakes,
                "srams": _sram_accesses(srams, act, period_ps)}
@@ -215,9 +287,14 @@ def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, 
             rec["actions"] = B.block_actions(rec["work"], cfg.hw, act.handshakes)
         measured[tag] = rec
 
+    for (tag, t0, t1, inputs, *_), act in zip(windows, acts):
+        if inputs is not None:   # the idle window is the last: its leaves are known now
+            measured[tag]["gating_saved_pj"] = clock_gating_estimate(
+                pins, cells, idle_leaves, act, (t1 - t0) / period_ps, clock_ns)
     period_s = clock_ns * 1e-9
     idle = measured["idle"]["groups"]
-    cal = measured["job1"]
+    cals = [measured[f"job{k + 1}"] for k in range(calibration)]
+    cal = cals[0]
     table = {}
     for g, (dyn, leak) in cal["groups"].items():
         idle_pj = idle[g][0] * period_s * 1e12
@@ -227,12 +304,19 @@ def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, 
                  "idle_pj_per_cycle": idle_pj, "leakage_pj_per_cycle": leak_pj,
                  "job_dynamic_pj": e_job}
         if g.startswith("glue:"):
-            entry.update(action="cycle of the job", glue_pj_per_cycle=e_job / cal["cycles"])
+            e_all = sum(c["groups"][g][0] * c["cycles"] for c in cals) * period_s * 1e12
+            entry.update(action="cycle of the job",
+                         glue_pj_per_cycle=e_all / sum(c["cycles"] for c in cals))
         else:
-            n = cal["actions"][g]
+            rows = [(c["groups"][g][0] * c["cycles"] * period_s * 1e12 - idle_pj * c["cycles"],
+                     c["actions"][g], c["cycles"]) for c in cals]
+            per_action, busy = fit_actions(rows)
             action = next(a for p, _, a in B.BLOCKS if p == g)
-            entry.update(action=action, actions=n,
-                         pj_per_action=(e_job - idle_pj * cal["cycles"]) / n if n else None)
+            entry.update(action=action, actions=sum(r[1] for r in rows),
+                         pj_per_action=per_action, busy_pj_per_cycle=busy)
+        idle_all = idle_pj * sum(c["cycles"] for c in cals)
+        saved = sum(c.get("gating_saved_pj", {}).get(g, 0.0) for c in cals)
+        entry["gateable_idle_fraction"] = min(1.0, saved / idle_all) if idle_all > 0 else 0.0
         table[g] = entry
     sram_figs = {}
     for path, w, d, rp, wp, reads, writes in cal["srams"]:
@@ -250,8 +334,9 @@ def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, 
            "blocks": table, "srams": sram_figs,
            "windows": {tag: {k: v for k, v in rec.items() if k != "power"}
                        | {"total_w": rec["power"][""]} for tag, rec in measured.items()}}
+    out["calibration_jobs"] = [f"job{k + 1}" for k in range(calibration)]
     out["validation"] = {tag: validate(out, rec) for tag, rec in measured.items()
-                         if tag not in ("job1", "idle")}
+                         if tag not in out["calibration_jobs"] + ["idle"]}
     tmp = cache + ".tmp"
     with open(tmp, "w") as f:
         json.dump(out, f, indent=1, default=float)
@@ -279,7 +364,7 @@ def validate(table, rec):
                                  for e in table["blocks"].values())
     active_pred = sum(rec["actions"].get(g, 0) * (e.get("pj_per_action") or 0.0)
                       + rec["cycles"] * (e.get("glue_pj_per_cycle", e["idle_pj_per_cycle"])
-                                         - e["idle_pj_per_cycle"])
+                                         - e["idle_pj_per_cycle"] + e.get("busy_pj_per_cycle", 0.0))
                       for g, e in table["blocks"].items())
     return {"measured_pj": measured, "predicted_pj": total_pred,
             "active_measured_pj": measured - static, "active_predicted_pj": active_pred,
@@ -305,7 +390,8 @@ def model_energy(table, actions, cycles, sram_accesses=None):
             out[g] = cycles * (e["glue_pj_per_cycle"] + per_cycle)
         else:
             out[g] = (actions.get(g, 0) * (e["pj_per_action"] or 0.0)
-                      + cycles * (e["idle_pj_per_cycle"] + per_cycle))
+                      + cycles * (e["idle_pj_per_cycle"] + e.get("busy_pj_per_cycle", 0.0)
+                                  + per_cycle))
     sram_pj = {}
     if sram_accesses is not None:
         for path, (reads, writes) in sram_accesses.items():

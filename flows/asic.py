@@ -173,9 +173,12 @@ def _children(pre, post, top):
                    for s in post.submodules(top) if s != sub):
             base = name
         row = out.setdefault(base, {"instances": 0, "area_um2": 0.0, "cells": 0,
-                                    "mul_cells": 0})
+                                    "mul_cells": 0, "sequential_area_um2": 0.0,
+                                    "sram_area_um2": 0.0})
         row["instances"] += n
         row["area_um2"] += n * post.total(sub, "area")
+        row["sequential_area_um2"] += n * post.total(sub, "sequential_area")
+        row["sram_area_um2"] += n * post.total(sub, "sram_area")
         row["cells"] += n * post.total(sub, "cells")
         row["mul_cells"] += n * pre.total(sub, "$mul") if sub in pre.modules else 0
     return out

@@ -17,6 +17,7 @@ from lapa.errors import UserError
 
 from .asic import synthesize_asic, tech_settings
 from .ecp5 import synthesize_ecp5
+from .modular import synthesize_asic_modules
 from .sta import has_clock, run_sta, sdc_text, sta_engine
 from .tools import Design, Progress, check_liberty, find_tool
 
@@ -106,8 +107,12 @@ def run_asic(designs, cfg, out_dir, liberty, period_ns, jobs=2, driving_cell=Non
 
     def work(design):
         run_dir = os.path.join(out_dir, "work", design.name)
-        rec = synthesize_asic(design, run_dir, liberty, tech, period_ns, sram_min_bits,
-                              logic_depth=sta is None)
+        if sta is None:   # the `ltp` fallback needs one run over the whole block
+            rec = synthesize_asic(design, run_dir, liberty, tech, period_ns, sram_min_bits,
+                                  logic_depth=True)
+        else:
+            rec = synthesize_asic_modules(design, run_dir, liberty, tech, period_ns,
+                                          sram_min_bits, jobs=jobs)
         if sta is not None:
             sdc = sdc_text(period_ns, has_clock(design.verilog, design.name),
                            tech["driving_cell"], tech["load_pf"], io_delay_ns)
@@ -118,7 +123,8 @@ def run_asic(designs, cfg, out_dir, liberty, period_ns, jobs=2, driving_cell=Non
                              "slack_ns": None, "fmax_mhz": None}
         return rec
 
-    blocks = _parallel(designs, work, jobs, "asic")
+    # blocks one after another, the distinct modules of each on `jobs` threads
+    blocks = _parallel(designs, work, 1 if sta is not None else jobs, "asic")
     units = unit_totals(blocks, "area_um2", "sram_area_um2")
     timed = [(r["timing"]["fmax_mhz"], name) for name, r in blocks.items()
              if r["timing"].get("fmax_mhz")]

@@ -33,6 +33,9 @@ def register(sub):
                    help="energy per action (build.py energy --out DIR writes DIR/table.json)")
     p.add_argument("--synth", metavar="DIR", default=None,
                    help="build.py synth report folder of the target configuration (area, Fmax)")
+    p.add_argument("--margin-nats", type=float, default=8.0,
+                   help="the lapa setting of --from-eval to report: margin delta in nats "
+                        "(default 8; the layer file's own margins set the work)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=run)
 
@@ -74,6 +77,8 @@ def run(args):
         raise UserError("--energy-table is required with IN.npz (build.py energy writes one)")
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise UserError(f"--out = {args.out!r}: exists and is not a folder")
+    if not args.margin_nats > 0:
+        raise UserError(f"--margin-nats = {args.margin_nats}: must be > 0")
     table = load_table(args.energy_table) if args.energy_table else None
     synth = _read_json(os.path.join(args.synth, "report.json"), "a synthesis report") \
         if args.synth else None
@@ -88,7 +93,7 @@ def run(args):
 
         inputs = load_vectors(args.input)
         lengths = _lengths(args.seq_len, inputs.shape[0])
-    record = compare(preds, inputs, lengths, table, synth, evalrep,
+    record = compare(preds, inputs, lengths, table, synth, evalrep, margin_nats=args.margin_nats,
                      source={"input": args.input, "energy_table": args.energy_table,
                              "synth": args.synth, "from_eval": args.from_eval})
     paths = write_compare(record, args.out)
