@@ -69,6 +69,7 @@ from .kv_control import kv_request_layout
 from .loe import LOCode, LOEncoder
 from .param_regs import param_layout
 from .pea import PEA
+from .predictor_slot import hat_layout
 from .peb import PEB
 from .registry import block
 from .rope import RopeRotator, RopeTable, rope_table_layout
@@ -87,12 +88,6 @@ def spec_config_layout(hw: HardwareConfig):
         "project_k": 1, "last_head": 1, "n_rounds": unsigned(ROUND_COUNT_WIDTH), "trace": 1,
         **param_layout("speculation", hw.max_rounds),
     })
-
-
-def hat_layout(hw: HardwareConfig):
-    """One beat of the `hat` trace stream: a q_hat (`is_k` = 0) or k_hat (`is_k` = 1) row."""
-    return data.StructLayout({"is_k": 1, "row": unsigned(hw.seq_index_width),
-                              "data": data.ArrayLayout(signed(8), hw.head_dim)})
 
 
 def spec_shape(hw: HardwareConfig):
