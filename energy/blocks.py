@@ -11,6 +11,8 @@ tables, the units' control) are charged per cycle of the job.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 __all__ = ["BLOCKS", "UNIT_OF", "job_counts", "block_actions", "AXI_HANDSHAKES", "group_of"]
@@ -32,12 +34,17 @@ BLOCKS = (
     ("results", "memory", "AXI write beat (64 bit)"),
 )
 
+_COMPONENT_LEVEL = re.compile(r"^(spec/)(?:projector|predictor)/")
+
 AXI_HANDSHAKES = {"axi_r": ("top.axi__rvalid", "top.axi__rready"),
                   "axi_w": ("top.axi__wvalid", "top.axi__wready")}
 
 
 def group_of(path):
-    """The BLOCKS entry an instance path belongs to, or None (then: per-cycle glue)."""
+    """The BLOCKS entry an instance path belongs to, or None (then: per-cycle glue). The
+    speculation unit's two components are not a level of the table: `spec/projector/pea` and
+    `spec/predictor/peb` are `spec/pea` and `spec/peb`."""
+    path = _COMPONENT_LEVEL.sub(r"\1", path)
     for prefix, unit, action in BLOCKS:
         if path == prefix or path.startswith(prefix + "/") or (
                 prefix == "spec/loe" and path.startswith("spec/loe")):

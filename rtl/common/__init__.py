@@ -1,0 +1,1 @@
+"""Building blocks shared by the units and the bus side (stream plumbing)."""
