@@ -85,7 +85,7 @@ class AXIMasterRules(Harness):
             Assume(~bus.bvalid | owed, "B only after a burst's last W beat"),
             Assert(self.armed | ~bus.wvalid, "wvalid high right after reset"),
             Assert(~bus.wvalid | open_, "a W beat without an accepted AW"),
-            Assert(~w | (bus.wlast == (beats == length)), "wlast not on beat awlen + 1"),
+            Assert(~bus.wvalid | (bus.wlast == (beats == length)), "wlast not on beat awlen + 1"),
             Assert(~(bus.awvalid & (open_ | owed)), "a second write burst in flight"),
             Assert(open_ == fsm.ongoing("DATA"), "W expected != writer in DATA"),
             Assert(owed == fsm.ongoing("RESPONSE"), "B expected != writer in RESPONSE"),

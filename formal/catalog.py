@@ -10,6 +10,7 @@ from __future__ import annotations
 from amaranth.hdl import Cat
 
 from lapa.config import HardwareConfig, LapaConfig
+from rtl.axi_guard import AXIGuard
 from rtl.config_check import ConfigCheck
 from rtl.ddf import DDF
 from rtl.dma import AXI4Reader, AXI4Writer
@@ -21,6 +22,7 @@ from rtl.registry import blocks
 
 from . import mutants
 from .axi import AXILiteSlaveRules, AXIMasterRules
+from .axi_guard import AXIGuardRules, CoreResetOnFault
 from .config_check import ConfigCheckRules
 from .ddf import DDFRules
 from .harness import StreamRules, channels, probe
@@ -28,7 +30,7 @@ from .kv_control import KVControlRules
 from .loe import LOETable
 from .sby import Proof
 
-__all__ = ["FORMAL_CFG", "proofs", "STREAM_PLAN", "NOT_PROVEN"]
+__all__ = ["FORMAL_CFG", "proofs", "STREAM_PLAN", "OWN_PROOF", "NOT_PROVEN", "ASSUMED"]
 
 FORMAL_CFG = LapaConfig(hw=HardwareConfig(
     d_model=8, head_dim=8, max_seq_len=4, n_heads=2, n_kv_heads=1, pea_lanes=1, peb_lanes=1,
@@ -51,6 +53,7 @@ STREAM_PLAN = {
     "requant": ("prove", 4, True, (), ()),
     "rope": ("prove", 4, True, (), ()),
     "softmax": ("prove", 4, True, (), ()),
+    "speculation": ("prove", 4, True, ("config",), ()),
     "results": ("bmc", 12, False, ("trace", "seq_len", "base"), ("axi.ar",)),
     "top": ("bmc", 12, False, (), ("axi.aw", "axi.w")),
 }
@@ -64,19 +67,42 @@ WHITEBOX = {
         sources={"o": lambda h: Cat(h.submodule("exps").read_ports[0].data, h.internal("recip"),
                                     h.dut.o.payload.last)},
         invariants=lambda h: {"o.valid only in OUT": ~h.dut.o.valid | h.body._generated["fsm"].ongoing("OUT")}),
+    # speculation: `config` held while busy (its contract) or while an output beat is pending;
+    # `hat` is the row buffers' read data, held by their read enable in the trace state only.
+    # Assumed (ASSUMED): `kept` (the DDF's output of the final round) only in the prediction's
+    # states, without which a start or the `needed` scan would meet a pending kept beat.
+    "speculation": dict(
+        stable_when="busy",
+        invariants=lambda h: {"hat.valid only in trace": ~h.dut.hat.valid | _fsm(h).ongoing("trace")},
+        facts=lambda h: {"kept only in load_q / capture_q / feed / finish": ~h.dut.kept.valid | _in(
+            _fsm(h), "load_q", "capture_q", "feed", "finish")}),
 }
+
+# Facts of reachable states that a proof assumes and does not prove, and why.
+ASSUMED = {
+    "streams_speculation": "kept only in load_q / capture_q / feed / finish: the final round's DDF output "
+                           "is empty once the FSM has seen the last row's last key (rows_done = seq_len); "
+                           "proving it needs an occupancy invariant over the feeder, PEB, DDF and "
+                           "candidate FIFO (rows in flight = row_t - rows_done), not written",
+}
+
+
+def _fsm(h, name="fsm"):
+    return h.body._generated[name]
+
+
+def _in(fsm, *states):
+    return Cat(*(fsm.ongoing(st) for st in states)).any()
 
 # Blocks with stream outputs that no proof here covers, and why (measured at FORMAL_CFG).
 NOT_PROVEN = {
-    "axi_guard": "added by the bus-fault work after these proofs; the plain stream proof (k-induction 4) "
-                 "fails in the base case on core.b: on a fault the guard withdraws a pending response "
-                 "toward the accelerator, which is reset in that cycle (by design), and induction fails "
-                 "on bus.ar; a proof with that reset as an assumption is not written yet",
-    "speculation": "k-induction (depth 4) fails from an unreachable state on `hat`; bmc is vacuous: "
-                   "no stall of kept / needed / hat is reachable within 40 cycles (cover)",
     "execution": "k-induction (depth 4) fails from an unreachable state on `probs`; no stall of "
                  "proj / probs / o is reachable within 20 cycles (cover)",
 }
+# Blocks whose stream rule needs more environment than StreamRules gives: their own proof.
+# axi_guard: it withdraws a pending R / B toward the core in the cycle the top level resets the
+# core (its `fault`), by design; formal/axi_guard.py proves the rule with that reset.
+OWN_PROOF = {"axi_guard": "axi_guard_rules"}
 # top is in STREAM_PLAN, but its bmc reaches no AW / W stall: those channels come from the result
 # writer (`results`, proved with its AXI4Writer) through plain wiring (rtl.axi.join_read_write).
 
@@ -92,14 +118,15 @@ def _stream_proof(cfg, name, factory, plan, cover=False):
     return Proof(f"streams_{name}", "streams", lambda: StreamRules(factory(cfg), stable, **WHITEBOX.get(name, {})),
                  mode=mode,
                  depth=depth, slow=not quick,
-                 what=f"{name}: every output channel holds valid until ready, payload stable")
+                 what=f"{name}: every output channel holds valid until ready, payload stable"
+                      + ("; assumes: " + ASSUMED[f"streams_{name}"].split(":")[0] if f"streams_{name}" in ASSUMED else ""))
 
 
 def _streams(cfg):
     out = []
     for name, info in blocks().items():
         if name not in STREAM_PLAN:
-            if name not in NOT_PROVEN and channels(probe(info.factory(cfg))):
+            if name not in NOT_PROVEN and name not in OWN_PROOF and channels(probe(info.factory(cfg))):
                 raise LookupError(f"block {name!r} has stream ports but no STREAM_PLAN entry")
             continue
         plan = STREAM_PLAN[name]
@@ -112,10 +139,42 @@ def _streams(cfg):
                                          **WHITEBOX["softmax"]),
                      mode="bmc", depth=26, expect="FAIL", slow=True,
                      what="mutant: softmax's exponent read port enabled during a stall (first stall: step 23)"))
+    out.append(Proof("streams_mutant_speculation_hat_read_while_stalled", "streams",
+                     lambda: StreamRules(mutants.SpecReadsHatWhileStalled(cfg), ("config",),
+                                         **WHITEBOX["speculation"]),
+                     depth=4, expect="UNKNOWN", fails_on="hat",
+                     what="mutant: the row buffers' read ports enabled while `hat` stalls (its first "
+                          "stall is past cycle 40: caught by the induction step)"))
     out.append(Proof("streams_mutant_kv_ignores_stall", "streams",
                      lambda: StreamRules(mutants.KVIgnoresStall(max_seq_len=4)), depth=4, expect="FAIL",
                      what="mutant: KVControl takes a request while o is stalled"))
     return out
+
+
+def _guard(cfg):
+    what = ("memory side: AR / AW / W held until ready, payload stable, W beats for accepted AWs, wlast on "
+            "beat len + 1, drain included; core side: R / B held but in the core's reset (`fault`), "
+            "responses only for the core's own bursts")
+    top = blocks()["top"].factory
+    return [
+        Proof("axi_guard_rules", "axi_guard", lambda: AXIGuardRules(AXIGuard()), depth=2,
+              what=f"AXIGuard, k-induction: {what}"),
+        Proof("axi_guard_reach", "axi_guard", lambda: AXIGuardRules(AXIGuard(), cover=True), mode="cover",
+              depth=8, what="AXIGuard: a B and an R withdrawn at the core's reset, a drain beat stalled, "
+                             "a held AR finished, the drain's end: all reached (the environment allows them)"),
+        Proof("axi_guard_core_reset", "axi_guard", lambda: CoreResetOnFault(top(cfg)), depth=1, slow=True,
+              what="top: the core (the guard's masters) is reset in every cycle guard.fault is high"),
+        Proof("axi_guard_mutant_copies_from_core", "axi_guard",
+              lambda: AXIGuardRules(mutants.GuardCopiesFromCore()), mode="bmc", depth=8, expect="FAIL",
+              what="mutant (the guard before this proof): a stalled drain W beat becomes the core's last beat"),
+        Proof("axi_guard_mutant_b_in_drain", "axi_guard",
+              lambda: AXIGuardRules(mutants.GuardPassesBInDrain()), mode="bmc", depth=8, expect="FAIL",
+              slow=True, what="mutant: B passed to the (reset) core while draining"),
+        # bmc 8: the first fault of top (a register write, a start, a read answered with an error)
+        # is at step 7 (measured: FAIL at step 7, 65 s)
+        Proof("axi_guard_mutant_top_no_flush", "axi_guard", lambda: CoreResetOnFault(mutants.TopNoFlush(cfg)),
+              mode="bmc", depth=8, expect="FAIL", slow=True, what="mutant: top does not reset the core on a fault"),
+    ]
 
 
 def _loe():
@@ -206,4 +265,4 @@ def _axi(cfg):
 
 def proofs(cfg=FORMAL_CFG) -> list[Proof]:
     """The whole catalog, in report order."""
-    return [*_streams(cfg), *_loe(), *_ddf(), *_kv(), *_config_check(), *_axi(cfg)]
+    return [*_streams(cfg), *_guard(cfg), *_loe(), *_ddf(), *_kv(), *_config_check(), *_axi(cfg)]

@@ -9,6 +9,7 @@ without copying the block's code.
 
 from amaranth.hdl import Const
 
+from rtl.axi_guard import AXIGuard
 from rtl.config_check import ConfigCheck
 from rtl.dma import AXI4Reader, AXI4Writer
 from rtl.ddf import DDF
@@ -16,6 +17,8 @@ from rtl.kv_control import KVControl
 from rtl.loe import LOEncoder
 from rtl.regbank import RegisterBank
 from rtl.softmax import Softmax
+from rtl.speculation import SpeculationUnit
+from rtl.top import LapaTop
 
 __all__ = ["mutant"]
 
@@ -120,3 +123,39 @@ def _softmax_reads_while_stalled(self, m):
 
 
 SoftmaxReadsWhileStalled = mutant(Softmax, _softmax_reads_while_stalled, "reads_while_stalled")
+
+
+def _guard_copies_from_core(self, m):
+    # the copy of a held request latched only while connected (the guard before 2 Dec 2026): a
+    # drain W beat stalled by the memory turns into the core's last beat, data and strobes
+    for name in ("wdata", "wstrb", "wlast"):
+        copy = next(s for s in m._driving.keys() if s.name == f"{name}_copy")
+        with m.If(self.draining):
+            m.d.sync += copy.eq(copy)
+
+
+def _guard_passes_b_in_drain(self, m):
+    # B passed to the core while draining: the reset core sees the drained burst's response
+    m.d.comb += self.core.bvalid.eq(self.bus.bvalid)
+
+
+GuardCopiesFromCore = mutant(AXIGuard, _guard_copies_from_core, "copies_from_core")
+GuardPassesBInDrain = mutant(AXIGuard, _guard_passes_b_in_drain, "passes_b_in_drain")
+
+
+def _top_no_flush(self, m):
+    # the core not reset on a bus fault
+    flush = next(s for s in m._driving.keys() if s.name == "flush")
+    m.d.comb += flush.eq(0)
+
+
+TopNoFlush = mutant(LapaTop, _top_no_flush, "core_not_reset_on_fault")
+
+
+def _spec_reads_hat_while_stalled(self, m):
+    # the row buffers' read ports always enabled: a stalled `hat` beat becomes the next row
+    for name in ("qbuf", "kbuf"):
+        m.d.comb += m._named_submodules[name][0].read_ports[0].en.eq(1)
+
+
+SpecReadsHatWhileStalled = mutant(SpeculationUnit, _spec_reads_hat_while_stalled, "hat_read_while_stalled")
