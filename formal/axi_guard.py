@@ -166,3 +166,33 @@ class CoreResetOnFault(Harness):
             raise LookupError(f"{type(dut).__name__}: submodule 'core' is not under a ResetInserter")
         guard = self.submodule("guard")
         m.d.comb += Assert(~guard.fault | controls["sync"], "guard.fault resets the core")
+
+
+def _core_masters(h):
+    """The AXI4Reader of the fetcher and the AXI4Writer of the result writer inside top's core."""
+    core = h.submodule("core")
+    inner = getattr(core, "_elaboratable_", core)
+    fetcher = inner._named_submodules["fetcher"][0]
+    results, loc = inner._named_submodules["results"]
+    body = results.elaborate(None)          # elaborated here so its WriteBack can be named
+    results._MustUse__silence = True
+    inner._named_submodules["results"] = (body, loc)
+    return fetcher.reader, body._named_submodules["writeback"][0].writer
+
+
+class TopAXILinks(Harness):
+    """rtl/top.py: the AXI4 master port is the guard's memory side, signal for signal, and the
+    guard's core side is the fetcher's AXI4Reader (AR, R) and the result writer's AXI4Writer
+    (AW, W, B), signal for signal (plain wiring through rtl.axi.join_read_write, the fetcher,
+    ResultWriter and WriteBack). With `axi_guard_rules`, `axi_axi4reader_64` / `axi_axi4writer_64`
+    and `axi_guard_core_reset` this carries their hold rules to the top's port (compositional:
+    each proof's environment is what the others prove). Combinational: k-induction of depth 1."""
+
+    def elaborate_props(self, m, dut):
+        guard = self.submodule("guard")
+        reader, writer = _core_masters(self)
+        for name, member in dut.axi.signature.members.items():
+            m.d.comb += Assert(getattr(dut.axi, name) == getattr(guard.bus, name), f"axi.{name} = guard.bus.{name}")
+            src = reader if name.startswith(("ar", "r")) else writer
+            m.d.comb += Assert(getattr(guard.core, name) == getattr(src.axi, name),
+                               f"guard.core.{name} = {type(src).__name__}.{name}")

@@ -22,7 +22,7 @@ from rtl.registry import blocks
 
 from . import mutants
 from .axi import AXILiteSlaveRules, AXIMasterRules
-from .axi_guard import AXIGuardRules, CoreResetOnFault
+from .axi_guard import AXIGuardRules, CoreResetOnFault, TopAXILinks
 from .config_check import ConfigCheckRules
 from .ddf import DDFRules
 from .harness import StreamRules, channels, probe
@@ -92,19 +92,37 @@ def _fsm(h, name="fsm"):
 
 
 def _in(fsm, *states):
+    unknown = [st for st in states if st not in fsm.encoding]
+    if unknown:      # FSM.ongoing would add a never-reached state of that name
+        raise LookupError(f"FSM {fsm._data['name']!r} has no state {unknown[0]!r}")
     return Cat(*(fsm.ongoing(st) for st in states)).any()
+
+
+def _legal(fsm):
+    """The FSM's state register holds one of its states' encodings."""
+    return _in(fsm, *fsm.encoding)
 
 # Blocks with stream outputs that no proof here covers, and why (measured at FORMAL_CFG).
 NOT_PROVEN = {
-    "execution": "k-induction (depth 4) fails from an unreachable state on `probs`; no stall of "
-                 "proj / probs / o is reachable within 20 cycles (cover)",
+    "execution": "k-induction (depth 4) fails from unreachable states; asserted invariants (legal FSM "
+                 "state, p_out <= JT + 1, proj only in KV_K / KV_V / Q_PROJ and once its row left the "
+                 "register, the projection engine idle elsewhere, rows out <= chunks issued, probs only in "
+                 "softmax's OUT, with softmax's WHITEBOX help) and one assumed fact (o only while av_active) "
+                 "move the failure to beats still inside the MAC array / requant / A.V array (sub-blocks' "
+                 "registers) across a phase change (SCORE -> HANDOFF -> Q_LOAD): closing it needs "
+                 "occupancy invariants of those pipelines, not written; no stall of proj / probs / o is "
+                 "reachable within 20 cycles (cover), so bmc would be vacuous",
 }
 # Blocks whose stream rule needs more environment than StreamRules gives: their own proof.
 # axi_guard: it withdraws a pending R / B toward the core in the cycle the top level resets the
 # core (its `fault`), by design; formal/axi_guard.py proves the rule with that reset.
 OWN_PROOF = {"axi_guard": "axi_guard_rules"}
-# top is in STREAM_PLAN, but its bmc reaches no AW / W stall: those channels come from the result
-# writer (`results`, proved with its AXI4Writer) through plain wiring (rtl.axi.join_read_write).
+# top is in STREAM_PLAN, but its bmc reaches no AW / W stall (the first result write comes after a
+# whole head's work, hundreds of cycles). Those channels are proved by composition instead:
+# `axi_guard_top_links` (top's port = the guard's memory side, the guard's core side = the
+# result writer's AXI4Writer, signal for signal), `axi_guard_rules` (the guard keeps the rules on
+# its memory side given a core that keeps them and is reset on `fault`), `axi_guard_core_reset`
+# and `axi_axi4writer_64` (the writer keeps them given the guard's core-side guarantees).
 
 
 def _stream_proof(cfg, name, factory, plan, cover=False):
@@ -164,6 +182,12 @@ def _guard(cfg):
                              "a held AR finished, the drain's end: all reached (the environment allows them)"),
         Proof("axi_guard_core_reset", "axi_guard", lambda: CoreResetOnFault(top(cfg)), depth=1, slow=True,
               what="top: the core (the guard's masters) is reset in every cycle guard.fault is high"),
+        Proof("axi_guard_top_links", "axi_guard", lambda: TopAXILinks(top(cfg)), depth=1, slow=True,
+              what="top: its AXI4 port = the guard's memory side; the guard's core side = the fetcher's "
+                   "AXI4Reader and the result writer's AXI4Writer (every signal): with the guard, writer "
+                   "and reader proofs, top's AW / W / AR keep the hold rule"),
+        Proof("axi_guard_mutant_top_awcache", "axi_guard", lambda: TopAXILinks(mutants.TopAWCacheTied(cfg)),
+              depth=1, expect="FAIL", slow=True, what="mutant: top's awcache tied to 0"),
         Proof("axi_guard_mutant_copies_from_core", "axi_guard",
               lambda: AXIGuardRules(mutants.GuardCopiesFromCore()), mode="bmc", depth=8, expect="FAIL",
               what="mutant (the guard before this proof): a stalled drain W beat becomes the core's last beat"),

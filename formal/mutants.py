@@ -159,3 +159,11 @@ def _spec_reads_hat_while_stalled(self, m):
 
 
 SpecReadsHatWhileStalled = mutant(SpeculationUnit, _spec_reads_hat_while_stalled, "hat_read_while_stalled")
+
+
+def _top_awcache_tied(self, m):
+    # the write channel's cache attributes not passed to the port
+    m.d.comb += self.axi.awcache.eq(0)
+
+
+TopAWCacheTied = mutant(LapaTop, _top_awcache_tied, "awcache_tied_off")
