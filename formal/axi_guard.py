@@ -30,7 +30,7 @@ from amaranth.hdl import Assert, Assume, Cat, Cover, Mux, Signal
 
 from .harness import Harness, channels, past
 
-__all__ = ["AXIGuardRules", "CoreResetOnFault", "FIXED"]
+__all__ = ["AXIGuardRules", "CoreResetOnFault", "TopAXILinks", "FIXED"]
 
 FIXED = ("id", "size", "burst", "lock", "cache", "prot")   # the fixed fields of AR / AW
 

@@ -160,7 +160,7 @@ def _streams(cfg):
     out.append(Proof("streams_mutant_speculation_hat_read_while_stalled", "streams",
                      lambda: StreamRules(mutants.SpecReadsHatWhileStalled(cfg), ("config",),
                                          **WHITEBOX["speculation"]),
-                     depth=4, expect="UNKNOWN", fails_on="hat",
+                     depth=4, expect="UNKNOWN", fails_on="hat", slow=True,
                      what="mutant: the row buffers' read ports enabled while `hat` stalls (its first "
                           "stall is past cycle 40: caught by the induction step)"))
     out.append(Proof("streams_mutant_kv_ignores_stall", "streams",
