@@ -7,7 +7,7 @@ builds (dh = 8: a 64-bit bus word per row), two query heads on one KV head, L = 
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat
+from amaranth.hdl import Cat, Mux
 
 from lapa.config import HardwareConfig, LapaConfig
 from rtl.axi_guard import AXIGuard
@@ -54,6 +54,7 @@ STREAM_PLAN = {
     "rope": ("prove", 4, True, (), ()),
     "softmax": ("prove", 4, True, (), ()),
     "speculation": ("prove", 4, True, ("config",), ()),
+    "execution": ("prove", 4, True, ("config",), ()),
     "results": ("bmc", 12, False, ("trace", "seq_len", "base"), ("axi.ar",)),
     "top": ("bmc", 12, False, (), ("axi.aw", "axi.w")),
 }
@@ -77,6 +78,60 @@ WHITEBOX = {
         facts=lambda h: {"kept only in load_q / capture_q / feed / finish": ~h.dut.kept.valid | _in(
             _fsm(h), "load_q", "capture_q", "feed", "finish")}),
 }
+
+def _named(module, name):
+    found = [s for s in module._driving.keys() if s.name == name]
+    if len(found) != 1:
+        raise LookupError(f"{len(found)} signals named {name!r}")
+    return found[0]
+
+
+def _execution_invariants(h):
+    """The execution unit's reachable states, as k-induction needs them: legal FSM state; the
+    projection's chunk count (issued = out + in the MAC / requant pipeline); the score's key
+    count (issued = scored + in the MAC); the A.V's job count (issued = out + in its PE /
+    requant); each engine idle outside its states; softmax past COLLECT only once every score of
+    the row is in."""
+    g, d = h.internal, h.dut
+    fsm, sm = _fsm(h), h.elaborated("softmax")
+    JT, AC = d.jt_n, d.ac_n
+    proj_states = _in(fsm, "KV_K", "KV_V", "Q_PROJ")
+    score = fsm.ongoing("SCORE")
+    mac, rq = h.submodule("mac"), h.submodule("requant")
+    av = h.elaborated("av")
+    av_pe, av_rq = av._named_submodules["pe"][0], av._named_submodules["requant"][0]
+    p_out, p_jt, p_iss = g("p_out"), g("p_jt"), g("p_issuing")
+    mac_v, mac_last, n_kept = g("mac_v"), g("mac_last"), g("n_kept")
+    chunks_in = Mux(p_out > JT, JT, p_out) + rq.o.valid + mac.o.valid + (mac_v & mac_last)
+    keys_in = (g("n_scored") + mac.o.valid + (mac_v & mac_last))[:len(n_kept)]
+    jobs_in = g("o_out") + av_rq.o.valid + av_pe.o.valid + (g("av_v") & g("av_last"))
+    return {
+        "FSM state legal": _legal(fsm),
+        "p_out <= JT + 1": p_out <= JT + 1,
+        "mode_score = SCORE": g("mode_score") == score,
+        "projection: chunks issued = out + in the MAC / requant": ~proj_states | (chunks_in == Mux(p_iss, p_jt, JT)),
+        "the projection idle elsewhere": proj_states | (~p_iss & ~rq.o.valid & ((p_out == 0) | (p_out == JT + 1))),
+        "the MAC empty outside projection and score": proj_states | score | (~mac_v & ~mac.o.valid),
+        "score: keys issued = scored + in the MAC": ~score | (keys_in == n_kept),
+        "row_known: n_kept = row_len": ~g("row_known") | (n_kept == g("row_len")),
+        "Q_PROJ: the row's score counters at 0": ~fsm.ongoing("Q_PROJ") | (
+            (n_kept == 0) & (g("n_scored") == 0) & ~g("row_known") & (g("n_probs") == 0)),
+        "softmax past COLLECT only in SCORE with every score in": sm._generated["fsm"].ongoing("COLLECT") | (
+            score & g("row_known") & (g("n_scored") == g("row_len"))),
+        "probs.valid only in softmax's OUT": ~d.probs.valid | sm._generated["fsm"].ongoing("OUT"),
+        "proj only once its row left the register": ~d.proj.valid | (p_out == JT + 1),
+        "proj only in KV_K / KV_V / Q_PROJ": ~d.proj.valid | proj_states,
+        "A.V: jobs issued = out + in its PE / requant": ~g("av_active") | (jobs_in == Mux(g("a_issuing"), g("a_jc"), AC)),
+        "A.V idle when no row is active": g("av_active") | (~g("a_issuing") & ~g("av_v") & ~av_rq.o.valid & ~av_pe.o.valid),
+    }
+
+
+WHITEBOX["execution"] = dict(
+    stable_when="busy",
+    # probs' payload is softmax's clamped product: held by holding its sources (as for softmax)
+    sources={"probs": lambda h: Cat(h.elaborated("softmax")._named_submodules["exps"][0].read_ports[0].data,
+                                    _named(h.elaborated("softmax"), "recip"), h.dut.probs.payload.last)},
+    invariants=_execution_invariants)
 
 # Facts of reachable states that a proof assumes and does not prove, and why.
 ASSUMED = {
@@ -102,17 +157,8 @@ def _legal(fsm):
     """The FSM's state register holds one of its states' encodings."""
     return _in(fsm, *fsm.encoding)
 
-# Blocks with stream outputs that no proof here covers, and why (measured at FORMAL_CFG).
-NOT_PROVEN = {
-    "execution": "k-induction (depth 4) fails from unreachable states; asserted invariants (legal FSM "
-                 "state, p_out <= JT + 1, proj only in KV_K / KV_V / Q_PROJ and once its row left the "
-                 "register, the projection engine idle elsewhere, rows out <= chunks issued, probs only in "
-                 "softmax's OUT, with softmax's WHITEBOX help) and one assumed fact (o only while av_active) "
-                 "move the failure to beats still inside the MAC array / requant / A.V array (sub-blocks' "
-                 "registers) across a phase change (SCORE -> HANDOFF -> Q_LOAD): closing it needs "
-                 "occupancy invariants of those pipelines, not written; no stall of proj / probs / o is "
-                 "reachable within 20 cycles (cover), so bmc would be vacuous",
-}
+# Blocks with stream outputs that no proof here covers, and why (measured at FORMAL_CFG): none.
+NOT_PROVEN: dict[str, str] = {}
 # Blocks whose stream rule needs more environment than StreamRules gives: their own proof.
 # axi_guard: it withdraws a pending R / B toward the core in the cycle the top level resets the
 # core (its `fault`), by design; formal/axi_guard.py proves the rule with that reset.
@@ -163,6 +209,12 @@ def _streams(cfg):
                      depth=4, expect="UNKNOWN", fails_on="hat", slow=True,
                      what="mutant: the row buffers' read ports enabled while `hat` stalls (its first "
                           "stall is past cycle 40: caught by the induction step)"))
+    out.append(Proof("streams_mutant_execution_o_chunk_moves", "streams",
+                     lambda: StreamRules(mutants.ExecChunkMovesWhileStalled(cfg), ("config",),
+                                         **WHITEBOX["execution"]),
+                     depth=4, expect="UNKNOWN", fails_on="o", slow=True,
+                     what="mutant: execution's o chunk counter moves while o stalls (its first stall is "
+                          "past cycle 20: caught by the induction step)"))
     out.append(Proof("streams_mutant_kv_ignores_stall", "streams",
                      lambda: StreamRules(mutants.KVIgnoresStall(max_seq_len=4)), depth=4, expect="FAIL",
                      what="mutant: KVControl takes a request while o is stalled"))

@@ -129,6 +129,17 @@ class Harness(wiring.Component):
         """The block's submodule called `name` (an Elaboratable: a Memory, a sub-block)."""
         return self.body._named_submodules[name][0]
 
+    def elaborated(self, name):
+        """The Module of the block's submodule `name`, elaborated here in its place (the same
+        hardware), so white-box invariants can name its registers and its own submodules."""
+        cache = self.__dict__.setdefault("_elaborated", {})
+        if name not in cache:
+            sub, loc = self.body._named_submodules[name]
+            cache[name] = sub.elaborate(None)
+            sub._MustUse__silence = True
+            self.body._named_submodules[name] = (cache[name], loc)
+        return cache[name]
+
     def internal(self, name):
         """The block's register or signal called `name` (driven in its top Module): white-box
         invariants need it for an induction proof; a rename in the block fails here by name."""

@@ -13,6 +13,7 @@ from rtl.axi_guard import AXIGuard
 from rtl.config_check import ConfigCheck
 from rtl.dma import AXI4Reader, AXI4Writer
 from rtl.ddf import DDF
+from rtl.execution import ExecutionUnit
 from rtl.kv_control import KVControl
 from rtl.loe import LOEncoder
 from rtl.regbank import RegisterBank
@@ -167,3 +168,13 @@ def _top_awcache_tied(self, m):
 
 
 TopAWCacheTied = mutant(LapaTop, _top_awcache_tied, "awcache_tied_off")
+
+
+def _exec_chunk_moves_while_stalled(self, m):
+    # the o chunk counter advanced on valid instead of the handshake: a stalled beat's chunk moves
+    o_out = next(s for s in m._driving.keys() if s.name == "o_out")
+    with m.If(self.o.valid & ~self.o.ready):
+        m.d.sync += o_out.eq(o_out + 1)
+
+
+ExecChunkMovesWhileStalled = mutant(ExecutionUnit, _exec_chunk_moves_while_stalled, "o_chunk_moves_while_stalled")
