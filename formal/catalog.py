@@ -37,8 +37,10 @@ FORMAL_CFG = LapaConfig(hw=HardwareConfig(
     mac_rows=1, mac_cols=1, av_lanes=1, max_rounds=2))
 
 # Per block: (mode, depth, quick, inputs held stable, channels whose stall the depth does not
-# reach). k-induction closes at depth 4 on the blocks with shallow state (softmax with the
-# white-box help of WHITEBOX). results and top get bmc, at a depth their cover proofs
+# reach). k-induction closes at depth 4 on the blocks with shallow state, and with the white-box
+# help of WHITEBOX on softmax, speculation and execution (whose first output stalls lie past
+# cycle 40 / 20, out of bmc's reach; their `config` is assumed held only while busy or while
+# an output beat is pending, their contract). results and top get bmc, at a depth their cover proofs
 # (`*_reach`) show to reach a stall on every other channel: results' needed_out / aw / w at
 # steps 1 / 5 / 6 (its ar is never driven); top's axil r / b at 2, axi ar at 7, axi aw / w not
 # within 20. (softmax by bmc: its first `o` stall is at step 23, and step 23 alone ran > 8 min.)
@@ -230,7 +232,7 @@ def _guard(cfg):
         Proof("axi_guard_rules", "axi_guard", lambda: AXIGuardRules(AXIGuard()), depth=2,
               what=f"AXIGuard, k-induction: {what}"),
         Proof("axi_guard_reach", "axi_guard", lambda: AXIGuardRules(AXIGuard(), cover=True), mode="cover",
-              depth=8, what="AXIGuard: a B and an R withdrawn at the core's reset, a drain beat stalled, "
+              depth=8, slow=True, what="AXIGuard: a B and an R withdrawn at the core's reset, a drain beat stalled, "
                              "a held AR finished, the drain's end: all reached (the environment allows them)"),
         Proof("axi_guard_core_reset", "axi_guard", lambda: CoreResetOnFault(top(cfg)), depth=1, slow=True,
               what="top: the core (the guard's masters) is reset in every cycle guard.fault is high"),
@@ -241,7 +243,7 @@ def _guard(cfg):
         Proof("axi_guard_mutant_top_awcache", "axi_guard", lambda: TopAXILinks(mutants.TopAWCacheTied(cfg)),
               depth=1, expect="FAIL", slow=True, what="mutant: top's awcache tied to 0"),
         Proof("axi_guard_mutant_copies_from_core", "axi_guard",
-              lambda: AXIGuardRules(mutants.GuardCopiesFromCore()), mode="bmc", depth=8, expect="FAIL",
+              lambda: AXIGuardRules(mutants.GuardCopiesFromCore()), mode="bmc", depth=8, expect="FAIL", slow=True,
               what="mutant (the guard before this proof): a stalled drain W beat becomes the core's last beat"),
         Proof("axi_guard_mutant_b_in_drain", "axi_guard",
               lambda: AXIGuardRules(mutants.GuardPassesBInDrain()), mode="bmc", depth=8, expect="FAIL",
