@@ -62,7 +62,7 @@ class _Side:
             with m.If(clear):
                 m.d.sync += [self.r_open.eq(0), self.w_open.eq(0), self.b_owed.eq(0)]
 
-    def rules(self, bus, master_side):
+    def rules(self, bus):
         """The AXI4 ordering rules of this port: (text, condition, whether the master keeps it)."""
         return [
             ("R only for an accepted AR", ~bus.rvalid | self.r_open, False),
@@ -115,9 +115,9 @@ class AXIGuardRules(Harness):
 
         mem = _Side(m, bus, None, "mem")
         mine = _Side(m, core, fault, "core")
-        for text, cond, by_master in mem.rules(bus, True):
+        for text, cond, by_master in mem.rules(bus):
             m.d.comb += (Assert(cond, f"bus: {text}") if by_master else Assume(cond, f"bus: {text}"))
-        for text, cond, by_master in mine.rules(core, True):
+        for text, cond, by_master in mine.rules(core):
             m.d.comb += (Assume(cond, f"core: {text}") if by_master else Assert(cond, f"core: {text}"))
 
         # Induction invariants: the guard's state is what the bus history says.

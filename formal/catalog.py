@@ -319,7 +319,7 @@ def _config_check():
 
 
 def _axi(cfg):
-    what = "no 4 KiB crossing, INCR/size/alignment, hold rules, last on len + 1, one burst in flight"
+    what = "no 4 KiB crossing, INCR/size/alignment, fixed fields constant, hold rules, last on len + 1, one burst in flight"
     out = []
     for cls in (AXI4Reader, AXI4Writer):
         for dw in (64, 32):
