@@ -138,9 +138,12 @@ WHITEBOX["execution"] = dict(
 # Facts of reachable states that a proof assumes and does not prove, and why.
 ASSUMED = {
     "streams_speculation": "kept only in load_q / capture_q / feed / finish: the final round's DDF output "
-                           "is empty once the FSM has seen the last row's last key (rows_done = seq_len); "
-                           "proving it needs an occupancy invariant over the feeder, PEB, DDF and "
-                           "candidate FIFO (rows in flight = row_t - rows_done), not written",
+                           "is empty once the FSM has seen the last row's last key (rows_done = seq_len). "
+                           "Tried: an occupancy invariant (round lists fed = lists out + lists in s1 / PEB / "
+                           "DDF, with legal FSM states, busy = not idle, row bounds, DDF output only in emit); "
+                           "induction then needs the DDF to end every list it emits with a `last` beat (no "
+                           "row emptied: a fact of its buffer's contents, which ddf_L2 / ddf_L3 prove by bmc "
+                           "only), so not closed",
 }
 
 

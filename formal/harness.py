@@ -126,8 +126,10 @@ class Harness(wiring.Component):
         raise NotImplementedError
 
     def submodule(self, name):
-        """The block's submodule called `name` (an Elaboratable: a Memory, a sub-block)."""
-        return self.body._named_submodules[name][0]
+        """The block's submodule called `name` (an Elaboratable: a Memory, a sub-block; the
+        object itself even after `elaborated(name)`)."""
+        original = self.__dict__.get("_originals", {})
+        return original[name] if name in original else self.body._named_submodules[name][0]
 
     def elaborated(self, name):
         """The Module of the block's submodule `name`, elaborated here in its place (the same
@@ -135,6 +137,7 @@ class Harness(wiring.Component):
         cache = self.__dict__.setdefault("_elaborated", {})
         if name not in cache:
             sub, loc = self.body._named_submodules[name]
+            self.__dict__.setdefault("_originals", {})[name] = sub
             cache[name] = sub.elaborate(None)
             sub._MustUse__silence = True
             self.body._named_submodules[name] = (cache[name], loc)
