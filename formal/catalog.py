@@ -24,7 +24,7 @@ from . import mutants
 from .axi import AXILiteSlaveRules, AXIMasterRules
 from .axi_guard import AXIGuardRules, CoreResetOnFault, TopAXILinks
 from .config_check import ConfigCheckRules
-from .ddf import DDFRules
+from .ddf import DDFListRules, DDFRules
 from .harness import StreamRules, channels, probe
 from .kv_control import KVControlRules
 from .loe import LOETable
@@ -268,7 +268,7 @@ def _loe():
     return out
 
 
-def _ddf():
+def _ddf(cfg):
     mk = lambda n, cls=DDF, cover=False: lambda: DDFRules(
         cls(max_len=n, idx_width=max(1, (n - 1).bit_length()), score_width=4), cover=cover)
     what = "row maximum kept, no beat above it, no row lost or emptied"
@@ -285,6 +285,14 @@ def _ddf():
               expect="FAIL", what="mutant: margin mode phi = mx - margin + 1"),
         Proof("ddf_mutant_last_lost", "ddf", mk(2, mutants.DDFLosesLast), mode="bmc", depth=16,
               expect="FAIL", slow=True, what="mutant: the final survivor without last"),
+        # k-induction 2 at the speculation unit's DDF (FORMAL_CFG: L 4, PEB-width scores), 7 s
+        Proof("ddf_lists_end", "ddf", lambda: DDFListRules(blocks()["ddf"].factory(cfg)), depth=2,
+              what="k-induction, L 4, 19-bit scores: every list the emit side starts ends with a last beat "
+                   "(left only as it is taken), nothing on o outside a list, nothing of a list after its last"),
+        Proof("ddf_lists_end_mutant_phi_above_max", "ddf",
+              lambda: DDFListRules(mutants.DDFPhiAboveMax(max_len=4, idx_width=2, score_width=19)),
+              mode="bmc", depth=8, expect="FAIL", slow=True,
+              what="mutant: margin mode phi = mx - margin + 1 (margin 0 empties a list: no last beat)"),
     ]
 
 
@@ -346,4 +354,4 @@ def _axi(cfg):
 
 def proofs(cfg=FORMAL_CFG) -> list[Proof]:
     """The whole catalog, in report order."""
-    return [*_streams(cfg), *_guard(cfg), *_loe(), *_ddf(), *_kv(), *_config_check(), *_axi(cfg)]
+    return [*_streams(cfg), *_guard(cfg), *_loe(), *_ddf(cfg), *_kv(), *_config_check(), *_axi(cfg)]
