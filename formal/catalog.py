@@ -24,7 +24,7 @@ from . import mutants
 from .axi import AXILiteSlaveRules, AXIMasterRules
 from .axi_guard import AXIGuardRules, CoreResetOnFault, TopAXILinks
 from .config_check import ConfigCheckRules
-from .ddf import DDFListRules, DDFRules
+from .ddf import DDFListRules, DDFRules, ddf_list_checks
 from .harness import StreamRules, channels, probe
 from .kv_control import KVControlRules
 from .loe import LOETable
@@ -70,16 +70,66 @@ WHITEBOX = {
         sources={"o": lambda h: Cat(h.submodule("exps").read_ports[0].data, h.internal("recip"),
                                     h.dut.o.payload.last)},
         invariants=lambda h: {"o.valid only in OUT": ~h.dut.o.valid | h.body._generated["fsm"].ongoing("OUT")}),
-    # speculation: `config` held while busy (its contract) or while an output beat is pending;
-    # `hat` is the row buffers' read data, held by their read enable in the trace state only.
-    # Assumed (ASSUMED): `kept` (the DDF's output of the final round) only in the prediction's
-    # states, without which a start or the `needed` scan would meet a pending kept beat.
-    "speculation": dict(
-        stable_when="busy",
-        invariants=lambda h: {"hat.valid only in trace": ~h.dut.hat.valid | _fsm(h).ongoing("trace")},
-        facts=lambda h: {"kept only in load_q / capture_q / feed / finish": ~h.dut.kept.valid | _in(
-            _fsm(h), "load_q", "capture_q", "feed", "finish")}),
+    # speculation: see _speculation_invariants
 }
+
+
+def _speculation_invariants(h):
+    """The speculation unit's reachable states for k-induction: `hat` only in trace (the row
+    buffers' read data, held by their read enable there); the DDF's list lemma
+    (formal.ddf.ddf_list_checks, proved alone by ddf_lists_end) in place; the round lists
+    counted: lists fed (row_t * n_rounds + fr, a list counted once its last candidate left the
+    feeder) = lists out of the DDF (rows_done * n_rounds + ddf_round) + the lists whose end is in
+    s1 / the PEB / the DDF; outside the rows' feed, only the last list's end is in flight; the
+    pipeline empty outside the prediction. Hence `kept` (the final round's DDF output) only in
+    load_q / capture_q / feed / finish."""
+    g, d = h.internal, h.dut
+    fsm = _fsm(h)
+    ddf, ddf_body = h.submodule("ddf"), h.elaborated("ddf")
+    peb, peb_body = h.submodule("peb"), h.elaborated("peb")
+    row_bound, ddf_checks = ddf_list_checks(h.m, ddf, ddf_body)
+    h.ddf_row_bound = row_bound
+    N, seq_len = d.config.n_rounds, d.config.seq_len
+    predict = _in(fsm, "load_q", "capture_q", "feed", "finish")
+    between = _in(fsm, "load_q", "capture_q", "finish")     # no list being fed
+    ddf_idle = ddf_body._generated["fsm"].ongoing("idle")
+    c_done, c_count = _named(ddf_body, "c_done"), _named(ddf_body, "c_count")
+    fresh = _named(peb_body, "fresh")
+    cur_valid, fr, row_t, rows_done, ddf_round = g("cur_valid"), g("fr"), g("row_t"), g("rows_done"), g("ddf_round")
+    s1_end = peb.i.valid & peb.i.payload.row_last
+    peb_end = peb.o.valid & peb.o.payload.last
+    return {
+        "hat.valid only in trace": ~d.hat.valid | fsm.ongoing("trace"),
+        "kept only in load_q / capture_q / feed / finish": ~d.kept.valid | predict,
+        **{f"DDF: {text}": holds for text, holds in ddf_checks.items()},
+        "FSM state legal": _legal(fsm),
+        "busy = not idle": d.busy == ~fsm.ongoing("idle"),
+        "s1: a list's end only on a key's last chunk": ~peb.i.valid | ~peb.i.payload.row_last | peb.i.payload.key_last,
+        "fr, ddf_round < n_rounds": ~d.busy | ((fr < N) & (ddf_round < N)),
+        "outside the prediction: pipeline empty, fr = ddf_round = 0": predict | (
+            ~cur_valid & ~peb.i.valid & ~peb.o.valid & fresh & ddf_idle & ~c_done & (c_count == 0)
+            & (fr == 0) & (ddf_round == 0)),
+        "projection / trace: row_t = rows_done = 0": ~_in(fsm, "load_x", "pass", "drain", "trace") | (
+            (row_t == 0) & (rows_done == 0)),
+        "rows: row_t < seq_len while fed, = seq_len in finish": Mux(
+            fsm.ongoing("finish"), row_t == seq_len, ~predict | (row_t < seq_len)),
+        "round lists fed = out + ends in s1 / PEB / DDF": ~predict | (
+            row_t * N + fr == rows_done * N + ddf_round + s1_end + peb_end + c_done + ~ddf_idle),
+        "between rows: the feeder idle, fr = 0, only the last list's end in flight": ~between | (
+            ~cur_valid & (fr == 0) & (fresh | peb.i.valid) & (~peb.i.valid | peb.i.payload.row_last)
+            & (~peb.o.valid | peb.o.payload.last | peb.i.valid)
+            & (c_done | (c_count == 0) | peb.i.valid | peb.o.valid)),
+    }
+
+
+WHITEBOX["speculation"] = dict(
+    stable_when="busy",
+    env=lambda h: {"config legal (ConfigCheck)": (h.dut.config.seq_len >= 1)
+                   & (h.dut.config.seq_len <= h.dut.hw.max_seq_len) & (h.dut.config.n_rounds >= 1)
+                   & (h.dut.config.n_rounds <= h.dut.hw.max_rounds)},
+    invariants=_speculation_invariants,
+    facts=lambda h: {"the DDF's input rows hold at most max_seq_len candidates": h.ddf_row_bound})
+
 
 def _named(module, name):
     found = [s for s in module._driving.keys() if s.name == name]
@@ -137,13 +187,10 @@ WHITEBOX["execution"] = dict(
 
 # Facts of reachable states that a proof assumes and does not prove, and why.
 ASSUMED = {
-    "streams_speculation": "kept only in load_q / capture_q / feed / finish: the final round's DDF output "
-                           "is empty once the FSM has seen the last row's last key (rows_done = seq_len). "
-                           "Tried: an occupancy invariant (round lists fed = lists out + lists in s1 / PEB / "
-                           "DDF, with legal FSM states, busy = not idle, row bounds, DDF output only in emit); "
-                           "induction then needs the DDF to end every list it emits with a `last` beat (no "
-                           "row emptied: a fact of its buffer's contents, which ddf_L2 / ddf_L3 prove by bmc "
-                           "only), so not closed",
+    "streams_speculation": "the DDF's input rows hold at most max_seq_len candidates: the environment "
+                           "ddf_lists_end proves the DDF's list lemma under; round 1's list is C_1 (at most "
+                           "seq_len keys), a later round's the survivors of the one before, through the "
+                           "candidate FIFO, whose contents the proof does not book",
 }
 
 

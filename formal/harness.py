@@ -159,7 +159,7 @@ class StreamRules(Harness):
     every cycle."""
 
     def __init__(self, dut, stable=(), cover=False, never=(), sources=None, invariants=None, stable_when=None,
-                 facts=None):
+                 facts=None, env=None):
         # `sources`: {channel: f(harness) -> Value}, the registers a channel's payload is a pure
         # combinational function of; holding them holds the payload (used where the function is
         # a multiplier the solver cannot see through twice). `invariants`: f(harness) -> {text:
@@ -174,11 +174,15 @@ class StreamRules(Harness):
         # `facts`: f(harness) -> {text: condition}, facts of reachable states that the proof assumes
         # and does not prove (each named in the catalog's ASSUMED with why)
         self.facts = facts
+        # `env`: f(harness) -> {text: condition}, the environment's contract on the inputs, assumed
+        # in the cycles `stable` applies to (e.g. a legal configuration while busy)
+        self.env = env
         self.cover = cover
         self.never = tuple(never)     # channels left out of the covers (not reached / never driven)
         super().__init__(dut)
 
     def elaborate_props(self, m, dut):
+        self.m = m        # invariants and facts may add ghost registers (e.g. formal.ddf.ddf_list_checks)
         when = Value.cast(1)
         if self.stable_when == "busy":
             pending = Cat(*(ch.valid for ch in channels(dut) if ch.produces)).any()
@@ -188,6 +192,9 @@ class StreamRules(Harness):
         for name in self.stable:
             value = Value.cast(getattr(dut, name))
             m.d.comb += Assume(~self.armed | ~when | (value == past(m, value)), f"{name} stable")
+        if self.env:
+            for text, holds in self.env(self).items():
+                m.d.comb += Assume(~when | holds, f"environment: {text}")
         if self.invariants:
             for text, holds in self.invariants(self).items():
                 m.d.comb += Assert(holds, text)
