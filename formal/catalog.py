@@ -261,6 +261,11 @@ def _streams(cfg):
                      depth=4, expect="UNKNOWN", fails_on="hat", slow=True,
                      what="mutant: the row buffers' read ports enabled while `hat` stalls (its first "
                           "stall is past cycle 40: caught by the induction step)"))
+    out.append(Proof("streams_mutant_speculation_finishes_early", "streams",
+                     lambda: StreamRules(mutants.SpecFinishesEarly(cfg), ("config",), **WHITEBOX["speculation"]),
+                     depth=4, expect="UNKNOWN", fails_on="round lists fed = out + ends in s1 / PEB / DDF", slow=True,
+                     what="mutant: rows_done counted on every round's list end (the job ends with final lists "
+                          "in flight, their kept keys after it): caught by the induction step"))
     out.append(Proof("streams_mutant_execution_o_chunk_moves", "streams",
                      lambda: StreamRules(mutants.ExecChunkMovesWhileStalled(cfg), ("config",),
                                          **WHITEBOX["execution"]),
