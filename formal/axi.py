@@ -5,6 +5,7 @@ Checked on `AXI4Reader` and `AXI4Writer`, under arbitrary commands (bus-aligned 
 blocks' documented contract), arbitrary slave timing and responses:
 - AW, W, AR: valid held until ready with the payload stable (`hold_rule`), and low in the first
   cycle after reset;
+- the fixed AR / AW fields (id, size, burst, lock, cache, prot) constant at all times;
 - every AR / AW: INCR, `size` = the bus width, `addr` aligned to it, and
   `addr % 4096 + (len + 1) * bytes <= 4096` (no 4 KiB crossing);
 - W: beats only for an accepted AW, `wlast` exactly on beat `awlen + 1`; one burst in flight
@@ -13,11 +14,11 @@ Environment (the slave): R and B keep the hold rule too; R beats come only for a
 `rlast` on beat `arlen + 1`; B only after a burst's last W beat.
 """
 
-from amaranth.hdl import Assert, Assume, Mux, Signal
+from amaranth.hdl import Assert, Assume, Cat, Mux, Signal
 
 from rtl.dma import AXI4Reader, AXI4Writer
 
-from .harness import Harness, channels, hold_rule
+from .harness import Harness, channels, hold_rule, past
 
 __all__ = ["AXIMasterRules"]
 
@@ -48,6 +49,9 @@ class AXIMasterRules(Harness):
             Assert(addr[:shift] == 0, f"{p}addr not aligned"),      # always: the induction invariant
             Assert(~valid | (addr[:12] + ((alen + 1) << shift) <= 4096), f"{p} burst crosses 4 KiB"),
         ]
+        from .axi_guard import FIXED           # the guard relies on them (formal/axi_guard.py)
+        fixed = Cat(*(getattr(bus, p + f) for f in FIXED))
+        m.d.comb += Assert(~self.armed | (fixed == past(m, fixed)), f"{p} fixed fields not constant")
         fsm = self.body._generated["writer" if writer else "reader"]
         m.d.comb += Assert(~fsm.ongoing("ADDRESS") | (self.internal("remaining") != 0),
                            "an address phase with no beats left")   # else len = 0 - 1 = 255
@@ -85,7 +89,7 @@ class AXIMasterRules(Harness):
             Assume(~bus.bvalid | owed, "B only after a burst's last W beat"),
             Assert(self.armed | ~bus.wvalid, "wvalid high right after reset"),
             Assert(~bus.wvalid | open_, "a W beat without an accepted AW"),
-            Assert(~w | (bus.wlast == (beats == length)), "wlast not on beat awlen + 1"),
+            Assert(~bus.wvalid | (bus.wlast == (beats == length)), "wlast not on beat awlen + 1"),
             Assert(~(bus.awvalid & (open_ | owed)), "a second write burst in flight"),
             Assert(open_ == fsm.ongoing("DATA"), "W expected != writer in DATA"),
             Assert(owed == fsm.ongoing("RESPONSE"), "B expected != writer in RESPONSE"),

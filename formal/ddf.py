@@ -14,15 +14,19 @@ any eta >= 0 and margin >= 0).
 Mode: bmc. The books would need invariants over the candidate buffer's contents (the maximum is
 one of the stored entries) to close an induction; the depth covers several rows at the chosen
 `max_len`, each drained.
+
+`DDFListRules` proves the list structure alone (every list started ends with a `last` beat,
+nothing outside a list) by k-induction, with those buffer invariants (the maximum's entry,
+booked by a ghost register, read through the harness's own asynchronous read ports).
 """
 
-from amaranth.hdl import Assert, Assume, Cover, Mux, Signal, signed
+from amaranth.hdl import Assert, Assume, Cat, Cover, Mux, Signal, signed
 
 from rtl.ddf import DDF
 
 from .harness import Harness, channels, hold_rule
 
-__all__ = ["DDFRules", "drain_cycles"]
+__all__ = ["DDFRules", "DDFListRules", "ddf_list_checks", "drain_cycles"]
 
 
 def drain_cycles(max_len):
@@ -94,3 +98,94 @@ class DDFRules(Harness):
             m.d.comb += [Cover(pop & full_row, "a row of max_len candidates emitted"),
                          Cover(pop & (rows_out == 1), "a second row emitted"),
                          Cover((quiet == drain) & (rows_out != 0), "the drain check after a row")]
+
+
+class DDFListRules(Harness):
+    """k-induction: the DDF ends every list it starts emitting with a `last` beat, emits nothing
+    outside a list, and a `last` beat closes its list (nothing of it follows). Stated at the
+    emit side: a beat on `o` only in `emit`; `emit` is left (for `idle`) only in the cycle its
+    `last` beat is taken; a beat without `last` leaves a survivor pending (so another beat, the
+    list's end, follows); a `last` beat only once the list's entries are all read.
+
+    Environment as DDFRules: `i` keeps the stream rules, a row holds 1..max_len candidates.
+
+    Why it holds (the asserted invariants, which close the induction): each list's maximum is
+    stored in its bank (a ghost register `*_maxpos` books where; the buffer is read through
+    extra asynchronous read ports of the harness), phi <= max whatever `eta` / `margin`, and
+    the emit side passes the maximum's entry before reaching the end, so a survivor is pending
+    at the end; the emit side reads the bank the collect side does not write."""
+
+    def elaborate_props(self, m, dut):
+        i_ch = next(ch for ch in channels(dut) if ch.name == "i")
+        m.d.comb += Assume(hold_rule(m, i_ch, self.armed), "i stream rules")
+        row_bound, checks = ddf_list_checks(m, dut, self.body)
+        m.d.comb += Assume(row_bound, "a row holds at most max_len")
+        m.d.comb += [Assert(holds, text) for text, holds in checks.items()]
+
+
+def _named(module, name):
+    found = [s for s in module._driving.keys() if s.name == name]
+    if len(found) != 1:
+        raise LookupError(f"DDF: {len(found)} signals named {name!r}")
+    return found[0]
+
+
+def ddf_list_checks(m, dut, body):
+    """The DDF lemma of DDFListRules for the block `dut` elaborated as `body` (its Module, in
+    the proof's design), for any harness that contains it: (the environment's row bound on
+    `dut.i`, to assume; {text: condition} the lemma and its invariants, to assert). Adds the
+    ghost registers and the buffer's asynchronous read ports to `m`."""
+    n = dut.max_len
+    g, beat = (lambda name: _named(body, name)), dut.i.payload
+    fsm = body._generated["fsm"]
+    idle, emit = fsm.ongoing("idle"), fsm.ongoing("emit")
+    buf = body._named_submodules["buf"][0]
+    rd = buf.read_ports[0]
+    c_count, c_done, c_mx, c_mn, c_bank = g("c_count"), g("c_done"), g("c_mx"), g("c_mn"), g("c_bank")
+    e_count, e_mx, e_mn, e_bank = g("e_count"), g("e_mx"), g("e_mn"), g("e_bank")
+    pos, phi, pend_valid = g("pos"), g("phi"), g("pend_valid")
+    stall = dut.o.valid & ~dut.o.ready
+    more = pos < e_count
+
+    in_count = Signal(range(n + 1))   # beats of the row being taken (the environment's view)
+    took = dut.i.valid & dut.i.ready
+    row_bound = ~dut.i.valid | (in_count < n - 1) | beat.last
+    with m.If(took):
+        m.d.sync += in_count.eq(Mux(beat.last, 0, in_count + 1))
+
+    # ghosts: where each bank's maximum was written
+    c_maxpos, e_maxpos = Signal(range(n), name="c_maxpos"), Signal(range(n), name="e_maxpos")
+    with m.If(took & ((c_count == 0) | (beat.score > c_mx))):
+        m.d.sync += c_maxpos.eq(c_count)
+    with m.If(idle & c_done):
+        m.d.sync += e_maxpos.eq(c_maxpos)
+
+    def entry(addr):
+        port = buf.read_port(domain="comb")
+        m.d.comb += port.addr.eq(addr)
+        return port.data
+
+    base = lambda bank: Mux(bank, n, 0)
+    c_max_entry, e_max_entry = entry(base(c_bank) + c_maxpos), entry(base(e_bank) + e_maxpos)
+    at_pos = entry(base(e_bank) + pos)
+    return row_bound, {
+        # the lemma
+        "o only while a list is emitted": ~dut.o.valid | emit,
+        "a list left without its last beat":
+            ~(emit & ~stall & ~more & ~pend_valid) | (dut.o.valid & dut.o.ready & dut.o.payload.last),
+        "a beat without last and nothing pending": ~dut.o.valid | dut.o.payload.last | pend_valid,
+        "a last beat before the list's end": ~(dut.o.valid & dut.o.payload.last) | (~more & ~pend_valid),
+        # invariants
+        "FSM state legal": Cat(fsm.ongoing(s) for s in fsm.encoding).any(),
+        "c_count: the row's beats taken": Mux(c_done, (c_count >= 1) & (c_count <= n) & (in_count == 0),
+                                              (c_count == in_count) & (c_count < n)),
+        "the collected maximum is stored at c_maxpos":
+            (c_count == 0) | ((c_maxpos < c_count) & (c_max_entry.score == c_mx) & (c_mn <= c_mx)),
+        "the emitted list's maximum is stored at e_maxpos, in the other bank":
+            idle | ((e_count >= 1) & (e_count <= n) & (e_maxpos < e_count) & (e_max_entry.score == e_mx)
+                    & (e_mn <= e_mx) & (e_bank != c_bank)),
+        "emit: phi <= max; the maximum not yet passed, a survivor pending or the last beat out":
+            ~emit | ((pos <= e_count) & (phi <= e_mx)
+                     & (pend_valid | (e_maxpos >= pos) | (dut.o.valid & dut.o.payload.last))),
+        "emit: rd.data is the entry at pos": ~emit | ~more | (rd.data.as_value() == at_pos.as_value()),
+    }

@@ -126,8 +126,22 @@ class Harness(wiring.Component):
         raise NotImplementedError
 
     def submodule(self, name):
-        """The block's submodule called `name` (an Elaboratable: a Memory, a sub-block)."""
-        return self.body._named_submodules[name][0]
+        """The block's submodule called `name` (an Elaboratable: a Memory, a sub-block; the
+        object itself even after `elaborated(name)`)."""
+        original = self.__dict__.get("_originals", {})
+        return original[name] if name in original else self.body._named_submodules[name][0]
+
+    def elaborated(self, name):
+        """The Module of the block's submodule `name`, elaborated here in its place (the same
+        hardware), so white-box invariants can name its registers and its own submodules."""
+        cache = self.__dict__.setdefault("_elaborated", {})
+        if name not in cache:
+            sub, loc = self.body._named_submodules[name]
+            self.__dict__.setdefault("_originals", {})[name] = sub
+            cache[name] = sub.elaborate(None)
+            sub._MustUse__silence = True
+            self.body._named_submodules[name] = (cache[name], loc)
+        return cache[name]
 
     def internal(self, name):
         """The block's register or signal called `name` (driven in its top Module): white-box
@@ -144,7 +158,8 @@ class StreamRules(Harness):
     inputs assumed constant (registers the top level latches at START); all others are free
     every cycle."""
 
-    def __init__(self, dut, stable=(), cover=False, never=(), sources=None, invariants=None):
+    def __init__(self, dut, stable=(), cover=False, never=(), sources=None, invariants=None, stable_when=None,
+                 facts=None, env=None):
         # `sources`: {channel: f(harness) -> Value}, the registers a channel's payload is a pure
         # combinational function of; holding them holds the payload (used where the function is
         # a multiplier the solver cannot see through twice). `invariants`: f(harness) -> {text:
@@ -152,17 +167,40 @@ class StreamRules(Harness):
         self.sources = dict(sources or {})
         self.invariants = invariants
         self.stable = tuple(stable)
+        # `stable_when`: "busy", the cycles `stable` applies to: those the block is busy, or was
+        # busy or had an output beat pending one cycle ago (the contract of a unit's runtime
+        # configuration: held while it works, changed only between jobs); None: every cycle
+        self.stable_when = stable_when
+        # `facts`: f(harness) -> {text: condition}, facts of reachable states that the proof assumes
+        # and does not prove (each named in the catalog's ASSUMED with why)
+        self.facts = facts
+        # `env`: f(harness) -> {text: condition}, the environment's contract on the inputs, assumed
+        # in the cycles `stable` applies to (e.g. a legal configuration while busy)
+        self.env = env
         self.cover = cover
         self.never = tuple(never)     # channels left out of the covers (not reached / never driven)
         super().__init__(dut)
 
     def elaborate_props(self, m, dut):
+        self.m = m        # invariants and facts may add ghost registers (e.g. formal.ddf.ddf_list_checks)
+        when = Value.cast(1)
+        if self.stable_when == "busy":
+            pending = Cat(*(ch.valid for ch in channels(dut) if ch.produces)).any()
+            when = dut.busy | past(m, dut.busy | pending)
+        elif self.stable_when is not None:
+            raise ValueError(f"stable_when = {self.stable_when!r}: None or 'busy'")
         for name in self.stable:
             value = Value.cast(getattr(dut, name))
-            m.d.comb += Assume(~self.armed | (value == past(m, value)), f"{name} stable")
+            m.d.comb += Assume(~self.armed | ~when | (value == past(m, value)), f"{name} stable")
+        if self.env:
+            for text, holds in self.env(self).items():
+                m.d.comb += Assume(~when | holds, f"environment: {text}")
         if self.invariants:
             for text, holds in self.invariants(self).items():
                 m.d.comb += Assert(holds, text)
+        if self.facts:
+            for text, holds in self.facts(self).items():
+                m.d.comb += Assume(holds, f"assumed: {text}")
         self.checked = []
         for ch in channels(dut):
             if ch.name in self.sources:

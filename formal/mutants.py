@@ -9,13 +9,17 @@ without copying the block's code.
 
 from amaranth.hdl import Const
 
+from rtl.axi_guard import AXIGuard
 from rtl.config_check import ConfigCheck
 from rtl.dma import AXI4Reader, AXI4Writer
 from rtl.ddf import DDF
+from rtl.execution import ExecutionUnit
 from rtl.kv_control import KVControl
 from rtl.loe import LOEncoder
 from rtl.regbank import RegisterBank
 from rtl.softmax import Softmax
+from rtl.speculation import SpeculationUnit
+from rtl.top import LapaTop
 
 __all__ = ["mutant"]
 
@@ -120,3 +124,70 @@ def _softmax_reads_while_stalled(self, m):
 
 
 SoftmaxReadsWhileStalled = mutant(Softmax, _softmax_reads_while_stalled, "reads_while_stalled")
+
+
+def _guard_copies_from_core(self, m):
+    # the copy of a held request latched only while connected (the guard before 2 Dec 2026): a
+    # drain W beat stalled by the memory turns into the core's last beat, data and strobes
+    for name in ("wdata", "wstrb", "wlast"):
+        copy = next(s for s in m._driving.keys() if s.name == f"{name}_copy")
+        with m.If(self.draining):
+            m.d.sync += copy.eq(copy)
+
+
+def _guard_passes_b_in_drain(self, m):
+    # B passed to the core while draining: the reset core sees the drained burst's response
+    m.d.comb += self.core.bvalid.eq(self.bus.bvalid)
+
+
+GuardCopiesFromCore = mutant(AXIGuard, _guard_copies_from_core, "copies_from_core")
+GuardPassesBInDrain = mutant(AXIGuard, _guard_passes_b_in_drain, "passes_b_in_drain")
+
+
+def _top_no_flush(self, m):
+    # the core not reset on a bus fault
+    flush = next(s for s in m._driving.keys() if s.name == "flush")
+    m.d.comb += flush.eq(0)
+
+
+TopNoFlush = mutant(LapaTop, _top_no_flush, "core_not_reset_on_fault")
+
+
+def _spec_reads_hat_while_stalled(self, m):
+    # the row buffers' read ports always enabled: a stalled `hat` beat becomes the next row
+    for name in ("qbuf", "kbuf"):
+        m.d.comb += m._named_submodules[name][0].read_ports[0].en.eq(1)
+
+
+SpecReadsHatWhileStalled = mutant(SpeculationUnit, _spec_reads_hat_while_stalled, "hat_read_while_stalled")
+
+
+def _spec_finishes_early(self, m):
+    # rows_done counted on every round's list end, not only the final round's: `finish` ends the
+    # job while the last rows' final lists are still in the PEB / DDF (their kept keys then come
+    # out after the job)
+    ddf = m._named_submodules["ddf"][0]
+    rows_done = next(s for s in m._driving.keys() if s.name == "rows_done")
+    with m.If(ddf.o.valid & ddf.o.ready & ddf.o.payload.last):
+        m.d.sync += rows_done.eq(rows_done + 1)
+
+
+SpecFinishesEarly = mutant(SpeculationUnit, _spec_finishes_early, "finishes_early")
+
+
+def _top_awcache_tied(self, m):
+    # the write channel's cache attributes not passed to the port
+    m.d.comb += self.axi.awcache.eq(0)
+
+
+TopAWCacheTied = mutant(LapaTop, _top_awcache_tied, "awcache_tied_off")
+
+
+def _exec_chunk_moves_while_stalled(self, m):
+    # the o chunk counter advanced on valid instead of the handshake: a stalled beat's chunk moves
+    o_out = next(s for s in m._driving.keys() if s.name == "o_out")
+    with m.If(self.o.valid & ~self.o.ready):
+        m.d.sync += o_out.eq(o_out + 1)
+
+
+ExecChunkMovesWhileStalled = mutant(ExecutionUnit, _exec_chunk_moves_while_stalled, "o_chunk_moves_while_stalled")

@@ -46,11 +46,13 @@ def record(results):
     }
 
 
-def write_report(results, out_dir, not_proven=None, keep=False, order=None):
+def write_report(results, out_dir, not_proven=None, keep=False, order=None, assumed=None):
     """`keep`: rows of an earlier report.json in `out_dir` for proofs not run now stay (in
-    `order`, the catalog's names), so a report can be completed proof by proof."""
+    `order`, the catalog's names), so a report can be completed proof by proof. `assumed`:
+    {proof: the fact of reachable states it assumes and why it is not proved}."""
     rec = record(results)
     rec["not_proven"] = dict(not_proven or {})
+    rec["assumed"] = dict(assumed or {})
     old = os.path.join(out_dir, "report.json")
     if keep and os.path.exists(old):
         import json
@@ -76,7 +78,9 @@ def write_report(results, out_dir, not_proven=None, keep=False, order=None):
         f"{rec['host']['loadavg'][0]:.1f} on {rec['host']['cpus']} CPUs, {time.strftime('%Y-%m-%d')}.", "",
         markdown_table(["proof", "family", "property", "mode", "depth", "engine", "verdict", "s"], rows), "",
     ] + (["## Not proved", "", *[f"- `{k}`: {v}" for k, v in rec["not_proven"].items()], ""]
-         if rec["not_proven"] else []))
+         if rec["not_proven"] else [])
+      + (["## Assumed, not proved", "", *[f"- `{k}`: {v}" for k, v in rec["assumed"].items()], ""]
+         if rec["assumed"] else []))
     os.makedirs(out_dir, exist_ok=True)
     write_text_atomic(os.path.join(out_dir, "report.md"), text)
     write_json(os.path.join(out_dir, "report.json"), rec)

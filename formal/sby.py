@@ -46,6 +46,10 @@ class Proof:
     what: str = ""
     ports: object = None          # for a plain Elaboratable: callable(wrapper) -> list of ports
     multiclock: bool = False
+    # a mutant of a block whose first stall lies beyond any bmc depth: expect "UNKNOWN" and the
+    # induction step failing on this assertion (among others the mutant breaks; from a state
+    # meeting every asserted invariant and assumed fact before the step, not a trace from reset)
+    fails_on: str = ""
 
     @property
     def engine(self) -> str:

@@ -55,15 +55,17 @@ class AXIGuard(wiring.Component):
         drain = self.draining
         hs = {ch: getattr(b, f"{ch}valid") & getattr(b, f"{ch}ready") for ch in ("ar", "r", "aw", "w", "b")}
 
-        # Requests held on the memory side, and their payloads (the core keeps them stable).
+        # Requests held on the memory side, and their payloads: latched from what the memory sees
+        # when a request appears (the core's while connected, the guard's own empty W beats while
+        # draining), so a held request keeps its payload in either case.
         held, copy = {}, {}
         for ch, fields in _HELD.items():
             held[ch] = Signal(name=f"{ch}_held")
             m.d.sync += held[ch].eq(getattr(b, f"{ch}valid") & ~getattr(b, f"{ch}ready"))
             for f in fields:
                 copy[ch + f] = Signal.like(getattr(c, ch + f), name=f"{ch}{f}_copy")
-            with m.If(~drain & getattr(c, f"{ch}valid") & ~held[ch]):
-                m.d.sync += [copy[ch + f].eq(getattr(c, ch + f)) for f in fields]
+            with m.If(getattr(b, f"{ch}valid") & ~held[ch]):
+                m.d.sync += [copy[ch + f].eq(getattr(b, ch + f)) for f in fields]
         r_bursts = Signal(range(4))       # read bursts accepted, last beat not yet seen
         w_owed = Signal(range(513))       # write beats owed for accepted AWs
         b_owed = Signal(range(4))         # write responses owed

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from formal.catalog import FORMAL_CFG, NOT_PROVEN, STREAM_PLAN, proofs
+from formal.catalog import ASSUMED, FORMAL_CFG, NOT_PROVEN, OWN_PROOF, STREAM_PLAN, proofs
 from formal.config_check import legal_interval, legal_round_bits
 from formal.harness import channels, probe
 from formal.sby import SOLVERS, run_proof, solver_path
@@ -31,6 +31,9 @@ def test_proof(proof, tmp_path):
     assert r.status == proof.expect, f"{proof.name}: {r.status}, failed {r.failed}\n{r.log[-3000:]}"
     if proof.expect == "FAIL":
         assert any(f.endswith("(basecase)") for f in r.failed), r.failed
+    if proof.expect == "UNKNOWN":
+        assert proof.fails_on and f"{proof.fails_on} (induction)" in r.failed, r.failed
+        assert all(f.endswith("(induction)") for f in r.failed), r.failed
 
 
 def test_solvers_installed():
@@ -43,16 +46,19 @@ def test_every_stream_block_has_a_proof():
     NOT_PROVEN; the plan names only registered blocks, each with channels it produces; a bmc
     proof has a cover proof of the same depth (its reach)."""
     known = blocks()
-    assert set(STREAM_PLAN) <= set(known) and set(NOT_PROVEN) <= set(known)
-    assert not set(STREAM_PLAN) & set(NOT_PROVEN)
+    assert set(STREAM_PLAN) <= set(known) and set(NOT_PROVEN) <= set(known) and set(OWN_PROOF) <= set(known)
+    assert not set(STREAM_PLAN) & set(NOT_PROVEN) and not set(OWN_PROOF) & (set(STREAM_PLAN) | set(NOT_PROVEN))
     for name, info in known.items():
         if channels(probe(info.factory(FORMAL_CFG))):
-            assert name in STREAM_PLAN or name in NOT_PROVEN, name
+            assert name in STREAM_PLAN or name in NOT_PROVEN or name in OWN_PROOF, name
     for name in STREAM_PLAN:
         produced = [ch.name for ch in channels(probe(known[name].factory(FORMAL_CFG))) if ch.produces]
         assert produced, name
     by_name = {p.name: p for p in PROOFS}
     assert {f"streams_{n}" for n in STREAM_PLAN} <= set(by_name)
+    assert set(OWN_PROOF.values()) <= set(by_name) and set(ASSUMED) <= set(by_name)
+    for name in ASSUMED:
+        assert "assumes" in by_name[name].what, name
     for p in PROOFS:
         if p.mode == "bmc" and p.expect == "PASS":
             reach = by_name[f"{p.name}_reach"]

@@ -213,3 +213,37 @@ def test_watchdog_off_and_write_timeout():
         assert ctx.get(dut.fault) and ctx.get(dut.code) == ERROR_CODES["WRITE_TIMEOUT"]
         assert ctx.get(dut.fault_addr) == 0x6000
     run(write, 3)
+
+
+def test_drain_beats_stalled_by_the_memory_stay_empty():
+    """A fault while a write burst still owes beats and the memory stalls them: every drain beat
+    (WSTRB = 0) is held unchanged until taken, never replaced by the core's last real beat (the
+    bug the formal proof `axi_guard` found: a stalled empty beat became the latched core beat,
+    data and strobes, a write into memory and a payload change while held)."""
+
+    async def bench(ctx, dut):
+        await accept(ctx, dut, "aw", 0x2000, 3)
+        ctx.set(dut.core.wvalid, 1)               # beat 1 of 3, taken at once
+        ctx.set(dut.core.wdata, 0xDEADBEEF)
+        ctx.set(dut.core.wstrb, 0xFF)
+        ctx.set(dut.bus.wready, 1)
+        await ctx.tick()
+        ctx.set(dut.core.wvalid, 0)
+        ctx.set(dut.bus.wready, 0)
+        await accept_ar(ctx, dut, 0x1000, 1)
+        await beat(ctx, dut, last=1, resp=0b10)   # SLVERR: the drain begins, 2 write beats owed
+        assert ctx.get(dut.fault) and ctx.get(dut.draining)
+        seen, rng = [], random.Random(3)
+        for _ in range(40):
+            ready = rng.random() < 0.3
+            ctx.set(dut.bus.wready, ready)
+            if ctx.get(dut.bus.wvalid):
+                now = (ctx.get(dut.bus.wdata), ctx.get(dut.bus.wstrb), ctx.get(dut.bus.wlast))
+                assert now[1] == 0, f"a drain beat with WSTRB {now[1]:#x}"
+                if seen and seen[-1][1] == "held":
+                    assert now == seen[-1][0], "a held drain beat changed"
+                seen.append((now, "taken" if ready else "held"))
+            await ctx.tick()
+        ctx.set(dut.bus.wready, 0)
+        assert [b for b, how in seen if how == "taken"] == [(0, 0, 0), (0, 0, 1)], seen
+    run(bench)
