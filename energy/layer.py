@@ -102,15 +102,18 @@ def _ops(w, hw, speculation=True):
     return ops
 
 
-def layer_energy(table, w, hw, area_scale=None, sram_target=None, speculation=True):
+def layer_energy(table, w, hw, area_scale=None, sram_target=None, speculation=True, cycles=None):
     """Energy record of one layer: `total_pj`, `split_pj` per unit, `parts` per block, `cycles`.
 
     `area_scale` {unit: target logic area / measured logic area} (None: 1, said so);
     `sram_target` {measured SRAM path: CACTI figures of the same buffer at the target} (None
     or a missing path: the measured table's figures). `speculation` False: the
-    design without the speculation unit (dense: every pair kept, no prediction)."""
+    design without the speculation unit (dense: every pair kept, no prediction). `cycles`: the
+    layer's measured cycles (the RTL's CYCLES_TOTAL); None: the ideal x CYCLE_RATIO estimate."""
     period_ns = table["clock_ns"]
-    cycles = ideal_cycles(w, hw, speculation) * CYCLE_RATIO
+    measured = cycles is not None
+    if not measured:
+        cycles = ideal_cycles(w, hw, speculation) * CYCLE_RATIO
     per_op = _elementary(table)
     ops = _ops(w, hw, speculation)
     parts, split = {}, {"speculation": 0.0, "execution": 0.0, "memory": 0.0, "control": 0.0}
@@ -162,4 +165,6 @@ def layer_energy(table, w, hw, area_scale=None, sram_target=None, speculation=Tr
             "parts_pj": parts, "offchip_bytes": read + write, "offchip_pj": dram,
             "offchip_source": DRAM_SOURCE,
             "area_scaled": bool(area_scale),
-            "cycles_source": f"ideal PE-bound cycles x {CYCLE_RATIO} (measured ratio at L = 1024)"}
+            "cycles_measured": measured,
+            "cycles_source": "measured: RTL CYCLES_TOTAL" if measured else
+            f"estimate: ideal PE-bound cycles x {CYCLE_RATIO} (measured ratio at L = 1024)"}
