@@ -503,3 +503,42 @@ def test_failed_energy_point_is_recorded_with_its_error(tmp_path):
     bad = {**j.params, "energy_table": {**j.params["energy_table"], "sha256": "0" * 64}}
     rec = execute("energy", bad, j.code, "k", None)
     assert rec["status"] == "failed" and "differs from the sweep's" in rec["error"]
+
+
+@pytest.mark.slow
+def test_energy_from_the_points_rtl_run(tmp_path):
+    """With the point's cycles job, energy takes the RTL's cycles and its actions (mask,
+    key_needed, PAIRS_ROUND counters); with synth, the point's logic area scales idle and leakage.
+    One Verilator build and two small syntheses at the tiny shape (cached in build/)."""
+    from dse.tasks.energy import _table
+    from energy.compare import _area_scale
+    from energy.layer import layer_energy
+    from energy.srams import target_srams
+    from dse.tasks.layer import example_inputs
+    from golden.model import run_layer
+    from lapa.config import HardwareConfig
+
+    sweep = load_sweep(_write(tmp_path, ENERGY.format(cycles_L=16).replace('"dense", "topk"', '"dense"')
+                              .replace("seq_len = 16\n", 'seq_len = 16\nblock = "speculation,execution"\n')))
+    _, jobs, cells, records, meta = run_sweep(sweep, str(tmp_path / "out"), workers=2, dashboard=":0", quiet=True)
+    assert meta["failed"] == 0, [r.get("error") for r in records.values()]
+    lapa, dense = cells
+    c, s = records[lapa["cycles"]]["result"], records[lapa["synth"]]["result"]
+    e = records[lapa["energy"]]["result"]
+    assert records[lapa["energy"]]["deps"] == {"cycles": lapa["cycles"], "synth": lapa["synth"]}
+    assert c["bit_exact"] and e["cycles_measured"] and e["cycles"] == c["cycles"]
+    assert e["cycles_source"] == "measured: RTL CYCLES_TOTAL" and e["area_scaled"]
+    cal = example_inputs(jobs[lapa["cycles"]].params)          # the point's layer, as build.py run sees it
+    g = run_layer(cal.x, cal.wq, cal.wk, cal.wv, cal.arith)
+    assert e["work"]["nnz"] == int(g["mask"].sum()) and e["work"]["key_needed"] == int(g["key_needed"].sum())
+    assert e["work"]["scored_pairs"] == int(g["round_candidates"].sum())
+    j = jobs[lapa["energy"]]
+    table = _table(j.params["energy_table"])
+    hw = HardwareConfig(**table["config"]["hw"])            # the tiny shape is the table's own
+    scale = _area_scale(table, s)
+    assert e["area_scale"] == scale and set(scale) == {"speculation", "execution"}
+    ref = layer_energy(table, e["work"], hw, scale, target_srams(table, hw)[0], cycles=c["cycles"])
+    assert e["energy_pj"] == pytest.approx(ref["total_pj"], rel=1e-12)
+    d = records[dense["energy"]]["result"]
+    assert not d["cycles_measured"] and d["split_pj"]["speculation"] == 0.0
+    assert records[dense["energy"]]["deps"] == {"synth": dense["synth"]}
