@@ -249,6 +249,12 @@ def _markdown(sweep, rows, counts, unavailable, meta, fronts):
            + ", ".join(f"{t} {v}" for t, v in meta["code_versions"].items())
            + (f" (commit {meta['git']['commit'][:12]}{', with uncommitted changes' if meta['git']['dirty'] else ''})"
               if meta.get("git") and meta["git"].get("commit") else "") + ".", ""]
+    if meta.get("from_eval"):
+        got = sum("ppl_source" in r["metrics"] and r["metrics"]["ppl_source"] != "eval task" for r in rows)
+        out += [f"PPL figures of {got} of {len(rows)} points from `{meta['from_eval']}` (--from-eval: matched "
+                "by predictor, DDF setting and the point's ctx). They are SmolLM2-135M's, while energy and "
+                "cycles are measured on the sweep's random example layer at the same setting: the pairing "
+                "is by setting, not by layer.", ""]
     out += ["## Jobs", "", markdown_table(("task", "jobs", "ok", "failed", "not run", "points out of reach"),
                                           [(t, c["jobs"], c["ok"], c["failed"], c["not run"], c["skip"])
                                            for t, c in counts.items()]), ""]

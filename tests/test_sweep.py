@@ -87,7 +87,7 @@ def test_small_sweep_on_two_workers(tmp_path):
     assert report["unavailable"] == {}
     # energy: lapa only (sanger and topk have no hardware yet); pea_lanes enters it: 4 jobs
     assert report["counts"]["energy"] == {"jobs": 4, "ok": 4, "failed": 0, "not run": 0, "skip": 8}
-    assert len(os.listdir(out / "points")) == 6
+    assert len(os.listdir(out / "points")) == 6 + 4
     # every point's numbers are the golden model's on the same example layer
     from golden.calibration import topk_for_density, topk_from_ratio
     from golden.example import example_layer
