@@ -242,6 +242,8 @@ def _markdown(sweep, rows, counts, unavailable, meta, fronts):
            f"This run: {meta['wall_s']:.0f} s wall time on "
            + (f"the scheduler {meta['scheduler']}" if meta["scheduler"] else f"a local cluster of {meta['workers']} workers")
            + f"; {meta['ran']} jobs run, {meta['kept']} kept from an earlier run"
+           + (f", {meta['not_run']} not run yet (`--report-only`: this report shows the stored results only)"
+              if meta.get("not_run") else "")
            + (f". The stored jobs took {t['compute_s']:,.0f} s of worker time ("
               + ", ".join(f"{k} {v:,.0f} s" for k, v in t["by_task_s"].items())
               + f") over {t['span_s']:,.0f} s from the first start to the last finish"

@@ -172,8 +172,9 @@ def run_jobs(client, jobs, store, progress, kept=None):
     return records
 
 
-def run_sweep(sweep, out_dir, workers=2, scheduler=None, dashboard=":8787", quiet=False):
-    """Plan the sweep, run the jobs not yet in `out_dir`'s store, and return
+def run_sweep(sweep, out_dir, workers=2, scheduler=None, dashboard=":8787", quiet=False, run=True):
+    """Plan the sweep, run the jobs not yet in `out_dir`'s store (none with `run` False: the
+    report of what is stored, e.g. while a sweep is running or after it was stopped), and return
     (points, jobs, cells, records by key, meta) for the report."""
     from .codeversion import git_describe
     from .points import plan
@@ -191,8 +192,12 @@ def run_sweep(sweep, out_dir, workers=2, scheduler=None, dashboard=":8787", quie
                  + ", ".join(f"{t} {sum(j.task == t for j in jobs.values())}" for t in sweep.tasks
                              if TASKS[t].available)
                  + f"); {kept} kept from {store.dir}, {len(todo)} to run")
+    if not run:
+        records = {k: r for k, r in records.items() if r}
+        todo = []
     meta = {"workers": workers if not scheduler else None, "scheduler": scheduler, "dashboard": None,
-            "code_versions": codes, "git": git_describe(), "kept": kept, "ran": len(todo)}
+            "code_versions": codes, "git": git_describe(), "kept": kept, "ran": len(todo),
+            "not_run": len(jobs) - len(records) if not run else 0}
     if todo:
         with open_client(workers, scheduler, dashboard) as client:
             if scheduler:
@@ -205,8 +210,9 @@ def run_sweep(sweep, out_dir, workers=2, scheduler=None, dashboard=":8787", quie
             records.update(run_jobs(client, todo, store, progress, kept=records))
     meta["wall_s"] = round(time.monotonic() - t0, 1)
     meta["failed"] = sum(1 for r in records.values() if r and r["status"] != "ok")
-    progress.say(f"finished in {meta['wall_s']:.0f} s: {len(jobs) - meta['failed']}/{len(jobs)} jobs ok, "
-                 f"{meta['failed']} failed")
+    ok = sum(1 for r in records.values() if r and r["status"] == "ok")
+    progress.say(f"finished in {meta['wall_s']:.0f} s: {ok}/{len(jobs)} jobs ok, {meta['failed']} failed"
+                 + (f", {meta['not_run']} not run (--report-only)" if not run else ""))
     return pts, jobs, cells, records, meta
 
 

@@ -542,3 +542,20 @@ def test_energy_from_the_points_rtl_run(tmp_path):
     d = records[dense["energy"]]["result"]
     assert not d["cycles_measured"] and d["split_pj"]["speculation"] == 0.0
     assert records[dense["energy"]]["deps"] == {"synth": dense["synth"]}
+
+
+def test_report_only_runs_no_job(tmp_path):
+    """--report-only writes the report of what is stored and starts no cluster: after one job's
+    record is removed, that job is 'not run' and the rest are reported from the store."""
+    text = _write(tmp_path, _tiny(16))
+    out = tmp_path / "out"
+    assert main(["sweep", text, "--out", str(out), "--workers", "1", "--dashboard", ":0", "--quiet"]) == 0
+    first = json.loads((out / "report.json").read_text())
+    lost = first["points"][0]["tasks"]["work"]["key"]
+    os.unlink(out / "points" / f"{lost}.json")
+    assert main(["sweep", text, "--out", str(out), "--report-only", "--quiet"]) == 0
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["meta"]["ran"] == 0 and rep["meta"]["not_run"] == 1 and rep["meta"]["dashboard"] is None
+    assert rep["counts"]["work"] == {"jobs": 6, "ok": 5, "failed": 0, "not run": 1, "skip": 0}
+    assert not (out / "points" / f"{lost}.json").exists()
+    assert "1 not run yet" in (out / "report.md").read_text()

@@ -35,6 +35,8 @@ def register(sub):
                    help="local cluster: dashboard address (default :8787; :0 takes a free port)")
     p.add_argument("--from-eval", metavar="DIR", default=None,
                    help="a build.py eval output folder (report.json): PPL change per predictor and setting")
+    p.add_argument("--report-only", action="store_true",
+                   help="run no job: write the report of the results stored in --out so far")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=run)
 
@@ -91,11 +93,11 @@ def run(args):
         _check_address(args.scheduler)
     from_eval = _read_eval(args.from_eval) if args.from_eval else None
     pts, jobs, cells, records, meta = run_sweep(sweep, out, args.workers, args.scheduler, args.dashboard,
-                                                args.quiet)
+                                                args.quiet, run=not args.report_only)
     write_report(sweep, out, pts, cells, records, meta, from_eval)
     if not args.quiet:
         with open(os.path.join(out, "report.md")) as f:
             print(f.read())
     print(f"wrote {out}/results.jsonl, report.md, report.json and the Pareto plots "
-          f"({meta['failed']} failed job(s))")
+          f"({meta['failed']} failed job(s)" + (f", {meta['not_run']} not run" if meta["not_run"] else "") + ")")
     return 1 if meta["failed"] else 0
