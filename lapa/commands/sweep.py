@@ -21,7 +21,7 @@ from ..report import check_output_file
 
 
 def register(sub):
-    p = sub.add_parser("sweep", help="design-space sweep on Dask (synthesis, work, cycles, eval)",
+    p = sub.add_parser("sweep", help="design-space sweep on Dask (synthesis, work, cycles, eval, energy)",
                        description=__doc__)
     p.add_argument("sweep", metavar="SWEEP.toml")
     p.add_argument("--out", default=None, help="results folder (default: the file's sweep.out, "
