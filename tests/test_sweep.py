@@ -519,7 +519,7 @@ def test_energy_from_the_points_rtl_run(tmp_path):
     from lapa.config import HardwareConfig
 
     sweep = load_sweep(_write(tmp_path, ENERGY.format(cycles_L=16).replace('"dense", "topk"', '"dense"')
-                              .replace("seq_len = 16\n", 'seq_len = 16\nblock = "speculation,execution"\n')))
+                              .replace("seq_len = 16\n", 'seq_len = 16\nblock = "speculation,execution"\n', 1)))
     _, jobs, cells, records, meta = run_sweep(sweep, str(tmp_path / "out"), workers=2, dashboard=":0", quiet=True)
     assert meta["failed"] == 0, [r.get("error") for r in records.values()]
     lapa, dense = cells
