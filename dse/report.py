@@ -194,7 +194,8 @@ def _energy_ppl(sweep, rows, out_dir):
     srcs = sorted({r["metrics"]["ppl_source"] for r in ev})
     path = os.path.join(out_dir, "pareto-energy-ppl.png")
     pareto_plot(path, [(x, y, lab, k) for x, y, lab, k in zip(xs, ys, labels, kinds)], idx,
-                "perplexity change against dense, % (SmolLM2-135M: " + "; ".join(srcs) + ")",
+                "perplexity change against dense, % (SmolLM2-135M, "
+                + " and ".join(sorted({"eval task" if x == "eval task" else "--from-eval" for x in srcs})) + ")",
                 f"energy per layer, uJ (energy task, L = {', '.join(map(str, lens))})",
                 f"{sweep.name}: energy against accuracy",
                 note="measured: actions and cycles from the RTL; model: golden actions, ideal cycles x 1.21")
@@ -204,9 +205,12 @@ def _energy_ppl(sweep, rows, out_dir):
 
 
 def _work_ppl(sweep, rows, out_dir):
-    ev = _dedup([r for r in rows if "ppl_change" in r["metrics"]],
-                lambda r: _key_of(r, "eval") or r["metrics"]["ppl_source"] + r["axes"].get("predictor", "")
-                + r["axes"].get("setting", ""))
+    def same_eval(r):   # dense has no DDF setting: one figure whatever the point's setting
+        pred = r["axes"].get("predictor", sweep.fixed["predictor"])
+        return _key_of(r, "eval") or (r["metrics"]["ppl_source"], pred,
+                                      None if pred == "dense" else r["axes"].get("setting", sweep.fixed["setting"]))
+
+    ev = _dedup([r for r in rows if "ppl_change" in r["metrics"]], same_eval)
     if not ev:
         return {"missing": "needs PPL figures (the eval task or --from-eval)"}
     xs = [100 * r["metrics"]["ppl_change"] for r in ev]
