@@ -3,7 +3,9 @@
 A job is one task at one point, reduced to the parameters that task reads (`Task.keys`, the
 point's values with the task's `[tasks.NAME]` overrides; a setting's name becomes its fields):
 points that agree on those share the job, so a synthesis runs once per hardware shape whatever
-the predictor. Its key is a content hash of (task, parameters, code version).
+the predictor. Its key is a content hash of (task, parameters, code version, and the keys of
+the jobs it reads: a task's `deps`, the same point's jobs of those tasks when they agree with it
+on every parameter both read).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class Job(NamedTuple):
     params: dict       # JSON-able, what the task function receives
     code: str          # code version of the task's sources
     label: str         # the first point's label, for progress lines
+    deps: dict = {}    # {task: key} of the jobs whose records this one reads
 
 
 def points(sweep):
@@ -55,12 +58,53 @@ def task_params(sweep, task, point):
     out = {k: m[k] for k in TASKS[task].keys}
     if "setting" in out:
         out["setting"] = sweep.settings[out["setting"]].to_dict()
+    if TASKS[task].prepare:
+        out.update(TASKS[task].prepare(out))
     return out
 
 
-def job_key(task, params, code):
-    blob = json.dumps({"task": task, "params": params, "code": code}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+def job_key(task, params, code, deps=None):
+    blob = {"task": task, "params": params, "code": code}
+    if deps:
+        blob["deps"] = deps
+    return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def _order(tasks):
+    """The sweep's tasks with every task after the ones it reads."""
+    out = []
+
+    def visit(name):
+        if name not in out:
+            for d in TASKS[name].deps:
+                if d in tasks:
+                    visit(d)
+            out.append(name)
+    for t in tasks:
+        visit(t)
+    return out
+
+
+def _deps(name, params, row, jobs):
+    """{task: key} of the point's jobs that `name` reads: each dependency of the point that has
+    a job and agrees with `params` on the parameters both read."""
+    out = {}
+    for d in TASKS[name].deps:
+        key = row.get(d)
+        if isinstance(key, str) and all(jobs[key].params[k] == params[k]
+                                         for k in TASKS[d].keys if k in params):
+            out[d] = key
+    return out
+
+
+def _prepared(sweep, name, point, memo):
+    """task_params, with a task's `prepare` run once per distinct set of its own parameters."""
+    m = merged(sweep, name, point)
+    raw = {k: m[k] for k in TASKS[name].keys}
+    memo_key = (name, json.dumps(raw, sort_keys=True, default=str))
+    if memo_key not in memo:
+        memo[memo_key] = task_params(sweep, name, point)
+    return memo[memo_key]
 
 
 def plan(sweep, code_versions):
@@ -68,10 +112,10 @@ def plan(sweep, code_versions):
     point i's job for that task, or ('skip', reason) when the point is out of the task's reach,
     or ('unavailable', reason) for a task not built yet."""
     pts = points(sweep)
-    jobs, cells = {}, []
+    jobs, cells, prepared = {}, [], {}
     for p in pts:
         row = {}
-        for name in sweep.tasks:
+        for name in _order(sweep.tasks):
             task = TASKS[name]
             if not task.available:
                 row[name] = ("unavailable", task.reason)
@@ -80,11 +124,12 @@ def plan(sweep, code_versions):
             if why:
                 row[name] = ("skip", why)
                 continue
-            params = task_params(sweep, name, p)
-            key = job_key(name, params, code_versions[name])
-            jobs.setdefault(key, Job(name, key, params, code_versions[name], point_label(sweep, p)))
+            params = _prepared(sweep, name, p, prepared)
+            deps = _deps(name, params, row, jobs)
+            key = job_key(name, params, code_versions[name], deps)
+            jobs.setdefault(key, Job(name, key, params, code_versions[name], point_label(sweep, p), deps))
             row[name] = key
-        cells.append(row)
+        cells.append({t: row[t] for t in sweep.tasks})
     return pts, jobs, cells
 
 

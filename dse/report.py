@@ -1,11 +1,15 @@
 """A sweep's results: `results.jsonl` (one line per point), `report.json`, `report.md` and the
-Pareto plots (`pareto-area-cycles.png`, `pareto-work-ppl.png`), written atomically.
+Pareto plots (`pareto-area-cycles.png`, `pareto-energy-ppl.png`, `pareto-work-ppl.png`), written
+atomically.
 
-Every figure names its source: area and Fmax from the ASIC flow, cycles measured on the RTL,
-"ideal cycles" the PE-bound lower bound of `host.job.ideal_cycles` computed from the golden
-model's counts (a model: its ratio to the RTL's cycles is reported wherever both exist), work
-and perplexity change from `build.py eval` on SmolLM2-135M. Tasks not built yet are listed as
-unavailable; nothing stands in for their numbers.
+Every figure names its source: area and Fmax from the ASIC flow (a dense point's area is the
+design without its speculation unit), cycles measured on the RTL, "ideal cycles" the PE-bound
+lower bound of `host.job.ideal_cycles` computed from the golden model's counts (a model: its
+ratio to the RTL's cycles is reported wherever both exist), energy from the energy task
+(`dse.tasks.energy`, whose record says where its actions, cycles and table came from), work and
+perplexity change from `build.py eval` on SmolLM2-135M (the eval task, or an eval report given
+with `--from-eval`). Tasks not built yet are listed as unavailable; nothing stands in for their
+numbers.
 """
 
 from __future__ import annotations
@@ -41,13 +45,45 @@ def _cell(cell, records):
     return {"status": "failed", "key": cell, "error": rec["error"]}
 
 
-def _metrics(point, tasks):
+def _design_area(synth, predictor):
+    """(area, Fmax) of the point's design: dense has no speculation unit."""
+    if predictor != "dense":
+        return synth["area_um2"], synth["fmax_mhz"]
+    units = {u: v for u, v in synth["units"].items() if u != "speculation"}
+    fmax = [b["fmax_mhz"] for b in synth["blocks"].values() if b["unit"] != "speculation" and b["fmax_mhz"]]
+    return sum(u["area_um2"] for u in units.values()), min(fmax) if fmax else None
+
+
+def eval_lookup(report, path):
+    """{(predictor, setting JSON or None, ctx): eval record} of a `build.py eval` report.json."""
+    results = report.get("results") if isinstance(report, dict) else None
+    if not isinstance(results, list):
+        raise ValueError(f"{path}: not a build.py eval report (no results list)")
+    out = {}
+    for r in results:
+        if not isinstance(r, dict) or "ppl_change" not in r or "predictor" not in r:
+            raise ValueError(f"{path}: a result without predictor / ppl_change")
+        setting = None if r["predictor"] == "dense" else json.dumps(r.get("setting"), sort_keys=True)
+        out.setdefault((r["predictor"], setting, r.get("ctx")), r)
+    return out
+
+
+def _from_eval(point, sweep, lookup):
+    if not lookup:
+        return None
+    setting = None if point["predictor"] == "dense" else \
+        json.dumps(sweep.settings[point["setting"]].to_dict(), sort_keys=True)
+    return lookup.get((point["predictor"], setting, point["ctx"]))
+
+
+def _metrics(point, tasks, given_eval=None):
     from host.job import ideal_cycles
 
     m = {}
     ok = {t: c["result"] for t, c in tasks.items() if c["status"] == "ok"}
     if "synth" in ok:
-        m.update(area_um2=ok["synth"]["area_um2"], fmax_mhz=ok["synth"]["fmax_mhz"])
+        area, fmax = _design_area(ok["synth"], point["predictor"])
+        m.update(area_um2=area, fmax_mhz=fmax)
     if "work" in ok:
         w = ok["work"]
         hw = HardwareConfig(**{k: point[k] for k in HardwareConfig.__dataclass_fields__})
@@ -60,18 +96,24 @@ def _metrics(point, tasks):
         c = ok["cycles"]
         m.update(cycles=c["cycles"], cycles_ideal=c["ideal_cycles"], cycles_over_ideal=c["cycles_over_ideal"],
                  bit_exact=c["bit_exact"], cycles_seq_len=c["shape"]["L"], cycles_backend=c.get("backend", "rtl"))
-    if "eval" in ok:
-        e = ok["eval"]
-        m.update(ppl_change=e["ppl_change"], eval_exec_reduction=e["exec_reduction"], eval_density=e["density"])
+    if "energy" in ok:
+        e = ok["energy"]
+        m.update(energy_pj=e["energy_pj"], energy_split_pj=e["split_pj"], energy_cycles=e["cycles"],
+                 energy_cycles_measured=e["cycles_measured"], edp_pj_s=e["edp_pj_s"],
+                 energy_seq_len=e["work"]["L"], energy_area_scaled=e["area_scaled"])
+    e = ok.get("eval") or given_eval
+    if e is not None:
+        m.update(ppl_change=e["ppl_change"], eval_exec_reduction=e["exec_reduction"], eval_density=e["density"],
+                 ppl_source="eval task" if "eval" in ok else f"--from-eval (ctx {e.get('ctx')}, {e.get('label')})")
     return m
 
 
-def build_rows(sweep, pts, cells, records):
+def build_rows(sweep, pts, cells, records, from_eval=None):
     rows = []
     for p, cell in zip(pts, cells):
         tasks = {t: _cell(cell[t], records) for t in sweep.tasks}
         rows.append({"point": point_label(sweep, p), "axes": {n: p[n] for n in sweep.axes},
-                     "tasks": tasks, "metrics": _metrics(p, tasks)})
+                     "tasks": tasks, "metrics": _metrics(p, tasks, _from_eval(p, sweep, from_eval))})
     return rows
 
 
@@ -95,51 +137,101 @@ def _dedup(rows, key_of):
     return out
 
 
-def _fronts(sweep, rows, out_dir):
-    fronts = {}
-    have = [r for r in rows if "area_um2" in r["metrics"]]
+def _key_of(row, task):
+    return row["tasks"].get(task, {}).get("key")
+
+
+def _area_cycles(sweep, rows, out_dir):
+    """Area against cycles: RTL-measured cycles where the point has them; else (dense, which the
+    RTL does not build, or a sweep without cycles) the energy task's estimate or the work task's
+    ideal cycles, drawn as model points."""
+    have = [r for r in rows if "area_um2" in r["metrics"] and r["tasks"].get("cycles", {}).get("status") != "failed"]
     measured = [r for r in have if "cycles" in r["metrics"]]
-    which, src = (("cycles", "measured"), measured) if measured else \
-        (("ideal_cycles", "model"), [r for r in have if "ideal_cycles" in r["metrics"]])
-    keys = set(TASKS["synth"].keys) | set(TASKS["cycles" if measured else "work"].keys)
-    src = _dedup(src, lambda r: (r["tasks"]["synth"]["key"], r["tasks"]["cycles" if measured else "work"]["key"]))
-    if src:
-        xs = [r["metrics"][which[0]] for r in src]
-        ys = [r["metrics"]["area_um2"] for r in src]
-        idx = front(xs, ys)
-        labels = [_short(sweep, r, keys) for r in src]
-        lens = sorted({r["metrics"]["cycles_seq_len" if measured else "work_seq_len"] for r in src})
-        at = f"L = {', '.join(map(str, lens))}"
-        modelled = any(r["metrics"].get("cycles_backend") == "model" for r in src) if measured else False
-        what = (f"cycles (perf cycle model, {MODEL_ERROR}, {at})" if modelled else f"RTL cycles (measured, {at})") \
-            if measured else \
-            f"ideal cycles (PE-bound model, host.job.ideal_cycles, {at})"
-        path = os.path.join(out_dir, "pareto-area-cycles.png")
-        pareto_plot(path, [(x, y, lab, which[1]) for x, y, lab in zip(xs, ys, labels)], idx,
-                    what, "area, um^2 (ASIC flow, OSU 0.18 um, SRAM from CACTI)",
-                    f"{sweep.name}: area against cycles")
-        fronts["area_cycles"] = {"x": which[0], "x_source": what, "y": "area_um2", "plot": os.path.basename(path),
-                                 "points": [{"label": labels[i], "cycles": xs[i], "area_um2": ys[i]} for i in idx],
-                                 "n_points": len(src)}
-    else:
-        fronts["area_cycles"] = {"missing": "needs synth and cycles (or work, for the ideal-cycles model)"}
-    ev = _dedup([r for r in rows if "ppl_change" in r["metrics"]], lambda r: r["tasks"]["eval"]["key"])
-    if ev:
-        xs = [100 * r["metrics"]["ppl_change"] for r in ev]
-        ys = [100 * (1 - r["metrics"]["eval_exec_reduction"]) for r in ev]
-        idx = front(xs, ys)
-        labels = [_short(sweep, r, set(TASKS["eval"].keys)) for r in ev]
-        path = os.path.join(out_dir, "pareto-work-ppl.png")
-        pareto_plot(path, [(x, y, lab, "measured") for x, y, lab in zip(xs, ys, labels)], idx,
-                    "perplexity change against dense, % (SmolLM2-135M, build.py eval)",
-                    "execution MACs, % of dense (SPEC 7 / 8)", f"{sweep.name}: work against accuracy",
-                    note="energy: unavailable (no energy model yet); execution work stands in as the cost")
-        fronts["work_ppl"] = {"x": "ppl_change_pct", "y": "exec_pct (execution MACs, % of dense)", "plot": os.path.basename(path),
-                              "points": [{"label": labels[i], "ppl_change_pct": xs[i], "exec_pct": ys[i]}
-                                         for i in idx], "n_points": len(ev)}
-    else:
-        fronts["work_ppl"] = {"missing": "needs the eval task (energy is unavailable)"}
-    return fronts
+    pts = []
+    for r in have:
+        m = r["metrics"]
+        if "cycles" in m:
+            kind = "model" if m.get("cycles_backend") == "model" else "measured"
+            pts.append((r, m["cycles"], kind, m["cycles_seq_len"], ("synth", "cycles")))
+        elif measured and r["axes"].get("predictor", sweep.fixed["predictor"]) != "dense":
+            continue            # a predictor the RTL could measure: no model point beside measured ones
+        elif "energy_cycles" in m:
+            pts.append((r, m["energy_cycles"], "model", m["energy_seq_len"], ("synth", "energy")))
+        elif "ideal_cycles" in m and not measured:
+            pts.append((r, m["ideal_cycles"], "model", m["work_seq_len"], ("synth", "work")))
+    pts = _dedup(pts, lambda p: (p[2],) + tuple(_key_of(p[0], t) for t in p[4]))
+    if not pts:
+        return {"missing": "needs synth and cycles (or work / energy, for the cycle models)"}
+    xs = [p[1] for p in pts]
+    ys = [p[0]["metrics"]["area_um2"] for p in pts]
+    idx = front(xs, ys)
+    keys = set(TASKS["synth"].keys) | set(TASKS["cycles"].keys)
+    labels = [_short(sweep, p[0], keys) for p in pts]
+    lens = sorted({p[3] for p in pts})
+    kinds = sorted({p[2] for p in pts})
+    what = (f"cycles at L = {', '.join(map(str, lens))}: "
+            + "; ".join({"measured": "RTL-measured (cycles task)",
+                         "model": "model (the perf cycle model of a cycles task with backend = 'model', "
+                                  f"{MODEL_ERROR}; else ideal PE-bound x the measured 1.21 ratio, or the ideal "
+                                  "alone without an energy result)"}[k] for k in kinds))
+    path = os.path.join(out_dir, "pareto-area-cycles.png")
+    pareto_plot(path, [(x, y, lab, p[2]) for x, y, lab, p in zip(xs, ys, labels, pts)], idx,
+                what, "area, um^2 (ASIC flow, OSU 0.18 um, SRAM from CACTI; dense: no speculation unit)",
+                f"{sweep.name}: area against cycles")
+    return {"x": "cycles", "x_source": what, "y": "area_um2", "plot": os.path.basename(path),
+            "points": [{"label": labels[i], "cycles": xs[i], "area_um2": ys[i], "cycles_kind": pts[i][2]}
+                       for i in idx], "n_points": len(pts)}
+
+
+def _energy_ppl(sweep, rows, out_dir):
+    ev = [r for r in rows if "ppl_change" in r["metrics"] and "energy_pj" in r["metrics"]]
+    ev = _dedup(ev, lambda r: (_key_of(r, "energy"), _key_of(r, "eval") or r["metrics"]["ppl_source"]))
+    if not ev:
+        return {"missing": "needs the energy task and PPL figures (the eval task or --from-eval)"}
+    xs = [100 * r["metrics"]["ppl_change"] for r in ev]
+    ys = [r["metrics"]["energy_pj"] / 1e6 for r in ev]
+    idx = front(xs, ys)
+    labels = [_short(sweep, r, set(TASKS["energy"].keys) | set(TASKS["eval"].keys)) for r in ev]
+    kinds = ["measured" if r["metrics"]["energy_cycles_measured"] else "model" for r in ev]
+    lens = sorted({r["metrics"]["energy_seq_len"] for r in ev})
+    srcs = sorted({r["metrics"]["ppl_source"] for r in ev})
+    path = os.path.join(out_dir, "pareto-energy-ppl.png")
+    pareto_plot(path, [(x, y, lab, k) for x, y, lab, k in zip(xs, ys, labels, kinds)], idx,
+                "perplexity change against dense, % (SmolLM2-135M, "
+                + " and ".join(sorted({"eval task" if x == "eval task" else "--from-eval" for x in srcs})) + ")",
+                f"energy per layer, uJ (energy task, L = {', '.join(map(str, lens))})",
+                f"{sweep.name}: energy against accuracy",
+                note="measured: actions and cycles from the RTL; model: golden actions, ideal cycles x 1.21")
+    return {"x": "ppl_change_pct", "y": "energy_uj", "plot": os.path.basename(path), "ppl_sources": srcs,
+            "points": [{"label": labels[i], "ppl_change_pct": xs[i], "energy_uj": ys[i], "cycles_kind": kinds[i]}
+                       for i in idx], "n_points": len(ev)}
+
+
+def _work_ppl(sweep, rows, out_dir):
+    def same_eval(r):   # dense has no DDF setting: one figure whatever the point's setting
+        pred = r["axes"].get("predictor", sweep.fixed["predictor"])
+        return _key_of(r, "eval") or (r["metrics"]["ppl_source"], pred,
+                                      None if pred == "dense" else r["axes"].get("setting", sweep.fixed["setting"]))
+
+    ev = _dedup([r for r in rows if "ppl_change" in r["metrics"]], same_eval)
+    if not ev:
+        return {"missing": "needs PPL figures (the eval task or --from-eval)"}
+    xs = [100 * r["metrics"]["ppl_change"] for r in ev]
+    ys = [100 * (1 - r["metrics"]["eval_exec_reduction"]) for r in ev]
+    idx = front(xs, ys)
+    labels = [_short(sweep, r, set(TASKS["eval"].keys)) for r in ev]
+    path = os.path.join(out_dir, "pareto-work-ppl.png")
+    pareto_plot(path, [(x, y, lab, "measured") for x, y, lab in zip(xs, ys, labels)], idx,
+                "perplexity change against dense, % (SmolLM2-135M, build.py eval)",
+                "execution MACs, % of dense (SPEC 7 / 8)", f"{sweep.name}: work against accuracy")
+    return {"x": "ppl_change_pct", "y": "exec_pct (execution MACs, % of dense)", "plot": os.path.basename(path),
+            "points": [{"label": labels[i], "ppl_change_pct": xs[i], "exec_pct": ys[i]} for i in idx],
+            "n_points": len(ev)}
+
+
+def _fronts(sweep, rows, out_dir):
+    return {"area_cycles": _area_cycles(sweep, rows, out_dir), "energy_ppl": _energy_ppl(sweep, rows, out_dir),
+            "work_ppl": _work_ppl(sweep, rows, out_dir)}
 
 
 def _fmt(v, spec=",.0f"):
@@ -157,6 +249,8 @@ def _markdown(sweep, rows, counts, unavailable, meta, fronts):
            f"This run: {meta['wall_s']:.0f} s wall time on "
            + (f"the scheduler {meta['scheduler']}" if meta["scheduler"] else f"a local cluster of {meta['workers']} workers")
            + f"; {meta['ran']} jobs run, {meta['kept']} kept from an earlier run"
+           + (f", {meta['not_run']} not run yet (`--report-only`: this report shows the stored results only)"
+              if meta.get("not_run") else "")
            + (f". The stored jobs took {t['compute_s']:,.0f} s of worker time ("
               + ", ".join(f"{k} {v:,.0f} s" for k, v in t["by_task_s"].items())
               + f") over {t['span_s']:,.0f} s from the first start to the last finish"
@@ -164,6 +258,12 @@ def _markdown(sweep, rows, counts, unavailable, meta, fronts):
            + ", ".join(f"{t} {v}" for t, v in meta["code_versions"].items())
            + (f" (commit {meta['git']['commit'][:12]}{', with uncommitted changes' if meta['git']['dirty'] else ''})"
               if meta.get("git") and meta["git"].get("commit") else "") + ".", ""]
+    if meta.get("from_eval"):
+        got = sum("ppl_source" in r["metrics"] and r["metrics"]["ppl_source"] != "eval task" for r in rows)
+        out += [f"PPL figures of {got} of {len(rows)} points from `{meta['from_eval']}` (--from-eval: matched "
+                "by predictor, DDF setting and the point's ctx). They are SmolLM2-135M's, while energy and "
+                "cycles are measured on the sweep's random example layer at the same setting: the pairing "
+                "is by setting, not by layer.", ""]
     out += ["## Jobs", "", markdown_table(("task", "jobs", "ok", "failed", "not run", "points out of reach"),
                                           [(t, c["jobs"], c["ok"], c["failed"], c["not run"], c["skip"])
                                            for t, c in counts.items()]), ""]
@@ -186,12 +286,25 @@ def _markdown(sweep, rows, counts, unavailable, meta, fronts):
     out += ["", "## Points", "", markdown_table(
         ("point", "area um^2", "Fmax MHz", f"{cyc}{lens('cycles_seq_len')}", "cycles / ideal", "bit-exact",
          f"ideal cycles (model){lens('work_seq_len')}", "exec. reduction (work)", "density (work)",
-         "PPL change (eval)", "exec. reduction (eval)"),
+         "PPL change (eval)", "exec. reduction (eval)", f"energy uJ{lens('energy_seq_len')}",
+         "spec / exec / mem / ctrl uJ", "energy cycles"),
         [(r["point"], _fmt(m.get("area_um2")), _fmt(m.get("fmax_mhz"), ".1f"), _fmt(m.get("cycles")),
           _fmt(m.get("cycles_over_ideal"), ".2f"), _fmt(m.get("bit_exact")), _fmt(m.get("ideal_cycles")),
           _fmt(m.get("work_exec_reduction"), ".1%"), _fmt(m.get("work_density"), ".1%"),
-          _fmt(m.get("ppl_change"), "+.2%"), _fmt(m.get("eval_exec_reduction"), ".1%"))
+          _fmt(m.get("ppl_change"), "+.2%"), _fmt(m.get("eval_exec_reduction"), ".1%"),
+          _fmt(m["energy_pj"] / 1e6 if "energy_pj" in m else None, ".3f"),
+          " / ".join(f"{m['energy_split_pj'][u] / 1e6:.3f}" for u in ("speculation", "execution", "memory", "control"))
+          if "energy_split_pj" in m else "-",
+          ("RTL" if m["energy_cycles_measured"] else "model") if "energy_pj" in m else "-")
          for r in rows for m in (r["metrics"],)])]
+    energy = [r["tasks"]["energy"]["result"] for r in rows if r["tasks"].get("energy", {}).get("status") == "ok"]
+    if energy:
+        tables = sorted({f"{e['table']['path']} ({e['table']['kind']}, key {e['table']['key']})" for e in energy})
+        out += ["", "Energy (the energy task, `energy.layer`): actions x energy per action from the measured table "
+                + "; ".join(f"`{t}`" for t in tables) + " + SRAM accesses x CACTI at each point's buffer shapes "
+                "+ (idle + leakage) x cycles; off-chip traffic apart. Cycles: RTL-measured where the point has a "
+                "cycles result (\"RTL\"), else the ideal PE-bound count x 1.21 (\"model\"). Idle and leakage: "
+                + "; ".join(sorted({e["static_source"] for e in energy})) + "."]
     ratios = [r["metrics"]["cycles_over_ideal"] for r in rows if "cycles_over_ideal" in r["metrics"]]
     if ratios:
         out += ["", f"{cyc} against the PE-bound ideal (the model behind \"ideal cycles\"), over "
@@ -199,7 +312,10 @@ def _markdown(sweep, rows, counts, unavailable, meta, fronts):
                 f"{sum(ratios) / len(ratios):.2f}); the ideal is a lower bound, not a prediction."
                 + (f" The perf cycle model: {MODEL_ERROR}." if "model" in backends else "")]
     out += ["", "## Pareto fronts", ""]
-    for name, title, cols in (("area_cycles", "Area against cycles", (("cycles", ",.0f"), ("area_um2", ",.0f"))),
+    for name, title, cols in (("area_cycles", "Area against cycles", (("cycles", ",.0f"), ("area_um2", ",.0f"),
+                                                                       ("cycles_kind", ""))),
+                              ("energy_ppl", "Energy against perplexity change",
+                               (("ppl_change_pct", "+.2f"), ("energy_uj", ".3f"), ("cycles_kind", ""))),
                               ("work_ppl", "Work against perplexity change",
                                (("ppl_change_pct", "+.2f"), ("exec_pct", ".1f")))):
         f = fronts[name]
@@ -228,10 +344,11 @@ def _timing(records):
                           for t in sorted({r["task"] for r in done})}}
 
 
-def write_report(sweep, out_dir, pts, cells, records, meta):
-    """Write every output; returns the report record."""
-    meta = {**meta, "jobs_time": _timing(records)}
-    rows = build_rows(sweep, pts, cells, records)
+def write_report(sweep, out_dir, pts, cells, records, meta, from_eval=None):
+    """Write every output; returns the report record. `from_eval` (path, eval_lookup(...)) of an
+    eval report whose PPL figures join the points the sweep has no eval result for."""
+    meta = {**meta, "jobs_time": _timing(records), "from_eval": from_eval[0] if from_eval else None}
+    rows = build_rows(sweep, pts, cells, records, from_eval[1] if from_eval else None)
     counts = {}
     for t in sweep.tasks:
         cs = [r["tasks"][t] for r in rows]

@@ -7,7 +7,10 @@ record to the store as it arrives (so a crash of the client or a worker loses no
 and a job is stored once whichever worker ran it). A worker that dies takes its running job with
 it; the scheduler runs that job again on another worker (up to Dask's allowed failures, then the
 job is recorded as failed with `KilledWorker`). A task that raises is recorded as failed with its
-error and the sweep goes on.
+error and the sweep goes on. A job that reads other jobs' records (`Job.deps`: energy reads the
+point's cycles and synth) is submitted with their futures, or their stored records when they were
+kept from an earlier run; Dask runs it once they are done, and it is recorded as failed, naming
+the dependency, when one failed.
 """
 
 from __future__ import annotations
@@ -41,8 +44,9 @@ def _record(job_task, params, code, status, **extra):
             "host": socket.gethostname(), "finished": _now(), **extra}
 
 
-def execute(task_name, params, code, key):
-    """Run one job on this worker; always returns a record (a failure is a record too)."""
+def execute(task_name, params, code, key, deps=None):
+    """Run one job on this worker; always returns a record (a failure is a record too).
+    `deps`: {task: record} of the jobs it reads (Dask has resolved their futures)."""
     try:
         from distributed import get_worker
 
@@ -57,14 +61,15 @@ def execute(task_name, params, code, key):
                        error=f"worker {worker} on {socket.gethostname()} has other {task_name} sources "
                              f"({mine}, the sweep's are {code}): update its checkout")
     try:
-        result = task.function()(params)
+        result = task.function()(params, deps) if task.deps else task.function()(params)
     except Exception as exc:   # the sweep goes on; the record says what went wrong
         return _record(task_name, params, code, "failed", key=key, worker=worker,
                        seconds=round(time.perf_counter() - t0, 2),
                        error=_one_line(f"{type(exc).__name__}: {exc}"),
                        traceback=traceback.format_exc(limit=8)[-4000:])
     return _record(task_name, params, code, "ok", key=key, worker=worker,
-                   seconds=round(time.perf_counter() - t0, 2), result=result)
+                   seconds=round(time.perf_counter() - t0, 2), result=result,
+                   **({"deps": {t: r.get("key") for t, r in deps.items()}} if deps else {}))
 
 
 class Progress:
@@ -117,17 +122,37 @@ def _check_heavy(client, jobs):
                         f"start workers with `dask worker ADDRESS --resources {HEAVY}=1`")
 
 
-def run_jobs(client, jobs, store, progress):
-    """Submit every job, store each record as it arrives; returns the records by key."""
+def run_jobs(client, jobs, store, progress, kept=None):
+    """Submit every job (each after the jobs it reads), store each record as it arrives; returns
+    the records by key. `kept` {key: record} of finished jobs a job may read."""
     from distributed import as_completed
 
-    futures = {}
-    for j in jobs:
-        resources = {HEAVY: 1} if TASKS[j.task].heavy else None
-        fut = client.submit(execute, j.task, j.params, j.code, j.key, key=f"{j.task}-{j.key}",
-                            resources=resources, pure=False)
-        futures[fut] = j
-    records = {}
+    futures, by_key = {}, {}
+    todo = {j.key: j for j in jobs}
+    while todo:
+        ready = [j for j in todo.values() if all(k not in todo for k in j.deps.values())]
+        if not ready:
+            raise RuntimeError("jobs that read each other: " + ", ".join(todo))
+        for j in ready:
+            del todo[j.key]
+            deps = {t: by_key[k] if k in by_key else (kept or {}).get(k) for t, k in j.deps.items()}
+            resources = {HEAVY: 1} if TASKS[j.task].heavy else None
+            fut = client.submit(execute, j.task, j.params, j.code, j.key, deps or None,
+                                key=f"{j.task}-{j.key}", resources=resources, pure=False)
+            futures[fut] = j
+            by_key[j.key] = fut
+    # a finished future is released (the scheduler forgets its result) once no job waits for it
+    readers = {k: 0 for k in by_key}
+    for j in futures.values():
+        for k in j.deps.values():
+            if k in readers:
+                readers[k] += 1
+    records, finished = {}, set()
+
+    def release(key):
+        if key in finished and readers[key] == 0:
+            by_key.pop(key).release()
+
     for fut in as_completed(futures):
         j = futures.pop(fut)
         try:
@@ -135,15 +160,21 @@ def run_jobs(client, jobs, store, progress):
         except Exception as exc:   # KilledWorker, a worker that cannot unpickle the job, ...
             rec = _record(j.task, j.params, j.code, "failed", key=j.key, worker=None, seconds=None,
                           error=_one_line(f"{type(exc).__name__}: {exc}"))
-        fut.release()
+        finished.add(j.key)
+        release(j.key)
+        for k in j.deps.values():
+            if k in readers:
+                readers[k] -= 1
+                release(k)
         store.save(rec)
         records[j.key] = rec
         progress.step(j, rec)
     return records
 
 
-def run_sweep(sweep, out_dir, workers=2, scheduler=None, dashboard=":8787", quiet=False):
-    """Plan the sweep, run the jobs not yet in `out_dir`'s store, and return
+def run_sweep(sweep, out_dir, workers=2, scheduler=None, dashboard=":8787", quiet=False, run=True):
+    """Plan the sweep, run the jobs not yet in `out_dir`'s store (none with `run` False: the
+    report of what is stored, e.g. while a sweep is running or after it was stopped), and return
     (points, jobs, cells, records by key, meta) for the report."""
     from .codeversion import git_describe
     from .points import plan
@@ -161,8 +192,12 @@ def run_sweep(sweep, out_dir, workers=2, scheduler=None, dashboard=":8787", quie
                  + ", ".join(f"{t} {sum(j.task == t for j in jobs.values())}" for t in sweep.tasks
                              if TASKS[t].available)
                  + f"); {kept} kept from {store.dir}, {len(todo)} to run")
+    if not run:
+        records = {k: r for k, r in records.items() if r}
+        todo = []
     meta = {"workers": workers if not scheduler else None, "scheduler": scheduler, "dashboard": None,
-            "code_versions": codes, "git": git_describe(), "kept": kept, "ran": len(todo)}
+            "code_versions": codes, "git": git_describe(), "kept": kept, "ran": len(todo),
+            "not_run": len(jobs) - len(records) if not run else 0}
     if todo:
         with open_client(workers, scheduler, dashboard) as client:
             if scheduler:
@@ -172,11 +207,12 @@ def run_sweep(sweep, out_dir, workers=2, scheduler=None, dashboard=":8787", quie
             n = len(client.scheduler_info(n_workers=-1)["workers"])
             progress.say(f"{'scheduler ' + scheduler if scheduler else 'local cluster'}: {n} worker(s); "
                          f"dashboard {meta['dashboard']}")
-            records.update(run_jobs(client, todo, store, progress))
+            records.update(run_jobs(client, todo, store, progress, kept=records))
     meta["wall_s"] = round(time.monotonic() - t0, 1)
     meta["failed"] = sum(1 for r in records.values() if r and r["status"] != "ok")
-    progress.say(f"finished in {meta['wall_s']:.0f} s: {len(jobs) - meta['failed']}/{len(jobs)} jobs ok, "
-                 f"{meta['failed']} failed")
+    ok = sum(1 for r in records.values() if r and r["status"] == "ok")
+    progress.say(f"finished in {meta['wall_s']:.0f} s: {ok}/{len(jobs)} jobs ok, {meta['failed']} failed"
+                 + (f", {meta['not_run']} not run (--report-only)" if not run else ""))
     return pts, jobs, cells, records, meta
 
 

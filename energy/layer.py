@@ -130,12 +130,16 @@ def layer_energy(table, w, hw, area_scale=None, sram_target=None, speculation=Tr
     `sram_target` {measured SRAM path: CACTI figures of the same buffer at the target} (None
     or a missing path: the measured table's figures). `speculation` False: the
     design without the speculation unit (dense: every pair kept, no prediction). `cycles`: the
-    layer's cycles from the cycle model (`model_cycles`, with `cycles_source`); None: the ideal
-    PE-bound count x CYCLE_RATIO, labelled so."""
+    layer's cycles: measured (the RTL's CYCLES_TOTAL, `cycles_source` None) or from the cycle model
+    (`model_cycles`, with its `cycles_source`); None: the ideal PE-bound count x CYCLE_RATIO,
+    labelled an estimate."""
     period_ns = table["clock_ns"]
+    measured = cycles is not None and cycles_source is None
     if cycles is None:
         cycles = ideal_cycles(w, hw, speculation) * CYCLE_RATIO
-        cycles_source = f"ideal PE-bound cycles x {CYCLE_RATIO} (measured ratio at L = 1024)"
+        cycles_source = f"estimate: ideal PE-bound cycles x {CYCLE_RATIO} (measured ratio at L = 1024)"
+    elif measured:
+        cycles_source = "measured: RTL CYCLES_TOTAL"
     per_op = _elementary(table)
     ops = _ops(w, hw, speculation)
     parts, split = {}, {"speculation": 0.0, "execution": 0.0, "memory": 0.0, "control": 0.0}
@@ -194,4 +198,5 @@ def layer_energy(table, w, hw, area_scale=None, sram_target=None, speculation=Tr
             "parts_pj": parts, "offchip_bytes": read + write, "offchip_pj": dram,
             "offchip_source": DRAM_SOURCE,
             "area_scaled": bool(area_scale),
+            "cycles_measured": measured,
             "cycles_source": cycles_source}

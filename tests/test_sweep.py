@@ -25,7 +25,7 @@ from lapa.cli import main
 TINY = """
 [sweep]
 name = "t"
-tasks = ["work", "energy"]
+tasks = {tasks}
 
 [fixed]
 d_model = 32
@@ -60,8 +60,12 @@ def _write(tmp_path, text, name="s.toml"):
     return str(path)
 
 
-def _sweep(tmp_path, L=16):
-    return load_sweep(_write(tmp_path, TINY.format(L=L)))
+def _tiny(L=16, tasks=("work",)):
+    return TINY.format(L=L, tasks=json.dumps(list(tasks)))
+
+
+def _sweep(tmp_path, L=16, tasks=("work",)):
+    return load_sweep(_write(tmp_path, _tiny(L, tasks)))
 
 
 def test_pareto_front():
@@ -73,16 +77,17 @@ def test_pareto_front():
 
 def test_small_sweep_on_two_workers(tmp_path):
     out = tmp_path / "out"
-    assert main(["sweep", _write(tmp_path, TINY.format(L=16)), "--out", str(out), "--workers", "2",
+    assert main(["sweep", _write(tmp_path, _tiny(16, ("work", "energy"))), "--out", str(out), "--workers", "2",
                  "--dashboard", ":0", "--quiet"]) == 0
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert len(rows) == 2 * 3 * 2
     report = json.loads((out / "report.json").read_text())
     # pea_lanes does not enter the work task: 12 points, 6 jobs
     assert report["counts"]["work"] == {"jobs": 6, "ok": 6, "failed": 0, "not run": 0, "skip": 0}
-    assert report["unavailable"] == {"energy": TASKS["energy"].reason}
-    assert all(r["tasks"]["energy"]["status"] == "unavailable" for r in rows)
-    assert len(os.listdir(out / "points")) == 6
+    assert report["unavailable"] == {}
+    # energy: lapa only (sanger and topk have no hardware yet); pea_lanes enters it: 4 jobs
+    assert report["counts"]["energy"] == {"jobs": 4, "ok": 4, "failed": 0, "not run": 0, "skip": 8}
+    assert len(os.listdir(out / "points")) == 6 + 4
     # every point's numbers are the golden model's on the same example layer
     from golden.calibration import topk_for_density, topk_from_ratio
     from golden.example import example_layer
@@ -108,8 +113,43 @@ def test_small_sweep_on_two_workers(tmp_path):
         assert got["mask_nnz"] == int(g["mask"].sum()), r["point"]
         assert got["key_needed"] == int(g["key_needed"].sum()), r["point"]
         assert got["exec_reduction"] == float(g["exec_reduction"]), r["point"]
+        e = r["tasks"]["energy"]
+        if a["predictor"] != "lapa":
+            assert e["status"] == "skip" and "hardware does not exist yet" in e["reason"]
+            continue
+        _check_energy(e["result"], r["point"], a["pea_lanes"], g)
     md = (out / "report.md").read_text()
-    assert "`energy`: unavailable" in md and "| work | 6 | 6 | 0 | 0 | 0 |" in md
+    assert "| work | 6 | 6 | 0 | 0 | 0 |" in md and "| energy | 4 | 4 | 0 | 0 | 8 |" in md
+    assert "energy_table_small.json" in md
+
+
+def _check_energy(e, where, pea_lanes, gold):
+    """An energy record of the tiny sweep: the committed table named, its split adds up, the
+    work is the golden model's, cycles are the labelled estimate, and the figures are those of
+    energy.layer on the same work with CACTI at the point's own buffer shapes."""
+    from dse.tasks.energy import SMALL_TABLE
+    from energy.layer import CYCLE_RATIO, ideal_cycles, layer_energy
+    from energy.srams import target_srams
+    from energy.table import load_table
+    from lapa.config import HardwareConfig
+
+    assert e["table"]["path"] == SMALL_TABLE and e["table"]["kind"] == "the committed small-configuration table"
+    assert e["split_pj"]["speculation"] > 0 and e["split_pj"]["execution"] > 0, where
+    assert sum(e["split_pj"].values()) == pytest.approx(e["energy_pj"], rel=1e-12)
+    assert e["sram_pj"] <= e["split_pj"]["memory"]
+    w = e["work"]
+    assert (w["nnz"], w["key_needed"]) == (int(gold["mask"].sum()), int(gold["key_needed"].sum())), where
+    assert w["scored_pairs"] == int(gold["round_candidates"].sum())
+    hw = HardwareConfig(d_model=32, head_dim=8, n_heads=2, n_kv_heads=1, pea_lanes=pea_lanes, peb_lanes=2,
+                        mac_rows=2, mac_cols=2, av_lanes=2)
+    assert not e["cycles_measured"] and e["cycles_source"].startswith("estimate")
+    assert e["cycles"] == pytest.approx(ideal_cycles(w, hw) * CYCLE_RATIO)
+    assert not e["area_scaled"] and "unscaled" in e["static_source"]
+    table = load_table(os.path.join(os.path.dirname(__file__), "data", "energy_table_small.json"))
+    srams, notes = target_srams(table, hw)
+    assert notes == e["sram"] and not notes["table_figures_for"]
+    ref = layer_energy(table, w, hw, None, srams)
+    assert e["energy_pj"] == pytest.approx(ref["total_pj"], rel=1e-12), where
 
 
 def test_resume_runs_no_finished_job(tmp_path):
@@ -242,25 +282,30 @@ def test_malformed_sweep_file(tmp_path, capsys, text, message):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("where", ["missing", "folder", "out", "scheduler", "workers"])
+@pytest.mark.parametrize("where", ["missing", "folder", "out", "scheduler", "workers", "no_eval", "bad_eval"])
 def test_bad_paths_and_options(tmp_path, capsys, where):
-    good = _write(tmp_path, TINY.format(L=16))
+    good = _write(tmp_path, _tiny(16))
     out = str(tmp_path / "out")
+    (tmp_path / "ev").mkdir()
+    (tmp_path / "ev" / "report.json").write_text('{"results": [{"predictor": "lapa"}]}')
     args = {"missing": [str(tmp_path / "nope.toml"), "--out", out], "folder": [str(tmp_path), "--out", out],
             "out": [good, "--out", str(tmp_path / "no" / "such" / "dir")],
             "scheduler": [good, "--scheduler", "tcp://nowhere", "--out", out],
-            "workers": [good, "--workers", "0", "--out", out]}[where]
+            "workers": [good, "--workers", "0", "--out", out],
+            "no_eval": [good, "--from-eval", str(tmp_path / "no"), "--out", out],
+            "bad_eval": [good, "--from-eval", str(tmp_path / "ev"), "--out", out]}[where]
     assert main(["sweep", *args, "--dashboard", ":0"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: "), err
     assert {"missing": "no such file", "folder": "is a folder", "out": "does not exist",
-            "scheduler": "not a scheduler address", "workers": "--workers = 0"}[where] in err
+            "scheduler": "not a scheduler address", "workers": "--workers = 0",
+            "no_eval": "--from-eval", "bad_eval": "a result without predictor / ppl_change"}[where] in err
     assert not (tmp_path / "no").exists() and not (tmp_path / "out").exists()
 
 
 def test_shared_jobs_and_out_of_reach(tmp_path):
     """synth is shared by every point of one hardware shape; cycles skips non-lapa predictors."""
-    text = TINY.format(L=16).replace('tasks = ["work", "energy"]', 'tasks = ["synth", "cycles", "work"]') \
+    text = _tiny(16, ("synth", "cycles", "work")) \
         .replace("d_model = 32", "d_model = 32\nmax_seq_len = 16")
     sweep = load_sweep(_write(tmp_path, text))
     codes = {t: "v" for t in sweep.tasks}
@@ -278,7 +323,7 @@ def test_report_fronts_from_records(tmp_path):
     non-dominated points on each front (fabricated records: no synthesis or model run here)."""
     from dse.report import write_report
 
-    text = TINY.format(L=16).replace('tasks = ["work", "energy"]', 'tasks = ["synth", "cycles", "eval", "energy"]') \
+    text = _tiny(16, ("synth", "cycles", "eval")) \
         .replace("d_model = 32", "d_model = 32\nmax_seq_len = 16")
     sweep = load_sweep(_write(tmp_path, text))
     pts, jobs, cells = plan(sweep, {t: "v" for t in ("synth", "cycles", "eval")})
@@ -313,13 +358,14 @@ def test_report_fronts_from_records(tmp_path):
     for name in ("pareto-area-cycles.png", "pareto-work-ppl.png", "report.md", "results.jsonl"):
         assert (tmp_path / name).stat().st_size > 0
     md = (tmp_path / "report.md").read_text()
-    assert "`energy`: unavailable" in md and "predictor sanger: the RTL backend builds the lapa predictor only" in md
+    assert "predictor sanger: the RTL backend builds the lapa predictor only" in md
+    assert "Energy against perplexity change: not drawn" in md
 
 
 def test_cycles_task_model_backend(tmp_path):
     """backend = "model": the cycles task reaches lapa and dense points (the RTL path only lapa) and
     runs the perf cycle model in-process: its counters are the golden work's, bit_exact is None."""
-    text = TINY.format(L=16).replace('tasks = ["work", "energy"]', 'tasks = ["cycles"]') \
+    text = _tiny(16, ("cycles",)) \
         .replace("d_model = 32", 'd_model = 32\nmax_seq_len = 16\nbackend = "model"') \
         .replace('predictor = ["lapa", "sanger", "topk"]', 'predictor = ["lapa", "dense", "sanger"]') \
         .replace("pea_lanes = [2, 4]", "pea_lanes = [2]")
@@ -334,3 +380,202 @@ def test_cycles_task_model_backend(tmp_path):
         assert rec["backend"] == "model" and rec["bit_exact"] is None and rec["cycles"] > rec["ideal_cycles"] > 0
         assert rec["kv_rows"] == rec["key_needed"]
     assert len(got) == 4 and got[("dense", 4.0)]["cycles_spec"] == 0 < got[("lapa", 4.0)]["cycles_spec"]
+
+
+def test_report_energy_front_dense_and_from_eval(tmp_path):
+    """Energy against PPL change from energy records and an eval report given with --from-eval
+    (matched by predictor, setting and ctx); dense's area is the design without its speculation
+    unit and its cycles the energy task's model (the RTL builds lapa only), drawn as model points
+    (fabricated records: no synthesis or model run here)."""
+    from dse.report import eval_lookup, write_report
+
+    text = _tiny(16, ("synth", "cycles", "energy")).replace('"sanger", "topk"', '"dense"') \
+        .replace("d_model = 32", "d_model = 32\nmax_seq_len = 16")
+    sweep = load_sweep(_write(tmp_path, text))
+    pts, jobs, cells = plan(sweep, {t: "v" for t in sweep.tasks})
+    records = {}
+    for key, j in jobs.items():
+        p = j.params
+        m = p["setting"]["margin_nats"][0] if "setting" in p else 0.0
+        if j.task == "synth":
+            res = {"area_um2": 1000.0 + p["pea_lanes"], "fmax_mhz": 100.0,
+                   "units": {"speculation": {"area_um2": 400.0 + p["pea_lanes"]}, "execution": {"area_um2": 600.0}},
+                   "blocks": {"speculation": {"unit": "speculation", "fmax_mhz": 90.0},
+                              "execution": {"unit": "execution", "fmax_mhz": 120.0}}}
+        elif j.task == "cycles":
+            res = {"cycles": 5000 // p["pea_lanes"] + int(m), "ideal_cycles": 1000, "cycles_over_ideal": 1.5,
+                   "bit_exact": True, "shape": {"L": 16}}
+        else:
+            dense = p["predictor"] == "dense"
+            res = {"energy_pj": 1e6 * ((3 if dense else m / 4) + p["pea_lanes"] / 100),
+                   "cycles": 3000 + p["pea_lanes"],
+                   "cycles_measured": not dense, "edp_pj_s": 1.0, "work": {"L": 16}, "area_scaled": True,
+                   "split_pj": dict.fromkeys(("speculation", "execution", "memory", "control"), 1.0),
+                   "table": {"path": "t.json", "kind": "k", "key": "x"}, "static_source": "scaled"}
+        records[key] = {"key": key, "status": "ok", "result": res}
+    setting = {n: sweep.settings[n].to_dict() for n in ("m4", "m8")}
+    ev = {"results": [{"predictor": "dense", "ctx": 1024, "setting": None, "ppl_change": 0.0, "label": "causal",
+                       "exec_reduction": 0.0, "density": 1.0},
+                      {"predictor": "lapa", "ctx": 1024, "setting": setting["m8"], "ppl_change": 0.01, "label": "m8",
+                       "exec_reduction": 0.3, "density": 0.2},
+                      {"predictor": "lapa", "ctx": 512, "setting": setting["m4"], "ppl_change": 0.05, "label": "m4",
+                       "exec_reduction": 0.5, "density": 0.1}]}
+    meta = {"wall_s": 1.0, "workers": 2, "scheduler": None, "ran": len(jobs), "kept": 0,
+            "code_versions": {}, "git": None}
+    rec = write_report(sweep, str(tmp_path), pts, cells, records, meta, ("ev.json", eval_lookup(ev, "ev.json")))
+    by = {(r["axes"]["pea_lanes"], r["axes"]["predictor"], r["axes"]["setting"]): r["metrics"] for r in rec["points"]}
+    assert by[(2, "dense", "m4")]["area_um2"] == 600.0 and by[(2, "lapa", "m4")]["area_um2"] == 1002.0
+    assert by[(2, "dense", "m4")]["fmax_mhz"] == 120.0 and by[(2, "lapa", "m4")]["fmax_mhz"] == 100.0
+    assert "ppl_change" not in by[(2, "lapa", "m4")]            # its eval figure is at ctx 512, not 1024
+    assert by[(4, "lapa", "m8")]["ppl_change"] == 0.01 and by[(4, "dense", "m4")]["ppl_change"] == 0.0
+    ac = rec["fronts"]["area_cycles"]
+    # lapa measured (4 cycles jobs) and dense modelled (one energy job per lane count: dense has no
+    # DDF setting); pea 4 dense (3004, 600) is beaten by pea 2 dense (3002, 600)
+    assert ac["n_points"] == 6
+    assert [(p["cycles"], p["area_um2"], p["cycles_kind"]) for p in ac["points"]] == \
+        [(1254, 1004.0, "measured"), (2504, 1002.0, "measured"), (3002, 600.0, "model")]
+    assert sum(isinstance(c["energy"], str) and jobs[c["energy"]].params["predictor"] == "dense" for c in cells) == 4
+    assert len({c["energy"] for c in cells if jobs[c["energy"]].params["predictor"] == "dense"}) == 2
+    ep = rec["fronts"]["energy_ppl"]
+    # (PPL %, uJ): dense (0, 3.02 / 3.04), lapa m8 pea 2 (1, 2.02), pea 4 (1, 2.04); lapa m4: no PPL
+    assert ep["n_points"] == 4
+    assert [(p["label"], p["ppl_change_pct"], p["energy_uj"]) for p in ep["points"]] == \
+        [("pea2 dense m4", 0.0, 3.02), ("pea2 lapa m8", 1.0, 2.02)]
+    assert (tmp_path / "pareto-energy-ppl.png").stat().st_size > 0
+    md = (tmp_path / "report.md").read_text()
+    assert "Energy against perplexity change (`pareto-energy-ppl.png`; 2 of 4" in md
+
+
+ENERGY = """
+[sweep]
+name = "e"
+tasks = ["energy", "cycles", "synth"]
+
+[fixed]
+d_model = 32
+head_dim = 8
+n_heads = 2
+n_kv_heads = 1
+max_seq_len = 16
+pea_lanes = 2
+peb_lanes = 2
+mac_rows = 2
+mac_cols = 2
+av_lanes = 2
+seq_len = 16
+
+[axes]
+predictor = ["lapa", "dense", "topk"]
+
+[tasks.cycles]
+seq_len = {cycles_L}
+"""
+
+
+def test_energy_jobs_read_the_points_cycles_and_synth(tmp_path):
+    """energy reads the same point's cycles and synth jobs (their keys enter its own), but not a
+    cycles job at another L; dense has no cycles job (no RTL) and topk no energy (no hardware)."""
+    sweep = load_sweep(_write(tmp_path, ENERGY.format(cycles_L=16)))
+    pts, jobs, cells = plan(sweep, {t: "v" for t in sweep.tasks})
+    lapa, dense, topk = cells
+    assert jobs[lapa["energy"]].deps == {"cycles": lapa["cycles"], "synth": lapa["synth"]}
+    assert jobs[dense["energy"]].deps == {"synth": dense["synth"]} and isinstance(dense["cycles"], tuple)
+    assert topk["energy"][0] == "skip" and "hardware does not exist yet" in topk["energy"][1]
+    assert jobs[lapa["energy"]].params["energy_table"]["path"] == os.path.join("tests", "data",
+                                                                               "energy_table_small.json")
+    other = load_sweep(_write(tmp_path, ENERGY.format(cycles_L=8), "o.toml"))
+    _, jobs2, cells2 = plan(other, {t: "v" for t in other.tasks})
+    assert jobs2[cells2[0]["energy"]].deps == {"synth": cells2[0]["synth"]}   # cycles at L 8: not this L 16
+    assert cells2[0]["energy"] != lapa["energy"] and cells2[1]["energy"] == dense["energy"]
+
+
+def test_design_srams_are_the_netlists_macros():
+    """The SRAM macros found in the elaborated design are those of the gate-level netlist the
+    committed table was measured on: same paths, widths and depths."""
+    from energy.srams import design_srams
+    from energy.table import load_table
+    from lapa.config import HardwareConfig
+
+    table = load_table(os.path.join(os.path.dirname(__file__), "data", "energy_table_small.json"))
+    got = design_srams(HardwareConfig(**table["config"]["hw"]))
+    assert {p: v[:2] for p, v in got.items()} == {p: (s["width"], s["depth"]) for p, s in table["srams"].items()}
+    # a netlist's list: the job's access counts come per macro with its ports
+    assert {p: (w, d, rp, wp) for p, w, d, rp, wp, *_ in table["windows"]["job1"]["srams"]} == got
+
+
+def test_failed_energy_point_is_recorded_with_its_error(tmp_path):
+    """An energy job whose point's cycles job failed is recorded as failed naming it, on Dask
+    (the dependency is a future) and the sweep goes on; so is one whose table is not the sweep's."""
+    sweep = load_sweep(_write(tmp_path, ENERGY.format(cycles_L=16).replace(', "synth"]', "]")))
+    codes = {t: code_version(TASKS[t].sources) for t in sweep.tasks}
+    codes["cycles"] = "src-0000000000000000"          # a worker refuses it: cycles fails at once
+    _, jobs, cells = plan(sweep, codes)
+    lapa, dense = cells[0], cells[1]
+    todo = [jobs[lapa["energy"]], jobs[lapa["cycles"]]]
+    store = Store(str(tmp_path / "out"))
+    with open_client(workers=2, dashboard=":0") as client:
+        records = run_jobs(client, todo, store, Progress(2, 0, quiet=True))
+    assert records[lapa["cycles"]]["status"] == "failed"
+    e = records[lapa["energy"]]
+    assert e["status"] == "failed" and e["error"].startswith("RuntimeError: the point's cycles job failed: worker")
+    assert "other cycles sources" in e["error"] and store.load(lapa["energy"])["status"] == "failed"
+    j = jobs[dense["energy"]]
+    bad = {**j.params, "energy_table": {**j.params["energy_table"], "sha256": "0" * 64}}
+    rec = execute("energy", bad, j.code, "k", None)
+    assert rec["status"] == "failed" and "differs from the sweep's" in rec["error"]
+
+
+@pytest.mark.slow
+def test_energy_from_the_points_rtl_run(tmp_path):
+    """With the point's cycles job, energy takes the RTL's cycles and its actions (mask,
+    key_needed, PAIRS_ROUND counters); with synth, the point's logic area scales idle and leakage.
+    One Verilator build and two small syntheses at the tiny shape (cached in build/)."""
+    from dse.tasks.energy import _table
+    from energy.compare import _area_scale
+    from energy.layer import layer_energy
+    from energy.srams import target_srams
+    from dse.tasks.layer import example_inputs
+    from golden.model import run_layer
+    from lapa.config import HardwareConfig
+
+    sweep = load_sweep(_write(tmp_path, ENERGY.format(cycles_L=16).replace('"dense", "topk"', '"dense"')
+                              .replace("seq_len = 16\n", 'seq_len = 16\nblock = "speculation,execution"\n', 1)))
+    _, jobs, cells, records, meta = run_sweep(sweep, str(tmp_path / "out"), workers=2, dashboard=":0", quiet=True)
+    assert meta["failed"] == 0, [r.get("error") for r in records.values()]
+    lapa, dense = cells
+    c, s = records[lapa["cycles"]]["result"], records[lapa["synth"]]["result"]
+    e = records[lapa["energy"]]["result"]
+    assert records[lapa["energy"]]["deps"] == {"cycles": lapa["cycles"], "synth": lapa["synth"]}
+    assert c["bit_exact"] and e["cycles_measured"] and e["cycles"] == c["cycles"]
+    assert e["cycles_source"] == "measured: RTL CYCLES_TOTAL" and e["area_scaled"]
+    cal = example_inputs(jobs[lapa["cycles"]].params)          # the point's layer, as build.py run sees it
+    g = run_layer(cal.x, cal.wq, cal.wk, cal.wv, cal.arith)
+    assert e["work"]["nnz"] == int(g["mask"].sum()) and e["work"]["key_needed"] == int(g["key_needed"].sum())
+    assert e["work"]["scored_pairs"] == int(g["round_candidates"].sum())
+    j = jobs[lapa["energy"]]
+    table = _table(j.params["energy_table"])
+    hw = HardwareConfig(**table["config"]["hw"])            # the tiny shape is the table's own
+    scale = _area_scale(table, s)
+    assert e["area_scale"] == scale and set(scale) == {"speculation", "execution"}
+    ref = layer_energy(table, e["work"], hw, scale, target_srams(table, hw)[0], cycles=c["cycles"])
+    assert e["energy_pj"] == pytest.approx(ref["total_pj"], rel=1e-12)
+    d = records[dense["energy"]]["result"]
+    assert not d["cycles_measured"] and d["split_pj"]["speculation"] == 0.0
+    assert records[dense["energy"]]["deps"] == {"synth": dense["synth"]}
+
+
+def test_report_only_runs_no_job(tmp_path):
+    """--report-only writes the report of what is stored and starts no cluster: after one job's
+    record is removed, that job is 'not run' and the rest are reported from the store."""
+    text = _write(tmp_path, _tiny(16))
+    out = tmp_path / "out"
+    assert main(["sweep", text, "--out", str(out), "--workers", "1", "--dashboard", ":0", "--quiet"]) == 0
+    first = json.loads((out / "report.json").read_text())
+    lost = first["points"][0]["tasks"]["work"]["key"]
+    os.unlink(out / "points" / f"{lost}.json")
+    assert main(["sweep", text, "--out", str(out), "--report-only", "--quiet"]) == 0
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["meta"]["ran"] == 0 and rep["meta"]["not_run"] == 1 and rep["meta"]["dashboard"] is None
+    assert rep["counts"]["work"] == {"jobs": 6, "ok": 5, "failed": 0, "not run": 1, "skip": 0}
+    assert not (out / "points" / f"{lost}.json").exists()
+    assert "1 not run yet" in (out / "report.md").read_text()

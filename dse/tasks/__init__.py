@@ -3,11 +3,14 @@
 A task is a plain function `run(params) -> dict` (JSON-able) of the parameters it reads
 (`keys`: a result is shared by every point that agrees on them, so a synthesis is not repeated
 per predictor); `sources` are the folders whose contents make its code version; `heavy` tasks
-(synthesis, evaluation) take one unit of the Dask resource `heavy`, which each worker offers
+(synthesis, RTL cycles, evaluation) take one unit of the Dask resource `heavy`, which each worker offers
 once, so a worker never runs two of them at a time. `applies(params)` returns why a point is out
-of a task's reach (None when it is not). A task that is not built yet has `func = None` and a
-`reason`: the report lists it as unavailable instead of inventing numbers; adding it is filling
-in one entry.
+of a task's reach (None when it is not). `deps` name tasks whose results at the same point the
+task reads (`run(params, deps)` gets their records; a dependency is used only when its job agrees
+with this one on every parameter both read); `prepare(params)` adds parameters fixed when the
+sweep is planned (e.g. which energy table), so they enter the job's content hash. A task that is
+not built yet has `func = None` and a `reason`: the report lists it as unavailable instead of
+inventing numbers; adding it is filling in one entry.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ SYNTH_KEYS = HW_KEYS + ("clock_ns", "block", "sram_min_bits", "liberty")
 WORK_KEYS = WORKLOAD_KEYS + SETTING_KEYS
 CYCLES_KEYS = tuple(dict.fromkeys(HW_KEYS + WORK_KEYS + ("backend",)))
 EVAL_KEYS = ("ctx", "windows", "layers") + SETTING_KEYS
+ENERGY_KEYS = CYCLES_KEYS + ("sram_min_bits",)
 
 
 class Task(NamedTuple):
@@ -37,6 +41,8 @@ class Task(NamedTuple):
     applies: Callable | None = None
     reason: str = ""          # why the task is unavailable (func None)
     summary: str = ""
+    deps: tuple = ()          # tasks whose results at the point this one reads
+    prepare: Callable | None = None
 
     @property
     def available(self):
@@ -61,6 +67,18 @@ def _rtl_only(params):
     return None
 
 
+def _energy_applies(params):
+    from .energy import applies
+
+    return applies(params)
+
+
+def _energy_prepare(params):
+    from .energy import prepare
+
+    return prepare(params)
+
+
 def _golden_only(params):
     if params["predictor"] == "oracle":
         return "predictor oracle: exact scores, evaluated by the eval task only"
@@ -74,12 +92,15 @@ TASKS = {t.name: t for t in (
     Task("work", "dse.tasks.work:run", WORK_KEYS, _COMMON + ("golden",), applies=_golden_only,
          summary="golden model on the example layer: SPEC 7 / 8 work, density, PE-bound cycles"),
     Task("cycles", "dse.tasks.cycles:run", CYCLES_KEYS, _COMMON + ("golden", "rtl", "sim", "host", "perf"),
-         applies=_rtl_only, summary="RTL backend (host.rtl): measured cycles and counters; "
+         heavy=True, applies=_rtl_only,
+         summary="RTL backend (host.rtl, a Verilator build per shape): measured cycles and counters; "
          "backend = 'model': the perf cycle model"),
     Task("eval", "dse.tasks.evaluate:run", EVAL_KEYS, _COMMON + ("golden", "evaluation"), heavy=True,
          summary="build.py eval: SmolLM2-135M perplexity change, density, execution reduction"),
-    Task("energy", None, (), (), reason="no energy model yet: issue 17 is in progress",
-         summary="energy per job"),
+    Task("energy", "dse.tasks.energy:run", ENERGY_KEYS,
+         _COMMON + ("golden", "energy", "rtl", "flows", "tests/data/energy_table_small.json"),
+         applies=_energy_applies, deps=("cycles", "synth"), prepare=_energy_prepare,
+         summary="energy.layer: actions x measured pJ/action + CACTI SRAM + idle/leakage x cycles"),
 )}
 
 
