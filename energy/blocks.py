@@ -34,17 +34,26 @@ BLOCKS = (
     ("results", "memory", "AXI write beat (64 bit)"),
 )
 
-_COMPONENT_LEVEL = re.compile(r"^(spec/)(?:projector|predictor)/")
+# levels the composed components add below a table path: the speculation unit's projector /
+# predictor, and the credit FIFO around a fetch FIFO
+_COMPONENT_LEVEL = re.compile(r"^(spec/)(?:projector|predictor)/|^(fetch\d+_fifo/)fifo/")
 
 AXI_HANDSHAKES = {"axi_r": ("top.axi__rvalid", "top.axi__rready"),
                   "axi_w": ("top.axi__wvalid", "top.axi__wready")}
+
+
+def flat_path(path):
+    """An instance path without the components' own levels (`spec/projector/pea` -> `spec/pea`,
+    `spec/predictor/kbuf` -> `spec/kbuf`, `fetch0_fifo/fifo/storage` -> `fetch0_fifo/storage`):
+    the table's paths, whichever way the units are composed."""
+    return _COMPONENT_LEVEL.sub(lambda m: m.group(1) or m.group(2), path)
 
 
 def group_of(path):
     """The BLOCKS entry an instance path belongs to, or None (then: per-cycle glue). The
     speculation unit's two components are not a level of the table: `spec/projector/pea` and
     `spec/predictor/peb` are `spec/pea` and `spec/peb`."""
-    path = _COMPONENT_LEVEL.sub(r"\1", path)
+    path = flat_path(path)
     for prefix, unit, action in BLOCKS:
         if path == prefix or path.startswith(prefix + "/") or (
                 prefix == "spec/loe" and path.startswith("spec/loe")):

@@ -21,6 +21,8 @@ def design_srams(hw, sram_min_bits=256):
     from lapa.config import LapaConfig
     from rtl.top import LapaTop
 
+    from .blocks import flat_path
+
     out = {}
 
     def walk(frag, path):
@@ -29,7 +31,7 @@ def design_srams(hw, sram_min_bits=256):
             depth = frag._data.depth
             rd, wr = len(frag._read_ports), len(frag._write_ports)
             if wr and width * depth >= sram_min_bits:
-                out[path[len(_CORE):] if path.startswith(_CORE) else path] = (width, depth, rd, wr)
+                out[flat_path(path[len(_CORE):] if path.startswith(_CORE) else path)] = (width, depth, rd, wr)
         for sub, name, *_ in frag.subfragments:
             walk(sub, f"{path}/{name}" if path else str(name))
 

@@ -129,7 +129,7 @@ def _sram_accesses(srams, act, period_ps):
             return sum(best) / period_ps
         reads = cycles_high(ports.get("RD_EN", []), 1)
         writes = cycles_high(ports.get("WR_EN", []), width)
-        out.append((path, width, depth, rdp, wrp, reads, writes))
+        out.append((B.flat_path(path), width, depth, rdp, wrp, reads, writes))   # the table's path
     return out
 
 
