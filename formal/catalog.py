@@ -25,7 +25,7 @@ from .axi import AXILiteSlaveRules, AXIMasterRules
 from .axi_guard import AXIGuardRules, CoreResetOnFault, TopAXILinks
 from .config_check import ConfigCheckRules
 from .ddf import DDFListRules, DDFRules, ddf_list_checks
-from .harness import StreamRules, channels, probe
+from .harness import StreamRules, channels, named, probe
 from .kv_control import KVControlRules
 from .loe import LOETable
 from .sby import Proof
@@ -96,8 +96,8 @@ def _speculation_invariants(h):
     predict = _in(fsm, "load_q", "capture_q", "feed", "finish")
     between = _in(fsm, "load_q", "capture_q", "finish")     # no list being fed
     ddf_idle = ddf_body._generated["fsm"].ongoing("idle")
-    c_done, c_count = _named(ddf_body, "c_done"), _named(ddf_body, "c_count")
-    fresh = _named(peb_body, "fresh")
+    c_done, c_count = named(ddf_body, "c_done"), named(ddf_body, "c_count")
+    fresh = named(peb_body, "fresh")
     cur_valid, fr, row_t, rows_done, ddf_round = g("cur_valid"), g("fr"), g("row_t"), g("rows_done"), g("ddf_round")
     s1_end = peb.i.valid & peb.i.payload.row_last
     peb_end = peb.o.valid & peb.o.payload.last
@@ -132,13 +132,6 @@ WHITEBOX["speculation"] = dict(
                    & (h.dut.config.n_rounds <= h.dut.hw.max_rounds)},
     invariants=_speculation_invariants,
     facts=lambda h: {"the DDF's input rows hold at most max_seq_len candidates": h.ddf_row_bound})
-
-
-def _named(module, name):
-    found = [s for s in module._driving.keys() if s.name == name]
-    if len(found) != 1:
-        raise LookupError(f"{len(found)} signals named {name!r}")
-    return found[0]
 
 
 def _execution_invariants(h):
@@ -185,7 +178,7 @@ WHITEBOX["execution"] = dict(
     stable_when="busy",
     # probs' payload is softmax's clamped product: held by holding its sources (as for softmax)
     sources={"probs": lambda h: Cat(h.elaborated("softmax")._named_submodules["exps"][0].read_ports[0].data,
-                                    _named(h.elaborated("softmax"), "recip"), h.dut.probs.payload.last)},
+                                    named(h.elaborated("softmax"), "recip"), h.dut.probs.payload.last)},
     invariants=_execution_invariants)
 
 # Facts of reachable states that a proof assumes and does not prove, and why.

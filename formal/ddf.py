@@ -24,7 +24,7 @@ from amaranth.hdl import Assert, Assume, Cat, Cover, Mux, Signal, signed
 
 from rtl.ddf import DDF
 
-from .harness import Harness, channels, hold_rule
+from .harness import Harness, channels, hold_rule, named
 
 __all__ = ["DDFRules", "DDFListRules", "ddf_list_checks", "drain_cycles"]
 
@@ -123,20 +123,13 @@ class DDFListRules(Harness):
         m.d.comb += [Assert(holds, text) for text, holds in checks.items()]
 
 
-def _named(module, name):
-    found = [s for s in module._driving.keys() if s.name == name]
-    if len(found) != 1:
-        raise LookupError(f"DDF: {len(found)} signals named {name!r}")
-    return found[0]
-
-
 def ddf_list_checks(m, dut, body):
     """The DDF lemma of DDFListRules for the block `dut` elaborated as `body` (its Module, in
     the proof's design), for any harness that contains it: (the environment's row bound on
     `dut.i`, to assume; {text: condition} the lemma and its invariants, to assert). Adds the
     ghost registers and the buffer's asynchronous read ports to `m`."""
     n = dut.max_len
-    g, beat = (lambda name: _named(body, name)), dut.i.payload
+    g, beat = (lambda name: named(body, name)), dut.i.payload
     fsm = body._generated["fsm"]
     idle, emit = fsm.ongoing("idle"), fsm.ongoing("emit")
     buf = body._named_submodules["buf"][0]

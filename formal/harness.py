@@ -25,7 +25,7 @@ from amaranth.lib.wiring import In, Out
 
 from rtl.axi import AXI4, AXI4Lite
 
-__all__ = ["Harness", "StreamRules", "Channel", "channels", "past", "hold_rule", "probe"]
+__all__ = ["Harness", "StreamRules", "Channel", "channels", "past", "hold_rule", "probe", "named"]
 
 
 class Channel(NamedTuple):
@@ -78,6 +78,15 @@ def probe(component):
         if isinstance(value, Elaboratable) and not getattr(value, "_MustUse__silence", False):
             probe(value)
     return component
+
+
+def named(module, name):
+    """The signal called `name` driven in the elaborated `module` (a white-box invariant's
+    register; a rename in the block fails here by name)."""
+    found = [s for s in module._driving.keys() if s.name == name]
+    if len(found) != 1:
+        raise LookupError(f"{len(found)} signals named {name!r}")
+    return found[0]
 
 
 def past(m, value, name=None):
@@ -146,10 +155,10 @@ class Harness(wiring.Component):
     def internal(self, name):
         """The block's register or signal called `name` (driven in its top Module): white-box
         invariants need it for an induction proof; a rename in the block fails here by name."""
-        found = [s for s in self.body._driving.keys() if s.name == name]
-        if len(found) != 1:
-            raise LookupError(f"{type(self.dut).__name__}: {len(found)} signals named {name!r}")
-        return found[0]
+        try:
+            return named(self.body, name)
+        except LookupError as e:
+            raise LookupError(f"{type(self.dut).__name__}: {e}") from None
 
 
 class StreamRules(Harness):
