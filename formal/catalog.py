@@ -86,10 +86,10 @@ def _speculation_invariants(h):
     s1 / the PEB / the DDF; outside the rows' feed, only the last list's end is in flight; the
     pipeline empty outside the prediction. Hence `kept` (the final round's DDF output) only in
     load_q / capture_q / feed / finish."""
-    g, d = h.internal, h.dut
-    fsm = _fsm(h)
-    ddf, ddf_body = h.submodule("ddf"), h.elaborated("ddf")
-    peb, peb_body = h.submodule("peb"), h.elaborated("peb")
+    d, p = h.dut, h.scope("predictor")      # the rounds live in the unit's LapaPredictor
+    g, fsm = p.internal, p.body._generated["fsm"]
+    ddf, ddf_body = p.submodule("ddf"), p.elaborated("ddf")
+    peb, peb_body = p.submodule("peb"), p.elaborated("peb")
     row_bound, ddf_checks = ddf_list_checks(h.m, ddf, ddf_body)
     h.ddf_row_bound = row_bound
     N, seq_len = d.config.n_rounds, d.config.seq_len
@@ -112,7 +112,7 @@ def _speculation_invariants(h):
         "outside the prediction: pipeline empty, fr = ddf_round = 0": predict | (
             ~cur_valid & ~peb.i.valid & ~peb.o.valid & fresh & ddf_idle & ~c_done & (c_count == 0)
             & (fr == 0) & (ddf_round == 0)),
-        "projection / trace: row_t = rows_done = 0": ~_in(fsm, "load_x", "pass", "drain", "trace") | (
+        "rows / trace: row_t = rows_done = 0": ~_in(fsm, "rows", "trace") | (
             (row_t == 0) & (rows_done == 0)),
         "rows: row_t < seq_len while fed, = seq_len in finish": Mux(
             fsm.ongoing("finish"), row_t == seq_len, ~predict | (row_t < seq_len)),

@@ -134,31 +134,60 @@ class Harness(wiring.Component):
     def elaborate_props(self, m, dut):
         raise NotImplementedError
 
+    def _scope(self):
+        if "_top_scope" not in self.__dict__:
+            self._top_scope = Scope(self.body, type(self.dut).__name__)
+        return self._top_scope
+
     def submodule(self, name):
         """The block's submodule called `name` (an Elaboratable: a Memory, a sub-block; the
         object itself even after `elaborated(name)`)."""
-        original = self.__dict__.get("_originals", {})
-        return original[name] if name in original else self.body._named_submodules[name][0]
+        return self._scope().submodule(name)
 
     def elaborated(self, name):
         """The Module of the block's submodule `name`, elaborated here in its place (the same
         hardware), so white-box invariants can name its registers and its own submodules."""
-        cache = self.__dict__.setdefault("_elaborated", {})
-        if name not in cache:
-            sub, loc = self.body._named_submodules[name]
-            self.__dict__.setdefault("_originals", {})[name] = sub
-            cache[name] = sub.elaborate(None)
-            sub._MustUse__silence = True
-            self.body._named_submodules[name] = (cache[name], loc)
-        return cache[name]
+        return self._scope().elaborated(name)
 
     def internal(self, name):
         """The block's register or signal called `name` (driven in its top Module): white-box
         invariants need it for an induction proof; a rename in the block fails here by name."""
+        return self._scope().internal(name)
+
+    def scope(self, name):
+        """The same white-box accessors inside the block's component `name` (elaborated in
+        place): invariants of a block composed of components."""
+        return self._scope().scope(name)
+
+
+class Scope:
+    """White-box access to an elaborated Module `body`: its submodules (elaborated in their place
+    on request, so the hardware is the same), their registers by name."""
+
+    def __init__(self, body, owner):
+        self.body, self.owner = body, owner
+        self._elaborated, self._originals = {}, {}
+
+    def submodule(self, name):
+        return self._originals[name] if name in self._originals else self.body._named_submodules[name][0]
+
+    def elaborated(self, name):
+        if name not in self._elaborated:
+            sub, loc = self.body._named_submodules[name]
+            self._originals[name] = sub
+            self._elaborated[name] = sub.elaborate(None)
+            sub._MustUse__silence = True
+            self.body._named_submodules[name] = (self._elaborated[name], loc)
+        return self._elaborated[name]
+
+    def internal(self, name):
         try:
             return named(self.body, name)
         except LookupError as e:
-            raise LookupError(f"{type(self.dut).__name__}: {e}") from None
+            raise LookupError(f"{self.owner}: {e}") from None
+
+    def scope(self, name):
+        return Scope(self.elaborated(name), f"{self.owner}.{name}")
 
 
 class StreamRules(Harness):

@@ -11,10 +11,11 @@ from amaranth.hdl import Const
 
 from rtl.axi_guard import AXIGuard
 from rtl.config_check import ConfigCheck
-from rtl.dma import AXI4Reader, AXI4Writer
 from rtl.ddf import DDF
+from rtl.dma import AXI4Reader, AXI4Writer
 from rtl.execution import ExecutionUnit
 from rtl.kv_control import KVControl
+from rtl.lapa_predictor import LapaPredictor
 from rtl.loe import LOEncoder
 from rtl.regbank import RegisterBank
 from rtl.softmax import Softmax
@@ -159,7 +160,18 @@ def _spec_reads_hat_while_stalled(self, m):
         m.d.comb += m._named_submodules[name][0].read_ports[0].en.eq(1)
 
 
-SpecReadsHatWhileStalled = mutant(SpeculationUnit, _spec_reads_hat_while_stalled, "hat_read_while_stalled")
+def _in_predictor(patch, label):
+    """A SpeculationUnit mutant whose LapaPredictor (the component holding the hat buffers and
+    the rounds) runs `patch` after its real elaborate: the same object, ports and connections."""
+    pred_mutant = mutant(LapaPredictor, patch, label)
+
+    def swap(self, m):
+        m._named_submodules["predictor"][0].__class__ = pred_mutant
+
+    return mutant(SpeculationUnit, swap, label)
+
+
+SpecReadsHatWhileStalled = _in_predictor(_spec_reads_hat_while_stalled, "hat_read_while_stalled")
 
 
 def _spec_finishes_early(self, m):
@@ -172,7 +184,7 @@ def _spec_finishes_early(self, m):
         m.d.sync += rows_done.eq(rows_done + 1)
 
 
-SpecFinishesEarly = mutant(SpeculationUnit, _spec_finishes_early, "finishes_early")
+SpecFinishesEarly = _in_predictor(_spec_finishes_early, "finishes_early")
 
 
 def _top_awcache_tied(self, m):
