@@ -51,10 +51,13 @@ Reproduce: `python build.py eval --sweep full --ctx 1024,2048 --windows 8,4 --ou
 
 _DEFAULT = """\
 Default setting of `build.py eval`, `build.py example` and `build.py demo`: the `margin` rule,
-delta = 8 nats per round, 2 rounds of 4 + 4 bits, weight LO `round` without mantissa. It is the
-point measured here with the largest execution reduction at about +1 % perplexity; the paper's
+delta = 6 nats per round, 2 rounds of 6 + 2 bits, weight LO `round` without mantissa. At ctx 1024
+(8 windows) it is the measured point with the largest execution reduction within +0.5 %
+perplexity (34.7 % at +0.46 %); with 4 + 4 bits the same budget allows only delta = 10 (16.4 %):
+at matched density the first round's resolution decides the loss (the rounds table). The paper's
 `range` rule loses far more perplexity for the same savings on this model (`range` with eta < 1
-always drops a row's lowest candidates, whatever their distance from the maximum)."""
+always drops a row's lowest candidates, whatever their distance from the maximum). The MRSA
+rounds experiment and the ALOC / symmetric analysis keep the 4 + 4, delta = 8 point as reference."""
 
 
 def _pct(v, signed=False):

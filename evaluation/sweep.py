@@ -22,11 +22,17 @@ from __future__ import annotations
 
 from .settings import DEFAULT_ROUND_BITS, Setting
 
-__all__ = ["GRIDS", "grid", "DEFAULT_SETTING"]
+__all__ = ["GRIDS", "grid", "DEFAULT_SETTING", "REFERENCE_SETTING"]
 
-# The default of `build.py eval` / `example` / `demo`: the margin rule, delta = 8 nats, 2 rounds
-# (the measurement behind this choice is in README's accuracy section).
-DEFAULT_SETTING = Setting("margin", (4, 4), (1.0,), (8.0,))
+# The default of `build.py eval` / `example` / `demo`: the margin rule, delta = 6 nats, 2 rounds of
+# 6 + 2 bits. Measured at ctx 1024 x 8 windows (README's accuracy section): +0.46 % perplexity at
+# 34.7 % execution reduction, where 4 + 4 bits needs delta = 10 to stay within +0.5 % (16.4 %) and
+# gives 27.6 % at +0.78 % with delta = 8: the first round's resolution decides what is dropped.
+DEFAULT_SETTING = Setting("margin", (6, 2), (1.0,), (6.0,))
+# The 4 + 4 bits, delta = 8 point (the earlier default, the paper's two 4-bit rounds): the density
+# the MRSA rounds experiment matches and the setting of the ALOC / symmetric error analysis, kept
+# fixed so that their records stay comparable across defaults.
+REFERENCE_SETTING = Setting("margin", (4, 4), (1.0,), (8.0,))
 
 
 def _m(delta, bits=(4, 4), **kw):
@@ -75,7 +81,7 @@ def _main():
 
 
 def _full():
-    ref = DEFAULT_SETTING
+    ref = REFERENCE_SETTING
     rounds = [(_m(8.0, bits), ("lapa",), ref) for bits in
               (DEFAULT_ROUND_BITS[1], DEFAULT_ROUND_BITS[3], (2, 6), (6, 2), DEFAULT_ROUND_BITS[4])]
     ablations = [(_m(8.0, w_lo_mant_bits=1), ("lapa",), None), (_m(8.0, w_lo_mode="floor"), ("lapa",), None),

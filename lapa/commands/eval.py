@@ -49,9 +49,9 @@ def register(sub):
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     g = p.add_argument_group(_SETTING_HELP)
     g.add_argument("--ddf-mode", default="margin", help="range or margin (default margin, see README)")
-    g.add_argument("--round-bits", default="4,4", help="MRSA slices (default 4,4)")
+    g.add_argument("--round-bits", default="6,2", help="MRSA slices (default 6,2)")
     g.add_argument("--eta", default="0.5", help="range-mode eta per round, 0..1 (default 0.5)")
-    g.add_argument("--margin-nats", default="8", help="margin-mode delta per round in nats (default 8)")
+    g.add_argument("--margin-nats", default="6", help="margin-mode delta per round in nats (default 6)")
     g.add_argument("--w-lo-mode", default="round", help="floor or round (default round)")
     g.add_argument("--w-lo-mant-bits", default="0", help="0 or 1 (default 0)")
     g.add_argument("--sg-prob", default="0.002", help="sanger keep threshold, a probability (default 0.002)")
@@ -172,7 +172,7 @@ def run(args):
     from evaluation.export import export_vectors
     from evaluation.gguf_model import shared_model
     from evaluation.report import write_report
-    from evaluation.sweep import DEFAULT_SETTING
+    from evaluation.sweep import DEFAULT_SETTING, REFERENCE_SETTING
 
     plan, jobs = _plan(args)
     if args.export_predictor not in ("lapa", "dense", "sanger", "topk", "symlo"):
@@ -205,7 +205,7 @@ def run(args):
                 print(f"wrote {path}")
         if analysis and str(ctx) not in meta["analysis"]:
             progress(f"ctx {ctx}: ALOC against the symmetric LO scheme on the calibration window")
-            meta["analysis"][str(ctx)] = prediction_error(ev, DEFAULT_SETTING)
+            meta["analysis"][str(ctx)] = prediction_error(ev, REFERENCE_SETTING)
             write_report(records, args.out, meta)
         for setting, kinds, match in jobs:
             extra = {}

@@ -41,13 +41,13 @@ def register(sub):
     p.add_argument("--topk-k", type=int, default=None, help="topk: keys kept per row (overrides --topk-keep)")
     p.add_argument("--ddf-mode", choices=("range", "margin"), default="margin",
                    help="DDF rule (default margin: the best measured setting, see README)")
-    p.add_argument("--round-bits", type=ordered_int_list, default=(4, 4),
-                   help="MRSA bits per round (default 4,4)")
+    p.add_argument("--round-bits", type=ordered_int_list, default=(6, 2),
+                   help="MRSA bits per round (default 6,2: the best measured setting, see README)")
     p.add_argument("--eta", type=_floats, default=None,
                    help="eta per round as a fraction 0..1, for ddf-mode range; calibrated to the "
                    "register round_eta (default 0.5 each)")
     p.add_argument("--margin-nats", type=_floats, default=None,
-                   help="margin per round in nats, for ddf-mode margin (default 8 each)")
+                   help="margin per round in nats, for ddf-mode margin (default 6 each)")
     p.add_argument("--w-lo-mode", choices=("floor", "round"), default="round",
                    help="LO coding of the weights (default round)")
     p.add_argument("--w-lo-mant-bits", type=int, choices=(0, 1), default=0,
@@ -86,7 +86,7 @@ def run(args):
     _check_arith(args)
     n = len(args.round_bits)
     eta = args.eta or (0.5,) * n
-    margin = args.margin_nats or (8.0,) * n
+    margin = args.margin_nats or (6.0,) * n
     for name, vals in (("--eta", eta), ("--margin-nats", margin)):
         if len(vals) != n:
             raise UserError(f"{name} has {len(vals)} values, expected {n} (one per round of --round-bits)")
