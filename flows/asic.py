@@ -158,8 +158,15 @@ def read_results(design, run_dir, liberty, tech, logic_depth=False):
     return record
 
 
-def _children(pre, post, top):
-    """Direct submodules of `top` with their totals (the per-block breakdown of a unit).
+# Components that only compose paper blocks (the speculation unit's projector and predictor):
+# the breakdown lists their blocks, as `projector.pea`, `predictor.peb`, ...; their own glue counts
+# as the unit's.
+COMPOSITION_LEVELS = ("projector", "predictor")
+
+
+def _children(pre, post, top, label=""):
+    """Direct submodules of `top` with their totals (the per-block breakdown of a unit), those of
+    a COMPOSITION_LEVELS component in its place.
 
     Amaranth makes one module per instance; numbered copies (`loe0`, `loe1`, ...) are summed
     under their common name with their count.
@@ -168,11 +175,14 @@ def _children(pre, post, top):
     prefix = top + "."
     for sub, n in post.submodules(top).items():
         name = sub[len(prefix):] if sub.startswith(prefix) else sub.lstrip("\\")
+        if name in COMPOSITION_LEVELS and n == 1:
+            out.update(_children(pre, post, sub, f"{label}{name}."))
+            continue
         base = re.sub(r"_?\d+$", "", name) or name
         if not any(re.sub(r"_?\d+$", "", s[len(prefix):]) == base
                    for s in post.submodules(top) if s != sub):
             base = name
-        row = out.setdefault(base, {"instances": 0, "area_um2": 0.0, "cells": 0,
+        row = out.setdefault(label + base, {"instances": 0, "area_um2": 0.0, "cells": 0,
                                     "mul_cells": 0, "sequential_area_um2": 0.0,
                                     "sram_area_um2": 0.0})
         row["instances"] += n

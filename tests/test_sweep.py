@@ -93,9 +93,12 @@ def test_small_sweep_on_two_workers(tmp_path):
     from golden.example import example_layer
     from golden.model import run_layer
 
-    def gold(predictor, margin, topk_k=None):
+    from evaluation.sweep import DEFAULT_SETTING
+
+    def gold(predictor, margin, topk_k=None):   # the settings inherit the default's round bits
         cal = example_layer(16, 32, 8, 2, 1, ddf_mode="margin", margin_nats=(margin, margin),
-                            eta=(1.0, 1.0), predictor=predictor, topk_k=topk_k)
+                            eta=(1.0, 1.0), predictor=predictor, topk_k=topk_k,
+                            round_bits=DEFAULT_SETTING.round_bits)
         return run_layer(cal.x, cal.wq, cal.wk, cal.wv, cal.arith)
 
     for r in rows:
