@@ -10,7 +10,7 @@ from cocotb.utils import get_sim_time
 from rtl.kv_control import kv_request_layout
 from sim.streams import unpack
 
-__all__ = ["pulse_start", "wait_idle", "check_kept", "job_cycles", "write_cycles"]
+__all__ = ["pulse_start", "wait_idle", "check_kept", "finish_job", "job_cycles", "write_cycles"]
 
 
 async def pulse_start(dut):
@@ -49,6 +49,14 @@ async def check_kept(sink, idx_width, want, ctx):
         lasts = [int(g.last) for g in got]
         assert seen == keys, f"{ctx} row {t}: kept {seen}, want {keys}"
         assert lasts == [0] * (len(keys) - 1) + [1], f"{ctx} row {t}: last flags {lasts}"
+
+
+async def finish_job(dut, sink, t0_ns, ctx):
+    """The end of a job whose kept lists `check_kept` has compared: `busy` falls, and no kept
+    beat is left over; returns the job's cycles."""
+    await wait_idle(dut)
+    assert not sink.items, f"{ctx}: extra kept beats {list(sink.items)}"
+    return job_cycles(dut, t0_ns)
 
 
 def write_cycles(record):

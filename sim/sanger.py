@@ -8,7 +8,7 @@ import numpy as np
 
 from golden.sanger import sanger_kept
 from rtl.sanger import row_layout
-from sim.predictor_jobs import check_kept, job_cycles, pulse_start, wait_idle, write_cycles
+from sim.predictor_jobs import check_kept, finish_job, pulse_start, write_cycles
 from sim.streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock
 
 
@@ -41,9 +41,7 @@ class SangerTB:
         self.q_src.send_all(self.rows(q))
         ctx = f"L={len(q)} causal={causal} sg=({arith.sg_mult},{arith.sg_shift},{arith.sm_frac_bits},{arith.sg_thresh})"
         await check_kept(self.sink, self.idx_width, sanger_kept(q, k, causal, arith), ctx)
-        await wait_idle(d)
-        return job_cycles(d, t0)
-        assert not self.sink.items, f"{ctx}: extra kept beats {list(self.sink.items)}"
+        return await finish_job(d, self.sink, t0, ctx)
 
 
 def _arith(g, thresh=None):
