@@ -55,7 +55,10 @@ def _design_area(synth, predictor):
 
 
 def eval_lookup(report, path):
-    """{(predictor, setting JSON or None, ctx): eval record} of a `build.py eval` report.json."""
+    """{(predictor, setting label or None, ctx): eval record} of a `build.py eval` report.json.
+
+    Matched by the setting's label (`Setting.label_for`: the knobs that predictor reads), so a
+    field the predictor does not read (eta in margin mode, sg_prob for lapa) does not matter."""
     results = report.get("results") if isinstance(report, dict) else None
     if not isinstance(results, list):
         raise ValueError(f"{path}: not a build.py eval report (no results list)")
@@ -63,7 +66,7 @@ def eval_lookup(report, path):
     for r in results:
         if not isinstance(r, dict) or "ppl_change" not in r or "predictor" not in r:
             raise ValueError(f"{path}: a result without predictor / ppl_change")
-        setting = None if r["predictor"] == "dense" else json.dumps(r.get("setting"), sort_keys=True)
+        setting = None if r["predictor"] == "dense" else r.get("label")
         out.setdefault((r["predictor"], setting, r.get("ctx")), r)
     return out
 
@@ -72,7 +75,7 @@ def _from_eval(point, sweep, lookup):
     if not lookup:
         return None
     setting = None if point["predictor"] == "dense" else \
-        json.dumps(sweep.settings[point["setting"]].to_dict(), sort_keys=True)
+        sweep.settings[point["setting"]].label_for(point["predictor"])
     return lookup.get((point["predictor"], setting, point["ctx"]))
 
 

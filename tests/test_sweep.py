@@ -387,7 +387,7 @@ def test_cycles_task_model_backend(tmp_path):
 
 def test_report_energy_front_dense_and_from_eval(tmp_path):
     """Energy against PPL change from energy records and an eval report given with --from-eval
-    (matched by predictor, setting and ctx); dense's area is the design without its speculation
+    (matched by predictor, setting label and ctx: a field the predictor does not read is ignored); dense's area is the design without its speculation
     unit and its cycles the energy task's model (the RTL builds lapa only), drawn as model points
     (fabricated records: no synthesis or model run here)."""
     from dse.report import eval_lookup, write_report
@@ -417,11 +417,13 @@ def test_report_energy_front_dense_and_from_eval(tmp_path):
                    "table": {"path": "t.json", "kind": "k", "key": "x"}, "static_source": "scaled"}
         records[key] = {"key": key, "status": "ok", "result": res}
     setting = {n: sweep.settings[n].to_dict() for n in ("m4", "m8")}
+    label = {n: sweep.settings[n].label for n in ("m4", "m8")}
+    setting["m8"]["eta"] = [0.25] * len(setting["m8"]["eta"])   # not read in margin mode: still matches
     ev = {"results": [{"predictor": "dense", "ctx": 1024, "setting": None, "ppl_change": 0.0, "label": "causal",
                        "exec_reduction": 0.0, "density": 1.0},
-                      {"predictor": "lapa", "ctx": 1024, "setting": setting["m8"], "ppl_change": 0.01, "label": "m8",
+                      {"predictor": "lapa", "ctx": 1024, "setting": setting["m8"], "ppl_change": 0.01, "label": label["m8"],
                        "exec_reduction": 0.3, "density": 0.2},
-                      {"predictor": "lapa", "ctx": 512, "setting": setting["m4"], "ppl_change": 0.05, "label": "m4",
+                      {"predictor": "lapa", "ctx": 512, "setting": setting["m4"], "ppl_change": 0.05, "label": label["m4"],
                        "exec_reduction": 0.5, "density": 0.1}]}
     meta = {"wall_s": 1.0, "workers": 2, "scheduler": None, "ran": len(jobs), "kept": 0,
             "code_versions": {}, "git": None}
