@@ -382,7 +382,8 @@ def test_cycles_task_model_backend(tmp_path):
         got[(j.params["predictor"], j.params["setting"]["margin_nats"][0])] = rec
         assert rec["backend"] == "model" and rec["bit_exact"] is None and rec["cycles"] > rec["ideal_cycles"] > 0
         assert rec["kv_rows"] == rec["key_needed"]
-    assert len(got) == 4 and got[("dense", 4.0)]["cycles_spec"] == 0 < got[("lapa", 4.0)]["cycles_spec"]
+    dense = [rec for (pred, _), rec in got.items() if pred == "dense"]    # one job for both settings
+    assert len(got) == 3 and len(dense) == 1 and dense[0]["cycles_spec"] == 0 < got[("lapa", 4.0)]["cycles_spec"]
 
 
 def test_report_energy_front_dense_and_from_eval(tmp_path):
@@ -584,3 +585,20 @@ def test_report_only_runs_no_job(tmp_path):
     assert rep["counts"]["work"] == {"jobs": 6, "ok": 5, "failed": 0, "not run": 1, "skip": 0}
     assert not (out / "points" / f"{lost}.json").exists()
     assert "1 not run yet" in (out / "report.md").read_text()
+
+
+def test_dense_shares_one_cycles_job_that_its_energy_reads(tmp_path):
+    """dense reads no DDF setting: at every setting its points share one cycles job (model
+    backend) and one energy job, and that energy job depends on that cycles job (before the fix
+    only the setting equal to the default found it, the others fell back to ideal x 1.21)."""
+    text = _tiny(16, ("cycles", "energy")).replace('"sanger", "topk"', '"dense"') \
+        .replace("d_model = 32", "d_model = 32\nmax_seq_len = 16\nbackend = \"model\"")
+    sweep = load_sweep(_write(tmp_path, text))
+    pts, jobs, cells = plan(sweep, {t: "v" for t in sweep.tasks})
+    for lanes in (2, 4):
+        dense = [c for p, c in zip(pts, cells) if p["predictor"] == "dense" and p["pea_lanes"] == lanes]
+        assert len(dense) == 2 and len({c["cycles"] for c in dense}) == 1 and len({c["energy"] for c in dense}) == 1
+        assert jobs[dense[0]["energy"]].deps.get("cycles") == dense[0]["cycles"]
+        lapa = [c for p, c in zip(pts, cells) if p["predictor"] == "lapa" and p["pea_lanes"] == lanes]
+        assert len({c["cycles"] for c in lapa}) == 2     # lapa's settings stay apart
+        assert all(jobs[c["energy"]].deps.get("cycles") == c["cycles"] for c in lapa)

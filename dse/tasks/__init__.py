@@ -79,6 +79,15 @@ def _energy_prepare(params):
     return prepare(params)
 
 
+def dense_setting(params):
+    """dense reads no DDF setting: its points share one job whatever the setting (the default
+    setting's fields calibrate its example layer). Used by every task whose jobs dense shares,
+    so that dense's energy job finds its cycles job as a dependency at every setting."""
+    from evaluation.sweep import DEFAULT_SETTING
+
+    return {"setting": DEFAULT_SETTING.to_dict()} if params.get("predictor") == "dense" else {}
+
+
 def _golden_only(params):
     if params["predictor"] == "oracle":
         return "predictor oracle: exact scores, evaluated by the eval task only"
@@ -92,7 +101,7 @@ TASKS = {t.name: t for t in (
     Task("work", "dse.tasks.work:run", WORK_KEYS, _COMMON + ("golden",), applies=_golden_only,
          summary="golden model on the example layer: SPEC 7 / 8 work, density, PE-bound cycles"),
     Task("cycles", "dse.tasks.cycles:run", CYCLES_KEYS, _COMMON + ("golden", "rtl", "sim", "host", "perf"),
-         heavy=True, applies=_rtl_only,
+         heavy=True, applies=_rtl_only, prepare=dense_setting,
          summary="RTL backend (host.rtl, a Verilator build per shape): measured cycles and counters; "
          "backend = 'model': the perf cycle model"),
     Task("eval", "dse.tasks.evaluate:run", EVAL_KEYS, _COMMON + ("golden", "evaluation"), heavy=True,

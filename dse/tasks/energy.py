@@ -70,12 +70,11 @@ def prepare(params):
     """Planning-time parameters: which energy table the job uses (path relative to the checkout
     when inside it, and its sha256); dense has no DDF, so its points share one job whatever the
     setting (the default setting's fields calibrate its example layer)."""
-    from evaluation.sweep import DEFAULT_SETTING
+    from . import dense_setting
 
     path = _cached_table(_hw(params)) or os.path.join(ROOT, SMALL_TABLE)
     rel = os.path.relpath(path, ROOT)
-    dense = {"setting": DEFAULT_SETTING.to_dict()} if params["predictor"] == "dense" else {}
-    return {**dense, "energy_table": {"path": path if rel.startswith("..") else rel, "sha256": _sha(path),
+    return {**dense_setting(params), "energy_table": {"path": path if rel.startswith("..") else rel, "sha256": _sha(path),
                              "kind": "measured on the point's configuration" if path != os.path.join(ROOT, SMALL_TABLE)
                              else "the committed small-configuration table"}}
 
