@@ -175,8 +175,8 @@ def _area_cycles(sweep, rows, out_dir):
     what = (f"cycles at L = {', '.join(map(str, lens))}: "
             + "; ".join({"measured": "RTL-measured (cycles task)",
                          "model": "model (the perf cycle model of a cycles task with backend = 'model', "
-                                  f"{MODEL_ERROR}; else ideal PE-bound x the measured 1.21 ratio, or the ideal "
-                                  "alone without an energy result)"}[k] for k in kinds))
+                                  f"{MODEL_ERROR}, or of the energy task where the point has no cycles job; "
+                                  "the ideal alone without an energy result)"}[k] for k in kinds))
     path = os.path.join(out_dir, "pareto-area-cycles.png")
     pareto_plot(path, [(x, y, lab, p[2]) for x, y, lab, p in zip(xs, ys, labels, pts)], idx,
                 what, "area, um^2 (ASIC flow, OSU 0.18 um, SRAM from CACTI; dense: no speculation unit)",
@@ -204,7 +204,7 @@ def _energy_ppl(sweep, rows, out_dir):
                 + " and ".join(sorted({"eval task" if x == "eval task" else "--from-eval" for x in srcs})) + ")",
                 f"energy per layer, uJ (energy task, L = {', '.join(map(str, lens))})",
                 f"{sweep.name}: energy against accuracy",
-                note="measured: actions and cycles from the RTL; model: golden actions, ideal cycles x 1.21")
+                note="measured: actions and cycles from the RTL; model: golden actions, perf cycle model cycles")
     return {"x": "ppl_change_pct", "y": "energy_uj", "plot": os.path.basename(path), "ppl_sources": srcs,
             "points": [{"label": labels[i], "ppl_change_pct": xs[i], "energy_uj": ys[i], "cycles_kind": kinds[i]}
                        for i in idx], "n_points": len(ev)}
@@ -306,7 +306,7 @@ def _markdown(sweep, rows, counts, unavailable, meta, fronts):
         out += ["", "Energy (the energy task, `energy.layer`): actions x energy per action from the measured table "
                 + "; ".join(f"`{t}`" for t in tables) + " + SRAM accesses x CACTI at each point's buffer shapes "
                 "+ (idle + leakage) x cycles; off-chip traffic apart. Cycles: RTL-measured where the point has a "
-                "cycles result (\"RTL\"), else the ideal PE-bound count x 1.21 (\"model\"). Idle and leakage: "
+                "cycles result (\"RTL\"), else the perf cycle model's on the golden outputs (\"model\"). Idle and leakage: "
                 + "; ".join(sorted({e["static_source"] for e in energy})) + "."]
     ratios = [r["metrics"]["cycles_over_ideal"] for r in rows if "cycles_over_ideal" in r["metrics"]]
     if ratios:

@@ -94,12 +94,15 @@ def test_small_sweep_on_two_workers(tmp_path):
     from golden.model import run_layer
 
     from evaluation.sweep import DEFAULT_SETTING
+    from lapa.vectors import LayerInputs
 
     def gold(predictor, margin, topk_k=None):   # the settings inherit the default's round bits
         cal = example_layer(16, 32, 8, 2, 1, ddf_mode="margin", margin_nats=(margin, margin),
                             eta=(1.0, 1.0), predictor=predictor, topk_k=topk_k,
                             round_bits=DEFAULT_SETTING.round_bits)
-        return run_layer(cal.x, cal.wq, cal.wk, cal.wv, cal.arith)
+        out = run_layer(cal.x, cal.wq, cal.wk, cal.wv, cal.arith)
+        out["inputs"] = LayerInputs(cal.x, cal.wq, cal.wk, cal.wv, cal.arith)
+        return out
 
     for r in rows:
         a = r["axes"]
@@ -128,10 +131,11 @@ def test_small_sweep_on_two_workers(tmp_path):
 
 def _check_energy(e, where, pea_lanes, gold):
     """An energy record of the tiny sweep: the committed table named, its split adds up, the
-    work is the golden model's, cycles are the labelled estimate, and the figures are those of
+    work is the golden model's, cycles are the perf cycle model's on the golden outputs (no cycles
+    task in this sweep), labelled so, and the figures are those of
     energy.layer on the same work with CACTI at the point's own buffer shapes."""
     from dse.tasks.energy import SMALL_TABLE
-    from energy.layer import CYCLE_RATIO, ideal_cycles, layer_energy
+    from energy.layer import layer_energy, model_cycles
     from energy.srams import target_srams
     from energy.table import load_table
     from lapa.config import HardwareConfig
@@ -145,13 +149,14 @@ def _check_energy(e, where, pea_lanes, gold):
     assert w["scored_pairs"] == int(gold["round_candidates"].sum())
     hw = HardwareConfig(d_model=32, head_dim=8, n_heads=2, n_kv_heads=1, pea_lanes=pea_lanes, peb_lanes=2,
                         mac_rows=2, mac_cols=2, av_lanes=2)
-    assert not e["cycles_measured"] and e["cycles_source"].startswith("estimate")
-    assert e["cycles"] == pytest.approx(ideal_cycles(w, hw) * CYCLE_RATIO)
+    cycles, source = model_cycles(gold["inputs"], gold, hw)
+    assert not e["cycles_measured"] and e["cycles_source"] == source and source.startswith("perf cycle model")
+    assert e["cycles"] == cycles > 0
     assert not e["area_scaled"] and "unscaled" in e["static_source"]
     table = load_table(os.path.join(os.path.dirname(__file__), "data", "energy_table_small.json"))
     srams, notes = target_srams(table, hw)
     assert notes == e["sram"] and not notes["table_figures_for"]
-    ref = layer_energy(table, w, hw, None, srams)
+    ref = layer_energy(table, w, hw, None, srams, cycles=cycles, cycles_source=source)
     assert e["energy_pj"] == pytest.approx(ref["total_pj"], rel=1e-12), where
 
 
@@ -384,6 +389,28 @@ def test_cycles_task_model_backend(tmp_path):
         assert rec["kv_rows"] == rec["key_needed"]
     dense = [rec for (pred, _), rec in got.items() if pred == "dense"]    # one job for both settings
     assert len(got) == 3 and len(dense) == 1 and dense[0]["cycles_spec"] == 0 < got[("lapa", 4.0)]["cycles_spec"]
+
+
+def test_dense_energy_without_cycles_job_uses_the_cycle_model(tmp_path):
+    """dense on the RTL backend has no cycles job (no dense RTL build): its energy uses the perf
+    cycle model's cycles, equal to those its backend = 'model' point reads from its cycles job.
+    (Before: the ideal x CYCLE_RATIO estimate, a ratio measured on lapa, 5.4x below the model for
+    dense at L = 1024 in sweeps/lanes1024.toml.)"""
+    text = _tiny(16, ("cycles", "energy")) \
+        .replace("d_model = 32", "d_model = 32\nmax_seq_len = 16") \
+        .replace('predictor = ["lapa", "sanger", "topk"]', 'predictor = ["dense"]\nbackend = ["rtl", "model"]') \
+        .replace("pea_lanes = [2, 4]", "pea_lanes = [2]").replace('setting = ["m4", "m8"]', 'setting = ["m4"]')
+    sweep = load_sweep(_write(tmp_path, text))
+    pts, jobs, cells = plan(sweep, {"cycles": "v", "energy": "v"})
+    by = {p["backend"]: c for p, c in zip(pts, cells)}
+    assert isinstance(by["rtl"]["cycles"], tuple) and "lapa predictor only" in by["rtl"]["cycles"][1]
+    model_cyc = TASKS["cycles"].function()(jobs[by["model"]["cycles"]].params)
+    energy = TASKS["energy"].function()
+    e_rtl = energy(jobs[by["rtl"]["energy"]].params, {})
+    e_model = energy(jobs[by["model"]["energy"]].params, {"cycles": {"status": "ok", "result": model_cyc}})
+    assert e_rtl["cycles"] == e_model["cycles"] == model_cyc["cycles"] > 0
+    assert e_rtl["cycles_source"].startswith("perf cycle model") and not e_rtl["cycles_measured"]
+    assert e_rtl["energy_pj"] == pytest.approx(e_model["energy_pj"], rel=1e-12)
 
 
 def test_report_energy_front_dense_and_from_eval(tmp_path):

@@ -6,8 +6,9 @@
   and named, with its sha256, in the job's parameters, so a new table gives new jobs.
 - Actions and cycles: the point's `cycles` result (the RTL's outputs and CYCLES_TOTAL /
   PAIRS_ROUND counters) when the sweep has one for the point; otherwise the golden model's
-  outputs of the same example layer and the ideal cycles x `energy.layer.CYCLE_RATIO`, labelled
-  an estimate.
+  outputs of the same example layer and the perf cycle model's cycles (as `build.py compare`),
+  labelled so. (Before, the ideal cycles x `energy.layer.CYCLE_RATIO`: a ratio measured on lapa
+  that put dense at L = 1024 5.4x below the model.)
 - SRAM: CACTI at the point's own buffer shapes (`energy.srams`, from the elaborated design).
 - Idle and leakage per cycle: scaled by the point's logic area per unit when the sweep has its
   `synth` result, else the table's (unscaled; the record says which).
@@ -113,14 +114,18 @@ def _work_from_cycles(c, params):
             "key_needed": c["key_needed"]}
 
 
-def _golden_work(params):
-    from energy.layer import layer_work
+def _golden_work(params, cycles=False):
+    """energy.layer work figures from the golden model's outputs of the point's example layer;
+    with `cycles`, also the layer's cycles and their source from the perf cycle model."""
+    from energy.layer import layer_work, model_cycles
     from lapa.backends import run_backend
 
     from .layer import example_inputs
 
     inputs = example_inputs(params)
-    return layer_work(inputs, run_backend("golden", inputs), params["predictor"])
+    gold = run_backend("golden", inputs)
+    w = layer_work(inputs, gold, params["predictor"])
+    return (w, *model_cycles(inputs, gold, _hw(params))) if cycles else w
 
 
 def run(params, deps=None):
@@ -141,8 +146,9 @@ def run(params, deps=None):
         source = f"perf cycle model of the cycles task ({MODEL_ERROR})"
     elif cyc is not None:
         w, cycles, actions = _work_from_cycles(cyc, params), cyc["cycles"], "RTL outputs and counters (cycles task)"
-    else:
-        w, cycles, actions = _golden_work(params), None, "golden model outputs (SPEC 7 accounting)"
+    else:   # no cycles job at the point (none in the sweep, or out of its reach: dense on the RTL backend)
+        w, cycles, source = _golden_work(params, cycles=True)
+        actions = "golden model outputs (SPEC 7 accounting)"
     scale = _area_scale(table, synth) if synth is not None else None
     srams, notes = target_srams(table, hw, params["sram_min_bits"])
     e = layer_energy(table, w, hw, scale, srams, speculation=speculation, cycles=cycles, cycles_source=source)
