@@ -30,9 +30,14 @@ def pareto_plot(path, points, front_idx, xlabel, ylabel, title, note=None):
                    label=f"{kind}, on the front")
     ax.plot([points[i][0] for i in front_idx], [points[i][1] for i in front_idx], "-",
             color="#cc3311", linewidth=1, zorder=1, drawstyle="steps-post")
-    for i, (x, y, label, _) in enumerate(points):
-        ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 5) if i in on else (4, -10),
-                    fontsize=6, color="#cc3311" if i in on else "#555555")   # front above, others below
+    same = {}          # front points at the same place: one label, the first and how many more
+    for i in front_idx:
+        same.setdefault(points[i][:2], []).append(i)
+    for group in same.values():    # only the front is labelled: the report's tables name every point
+        i = group[0]
+        x, y, label, _ = points[i]
+        label += f" (+{len(group) - 1} more)" if len(group) > 1 else ""
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 5), fontsize=6, color="#cc3311")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)

@@ -178,9 +178,10 @@ def _area_cycles(sweep, rows, out_dir):
                                   f"{MODEL_ERROR}, or of the energy task where the point has no cycles job; "
                                   "the ideal alone without an energy result)"}[k] for k in kinds))
     path = os.path.join(out_dir, "pareto-area-cycles.png")
-    pareto_plot(path, [(x, y, lab, p[2]) for x, y, lab, p in zip(xs, ys, labels, pts)], idx,
-                what, "area, um^2 (ASIC flow, OSU 0.18 um, SRAM from CACTI; dense: no speculation unit)",
-                f"{sweep.name}: area against cycles")
+    pareto_plot(path, [(x, y / 1e6, lab, p[2]) for x, y, lab, p in zip(xs, ys, labels, pts)], idx,
+                f"cycles per layer, L = {', '.join(map(str, lens))} (measured: RTL; model: perf cycle model)",
+                "area, mm^2 (OSU 0.18 um; SRAM from CACTI)", f"{sweep.name}: area against cycles",
+                note="dense: the execution unit alone (no speculation unit); the report's table gives each point")
     return {"x": "cycles", "x_source": what, "y": "area_um2", "plot": os.path.basename(path),
             "points": [{"label": labels[i], "cycles": xs[i], "area_um2": ys[i], "cycles_kind": pts[i][2]}
                        for i in idx], "n_points": len(pts)}
@@ -327,9 +328,20 @@ def _markdown(sweep, rows, counts, unavailable, meta, fronts):
             continue
         out += [f"{title} (`{f['plot']}`; {len(f['points'])} of {f['n_points']} distinct points on the front"
                 + (f"; cycles: {f['x_source']}" if name == "area_cycles" else "") + "):", "",
-                markdown_table(("point",) + tuple(c for c, _ in cols),
-                               [(p["label"], *(_fmt(p[c], spec) for c, spec in cols)) for p in f["points"]]), ""]
+                markdown_table(("point",) + tuple(c for c, _ in cols), _same_figures(f["points"], cols)), ""]
     return "\n".join(out) + "\n"
+
+
+def _same_figures(points, cols):
+    """Front table rows, one per distinct set of figures: points that tie on every column (dense at
+    every lane count and backend shares one design and one cycle model figure) in one row, the
+    first label and how many more."""
+    rows = {}
+    for p in points:
+        figs = tuple(_fmt(p[c], spec) for c, spec in cols)
+        rows.setdefault(figs, []).append(p["label"])
+    return [(labels[0] + (f" (+{len(labels) - 1} more with the same figures)" if len(labels) > 1 else ""), *figs)
+            for figs, labels in rows.items()]
 
 
 def _timing(records):

@@ -629,3 +629,12 @@ def test_dense_shares_one_cycles_job_that_its_energy_reads(tmp_path):
         lapa = [c for p, c in zip(pts, cells) if p["predictor"] == "lapa" and p["pea_lanes"] == lanes]
         assert len({c["cycles"] for c in lapa}) == 2     # lapa's settings stay apart
         assert all(jobs[c["energy"]].deps.get("cycles") == c["cycles"] for c in lapa)
+
+
+def test_front_table_merges_points_with_the_same_figures():
+    from dse.report import _same_figures
+
+    pts = [{"label": "a", "x": 1.0, "y": 2.0}, {"label": "b", "x": 1.0, "y": 2.0}, {"label": "c", "x": 1.0, "y": 3.0},
+           {"label": "d", "x": 1.0, "y": 2.0}]
+    rows = _same_figures(pts, (("x", ".1f"), ("y", ".1f")))
+    assert rows == [("a (+2 more with the same figures)", "1.0", "2.0"), ("c", "1.0", "3.0")]
