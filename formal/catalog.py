@@ -152,7 +152,8 @@ def _execution_invariants(h):
     mac_v, mac_last, n_kept = g("mac_v"), g("mac_last"), g("n_kept")
     chunks_in = Mux(p_out > JT, JT, p_out) + rq.o.valid + mac.o.valid + (mac_v & mac_last)
     keys_in = (g("n_scored") + mac.o.valid + (mac_v & mac_last))[:len(n_kept)]
-    jobs_in = g("o_out") + av_rq.o.valid + av_pe.o.valid + (g("av_v") & g("av_last"))
+    fd, f = h.submodule("av_feeder"), h.scope("av_feeder").internal
+    jobs_in = f("chunk") + av_rq.o.valid + av_pe.o.valid + (f("beat_v") & f("beat_last"))
     return {
         "FSM state legal": _legal(fsm),
         "p_out <= JT + 1": p_out <= JT + 1,
@@ -169,8 +170,8 @@ def _execution_invariants(h):
         "probs.valid only in softmax's OUT": ~d.probs.valid | sm._generated["fsm"].ongoing("OUT"),
         "proj only once its row left the register": ~d.proj.valid | (p_out == JT + 1),
         "proj only in KV_K / KV_V / Q_PROJ": ~d.proj.valid | proj_states,
-        "A.V: jobs issued = out + in its PE / requant": ~g("av_active") | (jobs_in == Mux(g("a_issuing"), g("a_jc"), AC)),
-        "A.V idle when no row is active": g("av_active") | (~g("a_issuing") & ~g("av_v") & ~av_rq.o.valid & ~av_pe.o.valid),
+        "A.V: jobs issued = out + in its PE / requant": ~fd.active | (jobs_in == Mux(f("issuing"), f("jc"), AC)),
+        "A.V idle when no row is active": fd.active | (~f("issuing") & ~f("beat_v") & ~av_rq.o.valid & ~av_pe.o.valid),
     }
 
 

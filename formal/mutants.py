@@ -9,6 +9,7 @@ without copying the block's code.
 
 from amaranth.hdl import Const
 
+from rtl.av_feeder import AVFeeder
 from rtl.axi_guard import AXIGuard
 from rtl.config_check import ConfigCheck
 from rtl.ddf import DDF
@@ -195,11 +196,22 @@ def _top_awcache_tied(self, m):
 TopAWCacheTied = mutant(LapaTop, _top_awcache_tied, "awcache_tied_off")
 
 
+def _in_feeder(patch, label):
+    """An ExecutionUnit mutant whose AVFeeder (the A.V stage's sequencer, which labels `o`) runs
+    `patch` after its real elaborate: the same object, ports and connections."""
+    feeder_mutant = mutant(AVFeeder, patch, label)
+
+    def swap(self, m):
+        m._named_submodules["av_feeder"][0].__class__ = feeder_mutant
+
+    return mutant(ExecutionUnit, swap, label)
+
+
 def _exec_chunk_moves_while_stalled(self, m):
     # the o chunk counter advanced on valid instead of the handshake: a stalled beat's chunk moves
-    o_out = next(s for s in m._driving.keys() if s.name == "o_out")
+    chunk = next(s for s in m._driving.keys() if s.name == "chunk")
     with m.If(self.o.valid & ~self.o.ready):
-        m.d.sync += o_out.eq(o_out + 1)
+        m.d.sync += chunk.eq(chunk + 1)
 
 
-ExecChunkMovesWhileStalled = mutant(ExecutionUnit, _exec_chunk_moves_while_stalled, "o_chunk_moves_while_stalled")
+ExecChunkMovesWhileStalled = _in_feeder(_exec_chunk_moves_while_stalled, "o_chunk_moves_while_stalled")

@@ -39,55 +39,17 @@ from amaranth.lib.wiring import In, Out
 from lapa.config import HardwareConfig
 
 from .av_array import AVArray
+from .av_feeder import AVFeeder
+from .exec_layouts import (KIND_K, KIND_Q, KIND_V, exec_config_layout, exec_shape, o_layout, proj_layout,
+                           step_nested)
 from .kv_control import COUNT_WIDTH, KVControl, kv_request_layout
 from .mac_array import MACArray
 from .registry import block
-from .param_regs import param_layout
 from .requant import Requant
 from .rope import RopeRotator, RopeTable, rope_table_layout
 from .softmax import Softmax, prob_beat
 
 __all__ = ["KIND_Q", "KIND_K", "KIND_V", "exec_config_layout", "exec_shape", "proj_layout", "o_layout", "step_nested", "ExecutionUnit"]
-
-KIND_Q, KIND_K, KIND_V = 0, 1, 2
-
-
-def exec_config_layout(hw: HardwareConfig):
-    """The runtime configuration the unit reads, one struct: the job's fields, then the rows of
-    `lapa.fields` it consumes (SPEC 5 names and widths)."""
-    return data.StructLayout({"seq_len": unsigned(hw.max_seq_len.bit_length()),
-                              "n_q_heads": unsigned(hw.n_heads.bit_length()),
-                              **param_layout("execution", hw.max_rounds)})
-
-
-def proj_layout(hw: HardwareConfig):
-    """One `proj` beat: a projected q, k or v row (KIND_*), its token, dh int8."""
-    return data.StructLayout({"kind": 2, "row": unsigned(hw.seq_index_width),
-                              "data": data.ArrayLayout(signed(8), hw.head_dim)})
-
-
-def o_layout(hw: HardwareConfig):
-    """One `o` beat: token, chunk (dh / av_lanes per row), av_lanes int8."""
-    return data.StructLayout({"row": unsigned(hw.seq_index_width), "chunk": range(hw.head_dim // hw.av_lanes),
-                              "data": data.ArrayLayout(signed(8), hw.av_lanes)})
-
-
-def exec_shape(hw: HardwareConfig):
-    """(IC, JT, QC, AC): beats per projected chunk, chunks per row, beats per score, A.V jobs
-    per row (`HardwareConfig` guarantees they divide)."""
-    D, dh, R, C, A = hw.d_model, hw.head_dim, hw.mac_rows, hw.mac_cols, hw.av_lanes
-    return D // C, dh // R, dh // (R * C), dh // A
-
-
-def step_nested(m, inner, inner_last, outer, outer_last, running):
-    """One step of an (outer, inner) loop counter; `running` falls after the final step."""
-    with m.If(inner == inner_last):
-        m.d.sync += [inner.eq(0), outer.eq(outer + 1)]
-        with m.If(outer == outer_last):
-            m.d.sync += running.eq(0)
-    with m.Else():
-        m.d.sync += inner.eq(inner + 1)
-
 
 class ExecutionUnit(wiring.Component):
     """The execution unit of one KV head group; shape from `cfg.hw`, arithmetic at run time."""
@@ -309,48 +271,19 @@ class ExecutionUnit(wiring.Component):
         with m.If(prob_fire):
             m.d.sync += n_probs.eq(n_probs + 1)
 
-        # ---- A.V: AC jobs per row, each over the row's kept keys; runs on its own, handed a
-        # finished row (its bank, length and index) while the next row is projected and scored.
-        av_active = Signal()
-        av_t = Signal(self.idx_width)
-        av_bank = Signal()
-        av_len = Signal(range(L + 1))
+        # ---- A.V: the feeder runs a finished row's AC jobs on its own (`rtl/av_feeder.py`),
+        # handed its bank, length and index while the next row is projected and scored.
+        m.submodules.av_feeder = feed = AVFeeder(hw)
         kl_rd = key_list.read_port(domain="comb")
         pb_rd = prob_buf.read_port(domain="comb")
         v_rd = v_buf.read_port()
-        a_k = Signal(range(L + 1))
-        a_jc = Signal(range(AC))
-        a_jc_beat = Signal(range(AC))
-        a_issuing = Signal()
-        av_v = Signal()
-        av_p = Signal(16)
-        av_first = Signal()
-        av_last = Signal()
-        av_adv = ~av_v | av.i.ready
-        m.d.comb += [kl_rd.addr.eq(banked(av_bank, a_k)), pb_rd.addr.eq(banked(av_bank, a_k)), v_rd.addr.eq(kl_rd.data), v_rd.en.eq(av_adv),
-                     av.i.valid.eq(av_v), av.i.payload.p.eq(av_p),
-                     av.i.payload.first.eq(av_first), av.i.payload.last.eq(av_last)]
-        v_chunks = data.View(data.ArrayLayout(data.ArrayLayout(i8, A), AC), v_rd.data.as_value())
-        with m.Switch(a_jc_beat):
-            for c in range(AC):
-                with m.Case(c):
-                    m.d.comb += av.i.payload.v.eq(v_chunks[c])
-        with m.If(av_adv):
-            m.d.sync += av_v.eq(0)
-            with m.If(a_issuing):
-                m.d.sync += [av_v.eq(1), av_p.eq(pb_rd.data), av_first.eq(a_k == 0),
-                             av_last.eq(a_k == av_len - 1), a_jc_beat.eq(a_jc)]
-                step_nested(m, a_k, av_len - 1, a_jc, AC - 1, a_issuing)
-        o_out = Signal(range(AC + 1))
+        m.d.comb += [kl_rd.addr.eq(feed.kl_addr), feed.kl_data.eq(kl_rd.data), pb_rd.addr.eq(feed.pb_addr),
+                     feed.pb_data.eq(pb_rd.data), v_rd.addr.eq(feed.v_addr), v_rd.en.eq(feed.v_en),
+                     feed.v_data.eq(v_rd.data)]
+        wiring.connect(m, feed.av, av.i)
+        wiring.connect(m, av.o, feed.av_o)
+        wiring.connect(m, feed.o, wiring.flipped(self.o))
         t = Signal(self.idx_width)
-        o_fire = self.o.valid & self.o.ready
-        m.d.comb += [self.o.valid.eq(av.o.valid), av.o.ready.eq(self.o.ready),
-                     self.o.payload.row.eq(av_t), self.o.payload.chunk.eq(o_out),
-                     self.o.payload.data.eq(av.o.payload)]
-        with m.If(o_fire):
-            m.d.sync += o_out.eq(o_out + 1)
-            with m.If(o_out == AC - 1):
-                m.d.sync += av_active.eq(0)
 
         # ---- Sequencer.
         head = Signal(range(hw.n_heads + 1))
@@ -420,9 +353,10 @@ class ExecutionUnit(wiring.Component):
                     m.next = "HANDOFF"
             with m.State("HANDOFF"):
                 m.d.comb += self.busy.eq(1)
-                with m.If(~av_active):
-                    m.d.sync += [av_active.eq(1), a_issuing.eq(1), a_k.eq(0), a_jc.eq(0), o_out.eq(0),
-                                 av_t.eq(t), av_bank.eq(bank), av_len.eq(row_len), bank.eq(~bank)]
+                m.d.comb += [feed.start.eq(1), feed.start_row.eq(t), feed.start_bank.eq(bank),
+                             feed.start_len.eq(row_len)]
+                with m.If(~feed.active):
+                    m.d.sync += bank.eq(~bank)
                     with m.If(t + 1 < cfg.seq_len):
                         start_row(t + 1)
                         m.next = "Q_PROJ"
@@ -434,7 +368,7 @@ class ExecutionUnit(wiring.Component):
             with m.State("DRAIN"):
                 # the V buffer is rewritten by the next KV head: let the last A.V finish first
                 m.d.comb += self.busy.eq(1)
-                with m.If(~av_active):
+                with m.If(~feed.active):
                     m.next = "START"
         return m
 
