@@ -37,11 +37,13 @@ RESULT_REGISTERS = (("STATUS", "ERROR", "FAULT_ADDR") + tuple(c.upper() for c in
 STATUS_ERROR = 0b100
 
 
-def hw_for_layer(shape, base: HardwareConfig | None = None, given=(), overrides=None) -> HardwareConfig:
+def hw_for_layer(shape, base: HardwareConfig | None = None, given=(), overrides=None,
+                 predictor=None) -> HardwareConfig:
     """The hardware for a layer of shape (L, D, dh, H, Hkv): the defaults, with the shape's
-    sizes and lane counts that divide it, except the fields named in `given` (kept from `base`)
-    or set in `overrides` (a dict of user options, validated here against the layer first, so an
-    error names the option given rather than a default it collided with)."""
+    sizes and lane counts that divide it (and `predictor`, the layer's SPEC 8 predictor, when
+    given), except the fields named in `given` (kept from `base`) or set in `overrides` (a dict of
+    user options, validated here against the layer first, so an error names the option given
+    rather than a default it collided with)."""
     L, D, dh, H, Hkv = shape
     base = base or HardwareConfig()
     overrides = dict(overrides or {})
@@ -53,11 +55,15 @@ def hw_for_layer(shape, base: HardwareConfig | None = None, given=(), overrides=
            "mac_cols": math.gcd(base.mac_cols, D),
            "av_lanes": math.gcd(base.av_lanes, dh)}
     fit["mac_rows"] = math.gcd(base.mac_rows, dh // fit["mac_cols"]) if dh % fit["mac_cols"] == 0 else 1
+    if predictor is not None:
+        fit["predictor"] = predictor
     fields = {**fit, **kept, **overrides}
     try:
         hw = HardwareConfig(**{**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)}, **fields})
     except ConfigError as exc:
         named = ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in overrides.items())
+        if predictor is not None and "predictor" not in overrides and "predictor" not in kept:
+            named = ", ".join(filter(None, (f"the file's predictor {predictor}", named)))
         fitted = "; the other sizes are fitted to the layer" if overrides else ""
         raise UserError(f"the RTL backend cannot build hardware for this layer"
                         f"{' with ' + named if named else ''}{fitted}: {exc}") from None

@@ -43,7 +43,8 @@ def run(args):
     from host.job import hw_for_layer
 
     if args.backend == "rtl" or hw_options:   # hardware options are validated even where ignored
-        hw = hw_for_layer(inputs.shape, overrides=hw_options)
+        hw = hw_for_layer(inputs.shape, overrides=hw_options,
+                          predictor=inputs.arith.predictor if args.backend == "rtl" else None)
     if args.backend == "rtl":
         options = {"waves": args.waves, "simulator": args.simulator, "engine": args.engine or "harness",
                    "hw": hw, "given": tuple(f.name for f in dataclasses.fields(HardwareConfig))}
