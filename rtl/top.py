@@ -5,7 +5,8 @@ data, 32-bit byte addresses, the job's buffers of `lapa.memlayout`), `irq` (leve
 CTRL.irq_enable & STATUS.done).
 
 A job (CTRL.start) is checked (`rtl.config_check`: a refused job ends at once with STATUS.error
-and the ERROR code), then the controller runs, for every KV head g (its query heads h in order):
+and the ERROR code; a job whose PREDICTOR is not the generated predictor is refused with
+PREDICTOR), then the controller runs, for every KV head g (its query heads h in order):
 1. RoPE table rows into both units' tables (once per job, when `rope` = 1).
 2. Per query head: the predictor in the slot (`rtl.predictors`, `HardwareConfig.predictor`)
    predicts the head's mask, whose kept-key lists are packed to bit rows and written to
@@ -97,7 +98,7 @@ class LapaTop(wiring.Component):
         wiring.connect(top, wiring.flipped(self.axil), bank.axil)
         regs, status = bank.config, bank.status
         top.submodules.check = check = ConfigCheck(bank_layout(self.regs, "rw"), max_seq_len=L,
-                                                   n_heads=H, max_rounds=hw.max_rounds)
+                                                   n_heads=H, max_rounds=hw.max_rounds, predictor=hw.predictor)
         top.d.comb += check.config.eq(regs)
         top.submodules.guard = guard = AXIGuard(addr_width=ADDR_WIDTH, data_width=BUS_BITS)
         wiring.connect(top, wiring.flipped(self.axi), guard.bus)

@@ -144,11 +144,21 @@ def test_top_dense_end_to_end(simulator):
 
 
 @pytest.mark.parametrize("writes,code", [({"SEQ_LEN": 33}, "SEQ_LEN"), ({"HEADS": 9 | (2 << 9)}, "HEADS"),
-                                         ({"ROUND_BITS": 2 | (4 << 3) | (3 << 7)}, "ROUND_BITS")])
+                                         ({"ROUND_BITS": 2 | (4 << 3) | (3 << 7)}, "ROUND_BITS"),
+                                         ({"PREDICTOR": 5}, "PREDICTOR")])
 def test_top_error_register(writes, code):
     """Registers the hardware cannot run: the job ends at once with STATUS.error and the code."""
     with pytest.raises(UserError, match=f"ERROR = {ERROR_CODES[code]} \\({code}\\)"):
         run_rtl_jobs([layer(8, 1, 1, 21)], CFG, overrides=writes)
+
+
+@pytest.mark.parametrize("cfg,predictor", [(CFG, "dense"), (DENSE_CFG, "lapa")], ids=["lapa_hw", "dense_hw"])
+def test_top_refuses_a_job_for_another_predictor(cfg, predictor):
+    """A vector file of another SPEC 8 predictor than the one generated: the host programs its
+    PREDICTOR register and the hardware refuses the job at start (ERROR PREDICTOR)."""
+    code = ERROR_CODES["PREDICTOR"]
+    with pytest.raises(UserError, match=f"ERROR = {code} \\(PREDICTOR\\)"):
+        run_rtl_jobs([layer(8, 1, 1, 22, predictor=predictor)], cfg)
 
 
 @pytest.mark.parametrize("cfg", [CFG, DENSE_CFG], ids=["lapa", "dense"])
