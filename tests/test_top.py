@@ -205,6 +205,28 @@ def test_cli_rtl_backend_matches_golden(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_cli_rtl_backend_dense_matches_golden(tmp_path, capsys):
+    """`build.py run --backend rtl` on a SPEC 8 dense file generates the dense design (the file's
+    predictor; C++ harness) and gives golden's outputs bit for bit; `--predictor lapa` on the
+    same file generates LAPA, whose hardware refuses the job by name (exit 2, no output)."""
+    from lapa.cli import main
+
+    vec = tmp_path / "dense.npz"
+    assert main(["example", str(vec), "--seq-len", "12", "--d-model", "32", "--head-dim", "16",
+                 "--n-heads", "9", "--n-kv-heads", "3", "--rope", "1", "--seed", "5", "--predictor", "dense"]) == 0
+    assert main(["run", "--backend", "golden", str(vec), str(tmp_path / "g.npz")]) == 0
+    assert main(["run", "--backend", "rtl", str(vec), str(tmp_path / "r.npz"), *_hw_options(HW)]) == 0
+    with np.load(tmp_path / "g.npz") as g, np.load(tmp_path / "r.npz") as r:
+        for name in OUTPUTS + ("exec_macs", "dense_macs", "pred_shift_adds"):
+            assert r[name].dtype == g[name].dtype and np.array_equal(r[name], g[name]), name
+        assert int(r["pairs_round1"]) == int(g["mask"].sum()) and int(r["kv_rows"]) == 3 * 12
+    capsys.readouterr()
+    out = tmp_path / "never.npz"
+    assert main(["run", "--backend", "rtl", str(vec), str(out), *_hw_options(HW), "--predictor", "lapa"]) == 2
+    assert f"ERROR = {ERROR_CODES['PREDICTOR']} (PREDICTOR)" in capsys.readouterr().err
+    assert not out.exists()
+
+
 @pytest.mark.slow
 def test_rtl_backend_writes_waves(tmp_path):
     """`--waves FILE.fst`: a Verilator build with tracing writes the waveform file (`-m slow`)."""
