@@ -173,7 +173,7 @@ def _spec_registers(add, params):
     round count packed with `round_bits`, the others a register per round (0 past R)."""
     for p in params:
         if not p.per_round:
-            add(p.name.upper(), "rw", [Field(p.name, p.width, p.doc, p.encode(p.default))], f"SPEC 5 `{p.name}`")
+            add(p.name.upper(), "rw", [Field(p.name, p.width, p.doc, p.encode(p.default))], f"SPEC {p.section} `{p.name}`")
     for p in params:
         if not p.per_round:
             continue
@@ -181,10 +181,10 @@ def _spec_registers(add, params):
         fields = [Field(round_field(p, r), p.width, f"{p.doc} {r + 1}", values[r]) for r in range(MAX_ROUNDS)]
         if p.name == ROUNDS_PARAM:
             count = Field("n_rounds", ROUND_COUNT_WIDTH, "R, 1..max_rounds", len(p.default))
-            add("ROUND_BITS", "rw", [count] + fields, f"SPEC 5 `{p.name}`")
+            add("ROUND_BITS", "rw", [count] + fields, f"SPEC {p.section} `{p.name}`")
         else:
             for r, f in enumerate(fields):
-                add(f"{p.name.upper()}{r + 1}", "rw", [f], f"SPEC 5 `{p.name}`")
+                add(f"{p.name.upper()}{r + 1}", "rw", [f], f"SPEC {p.section} `{p.name}`")
 
 
 def _wide(add, name, bits, doc):
