@@ -62,6 +62,7 @@ STREAM_PLAN = {
     "xloe": ("prove", 4, True, (), ()),
     "topk": ("prove", 4, True, (), ()),
     "sanger": ("prove", 4, True, (), ()),
+    "dense": ("prove", 4, True, (), ()),
 }
 
 # softmax: `o.payload.prob` is a clamped product of the exponent read port's data and `recip`;

@@ -6,7 +6,8 @@ every query row t = 0..seq_len-1 in order, the keys of C_1 ascending on `kept` (
 0..seq_len-1 on `needed` (the union of C_1 over any rows: row seq_len-1 holds them all), `last`
 on seq_len-1. One beat per cycle, each stream waits for its `ready`; `hat` stays silent (SPEC 8:
 dense reports q_hat / k_hat as 0, which the accelerator leaves in memory) and the exact q / k
-rows and scores are not used (their `ready` is 1).
+rows and scores are not used (their `ready` is 1). The job's fields are latched at `start`, so
+every output is a function of registers only.
 
 `perf.kept_round[0]`: kept keys sent since reset (|C_1| summed over rows, PAIRS_ROUND1); the
 other rounds read 0 (dense has one).
@@ -46,9 +47,10 @@ class DensePredictor(wiring.Component):
         t = Signal(unsigned(iw), name="row")   # query row
         s = Signal(unsigned(iw), name="key")   # key
         end = Signal(unsigned(iw), name="end")   # seq_len - 1
-        m.d.comb += [end.eq(job.seq_len - 1), slot.hat.valid.eq(0)]
+        causal, last_head = Signal(name="causal"), Signal(name="last_head")   # the job, latched at start
+        m.d.comb += slot.hat.valid.eq(0)
         m.d.comb += [getattr(slot, name).ready.eq(1) for name in PREDICTOR_INPUTS]
-        row_end = Mux(job.causal, s == t, s == end)
+        row_end = Mux(causal, s == t, s == end)
         count = self.perf.kept_round[0]
         with m.If(kept.valid & kept.ready):
             m.d.sync += count.eq(count + 1)
@@ -57,7 +59,8 @@ class DensePredictor(wiring.Component):
         with m.FSM(name="dense") as fsm:
             with m.State("IDLE"):
                 with m.If(slot.start):
-                    m.d.sync += [t.eq(0), s.eq(0)]
+                    m.d.sync += [t.eq(0), s.eq(0), end.eq(job.seq_len - 1), causal.eq(job.causal),
+                                 last_head.eq(job.last_head)]
                     m.next = "KEPT"
             with m.State("KEPT"):
                 m.d.comb += [kept.valid.eq(1), kept.payload.key.eq(s), kept.payload.last.eq(row_end)]
@@ -65,7 +68,7 @@ class DensePredictor(wiring.Component):
                     m.d.sync += s.eq(s + 1)
                     with m.If(row_end):
                         m.d.sync += [s.eq(0), t.eq(t + 1)]
-                        with m.If((t == end) & job.last_head):
+                        with m.If((t == end) & last_head):
                             m.next = "NEEDED"
                         with m.Elif(t == end):
                             m.next = "IDLE"
