@@ -151,16 +151,16 @@ def _execution_invariants(h):
     av_pe, av_rq = av._named_submodules["pe"][0], av._named_submodules["requant"][0]
     p_out, p_jt, p_iss = g("p_out"), g("p_jt"), g("p_issuing")
     mac_v, mac_last, n_kept = g("mac_v"), g("mac_last"), g("n_kept")
-    chunks_in = Mux(p_out > JT, JT, p_out) + rq.o.valid + mac.o.valid + (mac_v & mac_last)
+    chunks_in = Mux(p_out > JT, JT, p_out) + rq.in_flight() + mac.o.valid + (mac_v & mac_last)
     keys_in = (g("n_scored") + mac.o.valid + (mac_v & mac_last))[:len(n_kept)]
     fd, f = h.submodule("av_feeder"), h.scope("av_feeder").internal
-    jobs_in = f("chunk") + av_rq.o.valid + av_pe.o.valid + (f("beat_v") & f("beat_last"))
+    jobs_in = f("chunk") + av_rq.in_flight() + av_pe.o.valid + (f("beat_v") & f("beat_last"))
     return {
         "FSM state legal": _legal(fsm),
         "p_out <= JT + 1": p_out <= JT + 1,
         "mode_score = SCORE": g("mode_score") == score,
         "projection: chunks issued = out + in the MAC / requant": ~proj_states | (chunks_in == Mux(p_iss, p_jt, JT)),
-        "the projection idle elsewhere": proj_states | (~p_iss & ~rq.o.valid & ((p_out == 0) | (p_out == JT + 1))),
+        "the projection idle elsewhere": proj_states | (~p_iss & (rq.in_flight() == 0) & ((p_out == 0) | (p_out == JT + 1))),
         "the MAC empty outside projection and score": proj_states | score | (~mac_v & ~mac.o.valid),
         "score: keys issued = scored + in the MAC": ~score | (keys_in == n_kept),
         "row_known: n_kept = row_len": ~g("row_known") | (n_kept == g("row_len")),
@@ -172,7 +172,7 @@ def _execution_invariants(h):
         "proj only once its row left the register": ~d.proj.valid | (p_out == JT + 1),
         "proj only in KV_K / KV_V / Q_PROJ": ~d.proj.valid | proj_states,
         "A.V: jobs issued = out + in its PE / requant": ~fd.active | (jobs_in == Mux(f("issuing"), f("jc"), AC)),
-        "A.V idle when no row is active": fd.active | (~f("issuing") & ~f("beat_v") & ~av_rq.o.valid & ~av_pe.o.valid),
+        "A.V idle when no row is active": fd.active | (~f("issuing") & ~f("beat_v") & (av_rq.in_flight() == 0) & ~av_pe.o.valid),
     }
 
 

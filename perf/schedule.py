@@ -35,12 +35,12 @@ class Latency:
     fifo = 2           # survivor found -> feeder can load it (pend register, FIFO)
     mask_ack = 12      # a row's final survivor -> its mask row acknowledged by the memory
     load_done = 2      # last x / w word -> execution unit leaves LOAD / Q_LOAD
-    proj = 5           # projection of IC x JT beats: started -> p_done (MAC, requant, rotator)
+    proj = 6           # projection of IC x JT beats: started -> p_done (MAC, requant, rotator)
     kv_next = 1        # KVControl register -> next K projection
     mask_first = 4     # mask word leaves the reader -> first key out of the unpacker
     score = 3          # last key taken -> its score into the softmax
-    softmax = 21       # last score in -> last probability out, beyond 2n (EXP, DIV 18, OUT)
-    av = 3             # A.V: last beat -> last o chunk out
+    softmax = 23       # last score in -> last probability out, beyond 2n (EXP 3-stage, DIV 18, OUT)
+    av = 4             # A.V: last beat -> last o chunk out
     o_ack = 9          # last o chunk -> row acknowledged (exec_quiet)
     finish = 3         # execution side done -> irq
 
