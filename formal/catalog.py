@@ -29,6 +29,7 @@ from .harness import StreamRules, channels, named, probe
 from .kv_control import KVControlRules
 from .loe import LOETable
 from .sby import Proof
+from .speculation import spec_list_checks
 
 __all__ = ["FORMAL_CFG", "proofs", "STREAM_PLAN", "OWN_PROOF", "NOT_PROVEN", "ASSUMED"]
 
@@ -92,9 +93,9 @@ def _speculation_invariants(h):
     ddf, ddf_body = p.submodule("ddf"), p.elaborated("ddf")
     peb, peb_body = p.submodule("peb"), p.elaborated("peb")
     row_bound, ddf_checks = ddf_list_checks(h.m, ddf, ddf_body)
-    h.ddf_row_bound = row_bound
     N, seq_len = d.config.n_rounds, d.config.seq_len
     predict = _in(fsm, "load_q", "capture_q", "feed", "finish")
+    lists = spec_list_checks(h, p, ddf, ddf_body, predict, fsm.ongoing("feed"), seq_len, N)
     between = _in(fsm, "load_q", "capture_q", "finish")     # no list being fed
     ddf_idle = ddf_body._generated["fsm"].ongoing("idle")
     c_done, c_count = named(ddf_body, "c_done"), named(ddf_body, "c_count")
@@ -106,6 +107,8 @@ def _speculation_invariants(h):
         "hat.valid only in trace": ~d.hat.valid | fsm.ongoing("trace"),
         "kept only in load_q / capture_q / feed / finish": ~d.kept.valid | predict,
         **{f"DDF: {text}": holds for text, holds in ddf_checks.items()},
+        "DDF: a row holds at most max_seq_len candidates": row_bound,
+        **lists,
         "FSM state legal": _legal(fsm),
         "busy = not idle": d.busy == ~fsm.ongoing("idle"),
         "s1: a list's end only on a key's last chunk": ~peb.i.valid | ~peb.i.payload.row_last | peb.i.payload.key_last,
@@ -131,8 +134,7 @@ WHITEBOX["speculation"] = dict(
     env=lambda h: {"config legal (ConfigCheck)": (h.dut.config.seq_len >= 1)
                    & (h.dut.config.seq_len <= h.dut.hw.max_seq_len) & (h.dut.config.n_rounds >= 1)
                    & (h.dut.config.n_rounds <= h.dut.hw.max_rounds)},
-    invariants=_speculation_invariants,
-    facts=lambda h: {"the DDF's input rows hold at most max_seq_len candidates": h.ddf_row_bound})
+    invariants=_speculation_invariants)
 
 
 def _execution_invariants(h):
@@ -183,13 +185,9 @@ WHITEBOX["execution"] = dict(
                                     named(h.elaborated("softmax"), "recip"), h.dut.probs.payload.last)},
     invariants=_execution_invariants)
 
-# Facts of reachable states that a proof assumes and does not prove, and why.
-ASSUMED = {
-    "streams_speculation": "the DDF's input rows hold at most max_seq_len candidates: the environment "
-                           "ddf_lists_end proves the DDF's list lemma under; round 1's list is C_1 (at most "
-                           "seq_len keys), a later round's the survivors of the one before, through the "
-                           "candidate FIFO, whose contents the proof does not book",
-}
+# Facts of reachable states that a proof assumes and does not prove, and why: none. (The last
+# one, the DDF's row bound inside speculation, is asserted since: formal/speculation.py.)
+ASSUMED: dict[str, str] = {}
 
 
 def _fsm(h, name="fsm"):
@@ -264,6 +262,11 @@ def _streams(cfg):
                      depth=4, expect="UNKNOWN", fails_on="round lists fed = out + ends in s1 / PEB / DDF", slow=True,
                      what="mutant: rows_done counted on every round's list end (the job ends with final lists "
                           "in flight, their kept keys after it): caught by the induction step"))
+    out.append(Proof("streams_mutant_speculation_fifo_not_popped", "streams",
+                     lambda: StreamRules(mutants.SpecFIFONotPopped(cfg), ("config",), **WHITEBOX["speculation"]),
+                     depth=4, expect="UNKNOWN", fails_on="lists ascend: K (cur) -> FIFO out", slow=True,
+                     what="mutant: the candidate FIFO not popped as the feeder takes its head (a later round's "
+                          "list repeats a survivor past max_seq_len candidates): caught by the induction step"))
     out.append(Proof("streams_mutant_execution_o_chunk_moves", "streams",
                      lambda: StreamRules(mutants.ExecChunkMovesWhileStalled(cfg), ("config",),
                                          **WHITEBOX["execution"]),
