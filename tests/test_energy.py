@@ -286,6 +286,34 @@ def _pea_stream(rng, n, p_valid, x_scale, hold=False):
 
 
 @needs_tools
+def test_instance_paths_of_the_top_map_to_table_blocks():
+    """Every block of the table is found under the whole accelerator's instance paths, whatever
+    levels the top adds (its reset-wrapped `core`, issue 19; the speculation unit's projector /
+    predictor): with `core/` read as a block path, every instance was per-cycle control glue
+    and the table had one row."""
+    from amaranth.hdl import Fragment
+
+    from energy.blocks import BLOCKS, UNIT_OF, group_of
+    from lapa.config import HardwareConfig, LapaConfig
+    from rtl.top import LapaTop
+
+    paths = []
+
+    def walk(frag, path):
+        paths.append(path)
+        for sub, name, *_ in frag.subfragments:
+            walk(sub, f"{path}/{name}" if path else str(name))
+
+    walk(Fragment.get(LapaTop(LapaConfig(hw=HardwareConfig(**SMALL_HW))), None), "")
+    assert any(p.startswith("core/spec/") for p in paths)   # the level this test is about
+    found = {group_of(p) for p in paths} - {None}
+    assert found == {prefix for prefix, _, _ in BLOCKS}
+    units = {UNIT_OF(p) for p in paths if group_of(p)}
+    assert units == {"speculation", "execution", "memory"}
+    assert UNIT_OF("core/spec/projector/pea") == "speculation"
+    assert UNIT_OF("core/exec/mac") == "execution" and UNIT_OF("core") == "control"
+
+
 def test_pea_per_action_model_predicts_another_stream(tmp_path):
     """The per-action model on one block: energy per PEA beat and per cycle of a job, fitted on
     two streams (full rate with wide activations, three quarters of the cycles valid), plus idle
