@@ -37,15 +37,19 @@ BLOCKS = (
 # levels the composed components add below a table path: the speculation unit's projector /
 # predictor, and the credit FIFO around a fetch FIFO
 _COMPONENT_LEVEL = re.compile(r"^(spec/)(?:projector|predictor)/|^(fetch\d+_fifo/)fifo/")
+# the top's reset-wrapped core (rtl/top.py, issue 19: `core` holds the units, the fetchers and
+# the result writer): not a level of the table either
+_CORE_LEVEL = re.compile(r"^core(?:/|$)")
 
 AXI_HANDSHAKES = {"axi_r": ("top.axi__rvalid", "top.axi__rready"),
                   "axi_w": ("top.axi__wvalid", "top.axi__wready")}
 
 
 def flat_path(path):
-    """An instance path without the components' own levels (`spec/projector/pea` -> `spec/pea`,
+    """An instance path without the components' own levels (`core/spec/projector/pea` -> `spec/pea`,
     `spec/predictor/kbuf` -> `spec/kbuf`, `fetch0_fifo/fifo/storage` -> `fetch0_fifo/storage`):
     the table's paths, whichever way the units are composed."""
+    path = _CORE_LEVEL.sub("", path)
     return _COMPONENT_LEVEL.sub(lambda m: m.group(1) or m.group(2), path)
 
 
@@ -64,7 +68,7 @@ def group_of(path):
 def UNIT_OF(path):
     """Unit of any instance path: spec/* speculation, exec/* execution, the fetch and
     result paths memory, the rest (registers, config check, top-level glue) control."""
-    head = path.split("/")[0]
+    head = flat_path(path).split("/")[0]
     if head == "spec":
         return "speculation"
     if head == "exec":

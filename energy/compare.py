@@ -103,23 +103,44 @@ def _sram_target(table, synth):
     return out
 
 
-def _ppl(evalrep, predictor, ctx=None, margin_nats=8.0):
+def _ppl(evalrep, predictor, ctx=None, margin_nats=8.0, round_bits=None, w_lo=None):
+    """(PPL change, source line) of `predictor` in an eval report, or (None, why not).
+
+    lapa and symlo have one result per speculation setting: the one taken is the margin rule
+    at `margin_nats` in every round with the layer's `round_bits` (and weight LO `w_lo` =
+    (mode, mantissa bits) when given), never another setting's (the report holds both 4 + 4
+    and 6 + 2 bit rounds at one delta, whose PPL differs by up to 5 points). Results of more
+    than one context length need `ctx`."""
     if evalrep is None:
         return None, None
     recs = [r for r in evalrep["results"] if r["predictor"] == predictor
             and (ctx is None or r["ctx"] == ctx)]
-    if predictor == "lapa":
-        pref = [r for r in recs if (r.get("setting") or {}).get("ddf_mode") == "margin"
-                and (r.get("setting") or {}).get("margin_nats") == [margin_nats] * 2]
-        recs = pref or recs
+    want = None
+    if predictor in ("lapa", "symlo"):
+        bits = tuple(round_bits or (4, 4))
+        want = (f"margin delta={margin_nats:g} bits={','.join(map(str, bits))}"
+                + (f" lo={w_lo[0]}/m{w_lo[1]}" if w_lo else ""))
+
+        def same(r):
+            st = r.get("setting") or {}
+            return (st.get("ddf_mode") == "margin"
+                    and st.get("margin_nats") == [margin_nats] * len(bits)
+                    and tuple(st.get("round_bits") or ()) == bits
+                    and (w_lo is None or (st.get("w_lo_mode"), st.get("w_lo_mant_bits")) == tuple(w_lo)))
+        recs = [r for r in recs if same(r)]
     if not recs:
-        return None, None
+        return None, (f"no {predictor} result" + (f" with {want}" if want else "")
+                      + (f" at ctx {ctx}" if ctx is not None else "") + " in the eval report")
+    ctxs = sorted({r["ctx"] for r in recs})
+    if len(ctxs) > 1:
+        raise UserError(f"the eval report has {predictor} results at ctx "
+                        f"{', '.join(map(str, ctxs))}: choose one with --eval-ctx")
     r = recs[0]
     return r["ppl_change"], f"ctx {r['ctx']}, {r.get('label')}"
 
 
 def compare(predictors, inputs, lengths, table, synth, evalrep, source, progress=print,
-            margin_nats=8.0):
+            margin_nats=8.0, round_bits=None, eval_ctx=None):
     from golden.model import run_layer
     from lapa.config import HardwareConfig
 
@@ -137,7 +158,11 @@ def compare(predictors, inputs, lengths, table, synth, evalrep, source, progress
     designs = {}
     for p in predictors:
         entry = {"predictor": p}
-        entry["ppl_change"], entry["ppl_source"] = _ppl(evalrep, p, margin_nats=margin_nats)
+        w_lo = (inputs.arith.w_lo_mode, inputs.arith.w_lo_mant_bits) if inputs is not None else None
+        bits = round_bits or (tuple(inputs.arith.round_bits) if inputs is not None else None)
+        entry["ppl_change"], entry["ppl_source"] = _ppl(evalrep, p, ctx=eval_ctx,
+                                                        margin_nats=margin_nats,
+                                                        round_bits=bits, w_lo=w_lo)
         if p not in ("lapa", "dense"):
             entry["status"] = NOT_BUILT
             designs[p] = entry
@@ -229,6 +254,9 @@ def _markdown(rec):
                        f"{_fmt(r['energy_pj'] / 1e6)} | {sp} | {_fmt(r['edp_pj_s'])} | {ppl} | "
                        f"{_fmt(ratio.get('energy_pj'))} | {_fmt(ratio.get('cycles'))} | "
                        f"{_fmt(ratio.get('edp_pj_s'))} |")
+    srcs = [f"{p}: {d['ppl_source']}" for p, d in rec["designs"].items() if d.get("ppl_source")]
+    if srcs:
+        out += ["", "PPL change from the eval report: " + "; ".join(srcs) + "."]
     out += ["", "Of which the actions (activity above idle; the rest is idle clock / flip-flop "
             "energy, leakage and SRAM, per cycle or access):", "",
             "| design | L | actions spec / exec / mem / ctrl uJ | SRAM uJ | static scaled to the target |",

@@ -231,8 +231,11 @@ def measure(cfg, jobs, stimulus, *, liberty=None, clock_ns=10.0, work_dir=None, 
     if os.path.exists(done) and os.path.exists(vcd):
         import pickle
 
+        from .gatesim import synthesized_top
+
         with open(done, "rb") as f:
             run_dir, record, results = pickle.load(f)
+        run_dir, record = synthesized_top(cfg, liberty, clock_ns)   # the record by current code
     else:
         import pickle
 

@@ -162,6 +162,9 @@ def read_results(design, run_dir, liberty, tech, logic_depth=False):
 # the breakdown lists their blocks, as `projector.pea`, `predictor.peb`, ...; their own glue counts
 # as the unit's.
 COMPOSITION_LEVELS = ("projector", "predictor")
+# The whole accelerator's reset-wrapped core (rtl/top.py): its children (spec, exec, results,
+# the fetchers) are listed as the top's own, without a prefix.
+TRANSPARENT_LEVELS = ("core",)
 
 
 def _children(pre, post, top, label=""):
@@ -175,8 +178,9 @@ def _children(pre, post, top, label=""):
     prefix = top + "."
     for sub, n in post.submodules(top).items():
         name = sub[len(prefix):] if sub.startswith(prefix) else sub.lstrip("\\")
-        if name in COMPOSITION_LEVELS and n == 1:
-            out.update(_children(pre, post, sub, f"{label}{name}."))
+        if name in COMPOSITION_LEVELS + TRANSPARENT_LEVELS and n == 1:
+            out.update(_children(pre, post, sub,
+                                 label if name in TRANSPARENT_LEVELS else f"{label}{name}."))
             continue
         base = re.sub(r"_?\d+$", "", name) or name
         if not any(re.sub(r"_?\d+$", "", s[len(prefix):]) == base

@@ -286,6 +286,34 @@ def _pea_stream(rng, n, p_valid, x_scale, hold=False):
 
 
 @needs_tools
+def test_instance_paths_of_the_top_map_to_table_blocks():
+    """Every block of the table is found under the whole accelerator's instance paths, whatever
+    levels the top adds (its reset-wrapped `core`, issue 19; the speculation unit's projector /
+    predictor): with `core/` read as a block path, every instance was per-cycle control glue
+    and the table had one row."""
+    from amaranth.hdl import Fragment
+
+    from energy.blocks import BLOCKS, UNIT_OF, group_of
+    from lapa.config import HardwareConfig, LapaConfig
+    from rtl.top import LapaTop
+
+    paths = []
+
+    def walk(frag, path):
+        paths.append(path)
+        for sub, name, *_ in frag.subfragments:
+            walk(sub, f"{path}/{name}" if path else str(name))
+
+    walk(Fragment.get(LapaTop(LapaConfig(hw=HardwareConfig(**SMALL_HW))), None), "")
+    assert any(p.startswith("core/spec/") for p in paths)   # the level this test is about
+    found = {group_of(p) for p in paths} - {None}
+    assert found == {prefix for prefix, _, _ in BLOCKS}
+    units = {UNIT_OF(p) for p in paths if group_of(p)}
+    assert units == {"speculation", "execution", "memory"}
+    assert UNIT_OF("core/spec/projector/pea") == "speculation"
+    assert UNIT_OF("core/exec/mac") == "execution" and UNIT_OF("core") == "control"
+
+
 def test_pea_per_action_model_predicts_another_stream(tmp_path):
     """The per-action model on one block: energy per PEA beat and per cycle of a job, fitted on
     two streams (full rate with wide activations, three quarters of the cycles valid), plus idle
@@ -464,8 +492,58 @@ def test_compare_scales_per_cycle_energy_to_the_target(smollm2_shaped, tmp_path)
     assert b["active_split_pj"] == pytest.approx(a["active_split_pj"])
 
 
+def _eval_report(path, rows):
+    """A build.py eval report.json with lapa rows (ctx, margin, bits, w_lo_mode, ppl change)."""
+    res = [{"ctx": c, "windows": 8, "predictor": "dense", "label": "causal", "setting": None,
+            "ppl_change": 0.0} for c in sorted({r[0] for r in rows})]
+    for ctx, m, bits, lo, change in rows:
+        res.append({"ctx": ctx, "windows": 8, "predictor": "lapa",
+                    "label": f"margin delta={m:g},{m:g} bits={bits[0]},{bits[1]} lo={lo}/m0",
+                    "setting": {"ddf_mode": "margin", "margin_nats": [m, m], "round_bits": list(bits),
+                                "w_lo_mode": lo, "w_lo_mant_bits": 0, "eta": [0.5, 0.5]},
+                    "ppl_change": change})
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "report.json").write_text(json.dumps({"results": res, "meta": {}}))
+    return path
+
+
+def test_compare_ppl_is_the_layer_files_setting(smollm2_shaped, tmp_path, capsys):
+    """The PPL change of lapa is the eval result of the compared layer's own setting: the
+    margin of --margin-nats with the file's round bits and weight LO (the example's 6 + 2,
+    round), not the first result at that margin (4 + 4 listed first), nor another LO mode;
+    no such result gives no figure, not a neighbour's; several context lengths need
+    --eval-ctx; --round-bits other than the file's is refused."""
+    d = smollm2_shaped
+    ev = _eval_report(tmp_path / "ev", [(1024, 6.0, (4, 4), "round", 0.0508),
+                                         (1024, 6.0, (6, 2), "floor", 0.0999),
+                                         (1024, 6.0, (6, 2), "round", 0.0046),
+                                         (1024, 8.0, (4, 4), "round", 0.0078)])
+    base = ["compare", str(d / "layer.npz"), "--seq-len", "16", "--predictors", "lapa,dense",
+            "--energy-table", TABLE, "--from-eval", str(ev)]
+    assert main(base + ["--margin-nats", "6", "--out", str(tmp_path / "a")]) == 0
+    lapa = json.loads((tmp_path / "a" / "compare.json").read_text())["designs"]["lapa"]
+    assert lapa["ppl_change"] == pytest.approx(0.0046)
+    assert "bits=6,2 lo=round" in lapa["ppl_source"]
+    assert "bits=6,2 lo=round" in (tmp_path / "a" / "compare.md").read_text()
+    assert main(base + ["--margin-nats", "8", "--out", str(tmp_path / "b")]) == 0
+    lapa = json.loads((tmp_path / "b" / "compare.json").read_text())["designs"]["lapa"]
+    assert lapa["ppl_change"] is None and "no lapa result" in lapa["ppl_source"]
+    two = _eval_report(tmp_path / "two", [(1024, 6.0, (6, 2), "round", 0.0046),
+                                           (2048, 6.0, (6, 2), "round", 0.0077)])
+    args = base[:-1] + [str(two), "--margin-nats", "6"]
+    assert main(args + ["--out", str(tmp_path / "c")]) == 2
+    assert "--eval-ctx" in capsys.readouterr().err
+    assert main(args + ["--eval-ctx", "2048", "--out", str(tmp_path / "c")]) == 0
+    lapa = json.loads((tmp_path / "c" / "compare.json").read_text())["designs"]["lapa"]
+    assert lapa["ppl_change"] == pytest.approx(0.0077)
+    assert main(base + ["--round-bits", "4,4", "--out", str(tmp_path / "e")]) == 2
+    err = capsys.readouterr().err
+    assert "--round-bits = '4,4'" in err and len(err.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--margin-nats", "0"], "--margin-nats = 0.0"),
+    (["--round-bits", "6,x"], "--round-bits = '6,x'"),
     (["--seq-len", "0"], "--seq-len = '0'"),
     (["--seq-len", "33"], "each must be in 1..32"),
     (["--predictors", "lapa,nope"], "--predictors = 'lapa,nope'"),

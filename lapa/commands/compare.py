@@ -1,5 +1,6 @@
 """`build.py compare [--predictors lapa,dense,...] [--seq-len L,...] [IN.npz] [--from-eval DIR]
---energy-table TABLE.json [--synth DIR] --out DIR`: designs side by side on the same layer.
+--energy-table TABLE.json [--synth DIR] [--margin-nats D --round-bits B --eval-ctx C] --out DIR`:
+designs side by side on the same layer.
 
 Per design (keyed by predictor) and sequence length: cycles, logic and SRAM area, Fmax, energy
 per layer and its split (speculation, execution, memory, control; off-chip apart), energy x
@@ -36,6 +37,12 @@ def register(sub):
     p.add_argument("--margin-nats", type=float, default=8.0,
                    help="the lapa setting of --from-eval to report: margin delta in nats "
                         "(default 8; the layer file's own margins set the work)")
+    p.add_argument("--round-bits", default=None,
+                   help="the lapa setting of --from-eval: MRSA slices, e.g. 6,2 (default the layer "
+                        "file's; 4,4 without IN.npz)")
+    p.add_argument("--eval-ctx", type=int, default=None,
+                   help="the context length of the --from-eval results to report (needed when "
+                        "the report holds several)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=run)
 
@@ -79,6 +86,15 @@ def run(args):
         raise UserError(f"--out = {args.out!r}: exists and is not a folder")
     if not args.margin_nats > 0:
         raise UserError(f"--margin-nats = {args.margin_nats}: must be > 0")
+    bits = None
+    if args.round_bits is not None:
+        try:
+            bits = tuple(int(v) for v in args.round_bits.split(",") if v.strip())
+        except ValueError:
+            bits = ()
+        if not bits or any(b < 1 for b in bits):
+            raise UserError(f"--round-bits = {args.round_bits!r}: expected comma-separated "
+                            "positive integers, e.g. 6,2")
     table = load_table(args.energy_table) if args.energy_table else None
     synth = _read_json(os.path.join(args.synth, "report.json"), "a synthesis report") \
         if args.synth else None
@@ -93,7 +109,12 @@ def run(args):
 
         inputs = load_vectors(args.input)
         lengths = _lengths(args.seq_len, inputs.shape[0])
+        have = tuple(inputs.arith.round_bits)
+        if bits is not None and bits != have:
+            raise UserError(f"--round-bits = {args.round_bits!r}: {args.input} computes with "
+                            f"round bits {','.join(map(str, have))}")
     record = compare(preds, inputs, lengths, table, synth, evalrep, margin_nats=args.margin_nats,
+                     round_bits=bits, eval_ctx=args.eval_ctx,
                      source={"input": args.input, "energy_table": args.energy_table,
                              "synth": args.synth, "from_eval": args.from_eval})
     paths = write_compare(record, args.out)
