@@ -1,7 +1,5 @@
 """cocotb testbench of the A.V array (PE Array 2) against `golden.execution.attend`."""
 
-import os
-
 import cocotb
 import numpy as np
 from amaranth.hdl import signed
@@ -9,6 +7,7 @@ from amaranth.lib import data
 
 from golden.execution import attend
 from rtl.av_array import av_beat_layout
+from sim.blocks import bench_block
 from sim.streams import pack, stream_bench, unpack
 
 
@@ -33,7 +32,8 @@ def _job(rng, lanes, max_len):
 
 
 async def _run(dut, gap, backpressure):
-    lanes, max_len = int(os.environ["LANES"]), int(os.environ["MAX_LEN"])
+    cfg, blk = bench_block("av_array")
+    lanes, max_len = blk.lanes, cfg.hw.max_seq_len
     rng, src, sink = await stream_bench(dut, gap, backpressure)
     layout, o_layout = av_beat_layout(lanes), data.ArrayLayout(signed(8), lanes)
     for m_o, n_o in [(1, 16), (65535, 0), (1, 47), (200, 22)] + \

@@ -7,15 +7,15 @@ import numpy as np
 
 from golden.ddf import ddf_filter
 from rtl.ddf import candidate_layout
+from sim.blocks import bench_block
 from sim.streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock, unpack
 
 
 class DDFTB:
     def __init__(self, dut, gap, backpressure):
         self.dut = dut
-        self.max_len = int(os.environ["MAX_LEN"])
-        self.idx_width = int(os.environ["IDX_WIDTH"])
-        self.score_width = int(os.environ["SCORE_WIDTH"])
+        blk = bench_block("ddf")[1]
+        self.max_len, self.idx_width, self.score_width = blk.max_len, blk.idx_width, blk.score_width
         self.rng = make_rng(dut._log)
         self.np_rng = np.random.default_rng(self.rng.getrandbits(32))
         self.layout = candidate_layout(self.idx_width, self.score_width)
@@ -58,19 +58,23 @@ async def _run(dut, gap, backpressure):
         idx = np.sort(g.choice(n_max, size=n, replace=False))
         return idx, g.integers(lo, hi, size=n)
 
-    for efb in (8, 1, 5) * int(os.environ.get("REPEAT", "1")):
+    def fixed(scores):
+        """A corner row of keys 0, 1, ... with these scores, cut to max_len keys."""
+        n = min(len(scores), n_max)
+        return np.arange(n), np.asarray(scores)[:n]
+
+    repeat = int(os.environ.get("REPEAT", "1"))   # the slow run's multiplier of the random cases
+    for efb in (8, 1, 5) * repeat:
         full = 1 << efb
         for eta in (0, full, full // 2, int(g.integers(0, full + 1))):
             rows = [row(int(g.integers(1, n_max + 1))) for _ in range(8)]
             rows += [row(1), row(n_max), row(n_max, -3, 3)]
-            rows += [(np.arange(5), np.full(5, -lim)), (np.arange(n_max), np.full(n_max, lim - 1)),
-                     (np.arange(3), np.array([lim - 1, -lim, 0]))]
+            rows += [fixed(np.full(5, -lim)), fixed(np.full(n_max, lim - 1)), fixed([lim - 1, -lim, 0])]
             await tb.rows(rows, "range", eta, efb)
-    margins = [0, 1, 2**31 - 1, 40] + [int(g.integers(0, lim)) for _ in range(int(os.environ.get("REPEAT", "1")))]
+    margins = [0, 1, 2**31 - 1, 40] + [int(g.integers(0, lim)) for _ in range(repeat)]
     for margin in margins:
         rows = [row(int(g.integers(1, n_max + 1))) for _ in range(8)]
-        rows += [row(1), row(n_max, -3, 3), (np.arange(4), np.full(4, 7)),
-                 (np.arange(3), np.array([lim - 1, -lim, 0]))]
+        rows += [row(1), row(n_max, -3, 3), fixed(np.full(4, 7)), fixed([lim - 1, -lim, 0])]
         await tb.rows(rows, "margin", margin=margin)
 
 

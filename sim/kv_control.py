@@ -1,13 +1,12 @@
 """cocotb testbench of the on-demand K/V control: each needed key scheduled exactly once per KV head."""
 
-import os
-
 import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from golden.speculation import key_needed
 from rtl.kv_control import kv_job_layout, kv_request_layout
+from sim.blocks import bench_block
 from sim.streams import key_beats, stream_bench, unpack
 
 
@@ -26,7 +25,7 @@ def _requests(rng, L, causal):
 
 
 async def _run(dut, gap, backpressure):
-    L = int(os.environ["MAX_LEN"])
+    L = bench_block("kv_control")[1].max_seq_len
     dut.clear.value = 0
     rng, src, sink = await stream_bench(dut, gap, backpressure)
     req_layout, job_layout = kv_request_layout(len(dut.i__payload) - 1), kv_job_layout(len(dut.o__payload) - 2)

@@ -1,19 +1,19 @@
 """cocotb testbench of the MAC PE array: every row sum of every job against an exact NumPy dot."""
 
-import os
-
 import cocotb
 import numpy as np
 from amaranth.hdl import signed
 from amaranth.lib import data
 
 from rtl.mac_array import mac_beat_layout
+from sim.blocks import bench_block
 from sim.streams import pack, stream_bench, unpack
 
 
 async def _run(dut, gap, backpressure):
-    rows, cols, acc_width = (int(os.environ[k]) for k in ("ROWS", "COLS", "ACC_WIDTH"))
-    max_beats = int(os.environ["MAX_BEATS"])  # D / cols: the longest job the config allows
+    cfg, blk = bench_block("mac_array")
+    rows, cols, acc_width = blk.rows, blk.cols, blk.acc_width
+    max_beats = cfg.hw.d_model // cols  # D / cols: the longest job the config allows
     rng, src, sink = await stream_bench(dut, gap, backpressure)
     beat_layout = mac_beat_layout(rows, cols)
     out_layout = data.ArrayLayout(signed(acc_width), rows)

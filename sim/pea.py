@@ -10,6 +10,7 @@ from amaranth.lib import data
 from golden.loe import lo_encode, lo_value
 from golden.pea import pea_project
 from rtl.pea import pea_beat_layout
+from sim.blocks import bench_block
 from sim.streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock, unpack
 
 LO_MODES = (("floor", 0), ("round", 0), ("floor", 1), ("round", 1))
@@ -24,8 +25,9 @@ def code_dicts(codes):
 class PEATB:
     def __init__(self, dut, gap, backpressure):
         self.dut = dut
-        self.lanes = int(os.environ["LANES"])
-        self.d = int(os.environ["D_MODEL"])
+        cfg, blk = bench_block("pea")
+        self.lanes, self.d = blk.lanes, blk.d_model
+        self.cols = cfg.hw.head_dim   # head_dim / lanes groups per token, as the projector runs them
         self.rng = make_rng(dut._log)
         self.np_rng = np.random.default_rng(self.rng.getrandbits(32))
         self.i_layout = pea_beat_layout(self.lanes)
@@ -59,8 +61,8 @@ async def _run(dut, gap, backpressure):
     tb = PEATB(dut, gap, backpressure)
     await reset(dut)
     g, d, lanes = tb.np_rng, tb.d, tb.lanes
-    cols = 2 * lanes
-    for case in range(12 * int(os.environ.get('REPEAT', '1'))):
+    cols = tb.cols
+    for case in range(12 * int(os.environ.get('REPEAT', '1'))):   # REPEAT: the slow run's multiplier
         mode, mant = LO_MODES[case % 4]
         x = g.integers(-128, 128, size=(6, d))
         w = g.integers(-128, 128, size=(d, cols))

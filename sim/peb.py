@@ -10,6 +10,7 @@ from golden.peb import mrsa_scores, runtime_lo
 from rtl.ddf import candidate_layout
 from rtl.peb import peb_beat_layout
 from sim.pea import code_dicts
+from sim.blocks import bench_block
 from sim.streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock, unpack
 
 ROUND_BITS = ((4, 4), (8,), (2, 2, 2, 2), (1, 7), (3, 1, 4), (7, 1))
@@ -18,10 +19,9 @@ ROUND_BITS = ((4, 4), (8,), (2, 2, 2, 2), (1, 7), (3, 1, 4), (7, 1))
 class PEBTB:
     def __init__(self, dut, gap, backpressure):
         self.dut = dut
-        self.lanes = int(os.environ["LANES"])
-        self.dh = int(os.environ["HEAD_DIM"])
-        self.idx_width = int(os.environ["IDX_WIDTH"])
-        self.score_width = int(os.environ["SCORE_WIDTH"])
+        cfg, blk = bench_block("peb")
+        self.lanes, self.dh, self.idx_width, self.score_width = blk.lanes, blk.head_dim, blk.idx_width, blk.score_width
+        self.n_keys = min(12, cfg.hw.max_seq_len)   # keys per job: 12, or every index the shape has
         self.rng = make_rng(dut._log)
         self.np_rng = np.random.default_rng(self.rng.getrandbits(32))
         self.i_layout = peb_beat_layout(self.lanes, self.idx_width, self.score_width)
@@ -64,9 +64,9 @@ async def _run(dut, gap, backpressure):
     tb = PEBTB(dut, gap, backpressure)
     await reset(dut)
     g, dh = tb.np_rng, tb.dh
-    for case, rb in enumerate(ROUND_BITS * 2 * int(os.environ.get('REPEAT', '1'))):
+    for case, rb in enumerate(ROUND_BITS * 2 * int(os.environ.get('REPEAT', '1'))):   # REPEAT: the slow run's multiplier
         q_hat = g.integers(-128, 128, size=(3, dh))
-        k_hat = g.integers(-128, 128, size=(12, dh))
+        k_hat = g.integers(-128, 128, size=(tb.n_keys, dh))
         if case == 0:
             q_hat[:], k_hat[:] = -128, -128       # the largest positive score
         elif case == 1:

@@ -10,25 +10,20 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lapa.config import HardwareConfig
-from rtl.generate import to_verilog
-from rtl.sanger import Sanger
-from rtl.topk import TopK
-from sim.runner import run_cocotb
+from lapa.config import HardwareConfig, LapaConfig
+from sim.blocks import run_block
 
 
 def measure(max_len):
-    hw = HardwareConfig(max_seq_len=max_len)
+    cfg = LapaConfig(hw=HardwareConfig(max_seq_len=max_len))
+    hw = cfg.hw
     dh, lanes = hw.head_dim, hw.peb_lanes
     out = {"max_len": max_len, "head_dim": dh, "lanes": lanes, "score_width": hw.score_width}
-    blocks = {"sanger": (Sanger(lanes=lanes, head_dim=dh, max_len=max_len), {"HEAD_DIM": dh}),
-              "topk": (TopK(max_len=max_len, score_width=hw.score_width), {"SCORE_WIDTH": hw.score_width})}
     pairs = {"causal=1": max_len * (max_len + 1) // 2, "causal=0": max_len * max_len}
-    for name, (dut, env) in blocks.items():
+    for name in ("sanger", "topk"):   # both built by the registry from cfg, as the generator does
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "cycles.json"
-            run_cocotb(to_verilog(dut, name), name, f"sim.{name}", testcase="cycles",
-                       env={**env, "MAX_LEN": max_len, "CYCLES_OUT": path})
+            run_block(name, cfg, testcase="cycles", env={"CYCLES_OUT": path})
             got = json.loads(path.read_text())
         out[name] = {job: {"cycles": c, "per_row": round(c / max_len, 1),
                            "lapa_peb_round1_per_row": round(pairs[job] * dh / lanes / max_len, 1)}

@@ -1,21 +1,20 @@
 """cocotb testbench of the requant unit against `golden.intmath.requant`, lane by lane."""
 
-import os
-
 import cocotb
 import numpy as np
 from amaranth.hdl import signed
 from amaranth.lib import data
 
 from golden.intmath import requant
+from sim.blocks import bench_block
 from sim.streams import pack, stream_bench, unpack
 
 
 class RequantTB:
     def __init__(self, dut, rng, src, sink):
         self.dut, self.rng, self.src, self.sink = dut, rng, src, sink
-        self.lanes = int(os.environ["LANES"])
-        self.acc_width = int(os.environ["ACC_WIDTH"])
+        blk = bench_block("requant")[1]
+        self.lanes, self.acc_width = blk.lanes, blk.acc_width
         self.i_layout = data.ArrayLayout(signed(self.acc_width), self.lanes)
         self.o_layout = data.ArrayLayout(signed(8), self.lanes)
 

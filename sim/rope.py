@@ -9,13 +9,14 @@ from amaranth.lib import data
 
 from golden.rope import rope_rotate, rope_table
 from rtl.rope import rope_beat_layout
+from sim.blocks import bench_block
 from sim.streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock, unpack
 
 
 class RopeTB:
     def __init__(self, dut, gap, backpressure):
         self.dut = dut
-        self.dh = int(os.environ["HEAD_DIM"])
+        self.dh = bench_block("rope")[1].head_dim
         self.rng = make_rng(dut._log)
         self.np_rng = np.random.default_rng(self.rng.getrandbits(32))
         self.i_layout = rope_beat_layout(self.dh)
@@ -44,7 +45,7 @@ async def _run(dut, gap, backpressure):
     g, dh = tb.np_rng, tb.dh
     half = dh // 2
     n = 24
-    for case in range(10 * int(os.environ.get('REPEAT', '1'))):
+    for case in range(10 * int(os.environ.get('REPEAT', '1'))):   # REPEAT: the slow run's multiplier
         a = g.integers(-128, 128, size=(n, dh))
         if case == 1:
             a[:] = -128

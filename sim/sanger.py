@@ -9,15 +9,15 @@ import numpy as np
 from golden.sanger import sanger_kept
 from rtl.sanger import row_layout
 from sim.predictor_jobs import check_kept, finish_job, pulse_start, write_cycles
+from sim.blocks import bench_block
 from sim.streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock
 
 
 class SangerTB:
     def __init__(self, dut, gap, backpressure):
         self.dut = dut
-        self.dh = int(os.environ["HEAD_DIM"])
-        self.max_len = int(os.environ["MAX_LEN"])
-        self.idx_width = max(1, (self.max_len - 1).bit_length())
+        blk = bench_block("sanger")[1]
+        self.dh, self.max_len, self.idx_width = blk.head_dim, blk.max_len, blk.idx_width
         self.rng = make_rng(dut._log)
         self.g = np.random.default_rng(self.rng.getrandbits(32))
         self.layout = row_layout(self.idx_width, self.dh)
@@ -58,7 +58,7 @@ async def _run(dut, gap, backpressure):
     typical = SimpleNamespace(sg_mult=256, sg_shift=8, sm_frac_bits=6, sg_thresh=131)
     flat = SimpleNamespace(sg_mult=1, sg_shift=47, sm_frac_bits=8, sg_thresh=0)   # u = 0: E ties
     rand = lambda L: g.integers(-128, 128, size=(L, dh))
-    for rep in range(int(os.environ.get("REPEAT", "1"))):
+    for rep in range(int(os.environ.get("REPEAT", "1"))):   # REPEAT: the slow run's multiplier
         for causal in (1, 0):
             q, k = rand(n), rand(n)
             await tb.job(q, k, causal, typical)                        # maximum length

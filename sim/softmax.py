@@ -1,12 +1,11 @@
 """cocotb testbench of the integer softmax unit against `golden.softmax.softmax_int`, row by row."""
 
-import os
-
 import cocotb
 import numpy as np
 
 from golden.softmax import softmax_int
 from rtl.softmax import prob_beat, score_beat
+from sim.blocks import bench_block
 from sim.streams import pack, stream_bench, unpack
 
 
@@ -26,8 +25,9 @@ def _rows(rng, max_len, lim):
 
 
 async def _run(dut, gap, backpressure):
-    score_width, max_len = int(os.environ["SCORE_WIDTH"]), int(os.environ["MAX_LEN"])
-    lim = int(os.environ["SCORE_LIMIT"])  # |S| <= dh * 128 * 128
+    cfg, blk = bench_block("softmax")
+    score_width, max_len = blk.score_width, blk.max_len
+    lim = cfg.hw.head_dim * 128 * 128  # |S| <= dh * 128 * 128
     rng, src, sink = await stream_bench(dut, gap, backpressure)
     s_layout, p_layout = score_beat(score_width), prob_beat()
     configs = [(256, 8, 6), (1, 0, 1), (65535, 0, 8), (65535, 47, 8), (1, 47, 3)]

@@ -8,15 +8,15 @@ import numpy as np
 from golden.topk import topk_kept
 from rtl.topk import score_layout
 from sim.predictor_jobs import check_kept, finish_job, pulse_start, write_cycles
+from sim.blocks import bench_block
 from sim.streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock
 
 
 class TopKTB:
     def __init__(self, dut, gap, backpressure):
         self.dut = dut
-        self.max_len = int(os.environ["MAX_LEN"])
-        self.score_width = int(os.environ["SCORE_WIDTH"])
-        self.idx_width = max(1, (self.max_len - 1).bit_length())
+        blk = bench_block("topk")[1]
+        self.max_len, self.score_width, self.idx_width = blk.max_len, blk.score_width, blk.idx_width
         self.rng = make_rng(dut._log)
         self.g = np.random.default_rng(self.rng.getrandbits(32))
         self.layout = score_layout(self.idx_width, self.score_width)
@@ -47,7 +47,7 @@ async def _run(dut, gap, backpressure):
     def rows(L, causal, low=lo, high=hi):
         return [g.integers(low, high, size=(t + 1 if causal else L)) for t in range(L)]
 
-    for rep in range(int(os.environ.get("REPEAT", "1"))):
+    for rep in range(int(os.environ.get("REPEAT", "1"))):   # REPEAT: the slow run's multiplier
         for causal in (1, 0):
             for k in (1, 2, n // 2, n - 1, n, 65536, int(g.integers(1, n + 1))):
                 await tb.job(rows(n, causal), k, f"causal={causal}")                # maximum length

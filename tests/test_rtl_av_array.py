@@ -3,18 +3,21 @@
 
 import pytest
 
-from lapa.config import HardwareConfig
+from lapa.config import HardwareConfig, LapaConfig
 from rtl.av_array import AVArray
-from rtl.generate import to_verilog
-from sim.runner import run_cocotb
+from sim.blocks import run_block, small_config
 
-HW = HardwareConfig(d_model=64, head_dim=16, max_seq_len=32, av_lanes=4, mac_rows=2, mac_cols=8)
+# av_lanes x max_seq_len: the block as the generator builds it from each config
+SHAPES = [pytest.param(LapaConfig(hw=HardwareConfig(d_model=64, head_dim=16, max_seq_len=32, av_lanes=4,
+                                                    mac_rows=2, mac_cols=8)), id="lanes4-L32"),
+          pytest.param(small_config(av_lanes=1, max_seq_len=3), id="lanes1-L3"),
+          pytest.param(small_config(d_model=24, head_dim=24, av_lanes=24, max_seq_len=40), id="lanes24-L40",
+                       marks=pytest.mark.slow)]
 
 
-def test_rtl_av_array(simulator):
-    dut = AVArray(lanes=HW.av_lanes, acc_width=HW.av_acc_width)
-    run_cocotb(to_verilog(dut, "av_array"), "av_array", "sim.av_array", simulator=simulator,
-               env={"LANES": HW.av_lanes, "MAX_LEN": HW.max_seq_len})
+@pytest.mark.parametrize("cfg", SHAPES)
+def test_rtl_av_array(simulator, cfg):
+    run_block("av_array", cfg, simulator=simulator)
 
 
 @pytest.mark.parametrize("kw,name", [({"lanes": 0, "acc_width": 40}, "lanes"),

@@ -3,22 +3,20 @@
 
 import pytest
 
-from lapa.config import HardwareConfig
 from rtl.ddf import DDF
-from rtl.generate import to_verilog
-from sim.runner import run_cocotb
+from sim.blocks import run_block, small_config
 
-HW = HardwareConfig(d_model=32, head_dim=8, max_seq_len=24, pea_lanes=8, peb_lanes=8, mac_rows=1,
-                    mac_cols=8, av_lanes=8)
+# max_seq_len (index width) x head_dim (PEB score width)
+SHAPES = [pytest.param(small_config(d_model=32, max_seq_len=24), id="L24-dh8"),
+          pytest.param(small_config(head_dim=16, max_seq_len=1), id="L1-dh16"),
+          pytest.param(small_config(head_dim=64, max_seq_len=100), id="L100-dh64", marks=pytest.mark.slow)]
 LONG = [1, pytest.param(10, marks=pytest.mark.slow, id="long")]  # REPEAT: the long run multiplies the random cases
 
 
 @pytest.mark.parametrize("repeat", LONG)
-def test_rtl_ddf(simulator, repeat):
-    kw = {"max_len": HW.max_seq_len, "idx_width": HW.seq_index_width, "score_width": HW.peb_acc_width}
-    run_cocotb(to_verilog(DDF(**kw), "ddf"), "ddf", "sim.ddf", simulator=simulator,
-               env={"REPEAT": repeat, "MAX_LEN": kw["max_len"], "IDX_WIDTH": kw["idx_width"],
-                    "SCORE_WIDTH": kw["score_width"]})
+@pytest.mark.parametrize("cfg", SHAPES)
+def test_rtl_ddf(simulator, cfg, repeat):
+    run_block("ddf", cfg, simulator=simulator, env={"REPEAT": repeat})
 
 
 @pytest.mark.parametrize("kw,name", [({"max_len": 0}, "max_len"), ({"idx_width": 3}, "idx_width"),

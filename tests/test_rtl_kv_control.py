@@ -3,16 +3,17 @@
 
 import pytest
 
-from rtl.generate import to_verilog
 from rtl.kv_control import KVControl
-from sim.runner import run_cocotb
+from sim.blocks import run_block, small_config
 
-MAX_LEN = 24
+SHAPES = [pytest.param(small_config(max_seq_len=24), id="L24"),
+          pytest.param(small_config(max_seq_len=1), id="L1"),
+          pytest.param(small_config(max_seq_len=67), id="L67", marks=pytest.mark.slow)]
 
 
-def test_rtl_kv_control(simulator):
-    run_cocotb(to_verilog(KVControl(max_seq_len=MAX_LEN), "kv_control"), "kv_control", "sim.kv_control",
-               simulator=simulator, env={"MAX_LEN": MAX_LEN})
+@pytest.mark.parametrize("cfg", SHAPES)
+def test_rtl_kv_control(simulator, cfg):
+    run_block("kv_control", cfg, simulator=simulator)
 
 
 def test_kv_control_refuses():

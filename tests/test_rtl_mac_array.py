@@ -3,19 +3,21 @@
 
 import pytest
 
-from lapa.config import HardwareConfig
-from rtl.generate import to_verilog
+from lapa.config import HardwareConfig, LapaConfig
 from rtl.mac_array import MACArray
-from sim.runner import run_cocotb
+from sim.blocks import run_block, small_config
 
-HW = HardwareConfig(d_model=64, head_dim=16, max_seq_len=32, mac_rows=2, mac_cols=4)
+# mac_rows x mac_cols, jobs of up to d_model / mac_cols beats
+SHAPES = [pytest.param(LapaConfig(hw=HardwareConfig(d_model=64, head_dim=16, max_seq_len=32, mac_rows=2,
+                                                    mac_cols=4)), id="rows2-cols4-D64"),
+          pytest.param(small_config(mac_rows=1, mac_cols=1), id="rows1-cols1-D8"),
+          pytest.param(small_config(d_model=48, head_dim=24, mac_rows=3, mac_cols=8), id="rows3-cols8-D48",
+                       marks=pytest.mark.slow)]
 
 
-def test_rtl_mac_array(simulator):
-    dut = MACArray(rows=HW.mac_rows, cols=HW.mac_cols, acc_width=HW.mac_acc_width)
-    run_cocotb(to_verilog(dut, "mac_array"), "mac_array", "sim.mac_array", simulator=simulator,
-               env={"ROWS": HW.mac_rows, "COLS": HW.mac_cols, "ACC_WIDTH": HW.mac_acc_width,
-                    "MAX_BEATS": HW.d_model // HW.mac_cols})
+@pytest.mark.parametrize("cfg", SHAPES)
+def test_rtl_mac_array(simulator, cfg):
+    run_block("mac_array", cfg, simulator=simulator)
 
 
 @pytest.mark.parametrize("kw,name", [({"rows": 0, "cols": 2, "acc_width": 32}, "rows"),

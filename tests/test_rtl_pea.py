@@ -6,25 +6,26 @@ import pytest
 from lapa.config import HardwareConfig
 from rtl.generate import to_verilog
 from rtl.pea import PEA
-from sim.runner import run_cocotb
+from sim.blocks import build_block, run_block, small_config
 
-HW = HardwareConfig(d_model=40, head_dim=8, max_seq_len=16, pea_lanes=4, peb_lanes=4, mac_rows=1,
-                    mac_cols=8, av_lanes=8)
+# pea_lanes x d_model; head_dim / pea_lanes lane groups per token, as the projector runs them
+SHAPES = [pytest.param(small_config(d_model=40, pea_lanes=4, peb_lanes=4, max_seq_len=16), id="lanes4-D40-2groups"),
+          pytest.param(small_config(), id="lanes8-D8-1group"),
+          pytest.param(small_config(d_model=16, pea_lanes=1), id="lanes1-D16-8groups", marks=pytest.mark.slow),
+          pytest.param(small_config(d_model=72, head_dim=48, pea_lanes=24), id="lanes24-D72-2groups",
+                       marks=pytest.mark.slow)]
 LONG = [1, pytest.param(10, marks=pytest.mark.slow, id="long")]  # REPEAT: the long run multiplies the random cases
 
 
-def _pea():
-    return PEA(lanes=HW.pea_lanes, d_model=HW.d_model, acc_width=HW.pea_acc_width)
-
-
 @pytest.mark.parametrize("repeat", LONG)
-def test_rtl_pea(simulator, repeat):
-    run_cocotb(to_verilog(_pea(), "pea"), "pea", "sim.pea", simulator=simulator,
-               env={"REPEAT": repeat, "LANES": HW.pea_lanes, "D_MODEL": HW.d_model})
+@pytest.mark.parametrize("cfg", SHAPES)
+def test_rtl_pea(simulator, cfg, repeat):
+    run_block("pea", cfg, simulator=simulator, env={"REPEAT": repeat})
 
 
-def test_pea_has_no_multiplier():
-    text = to_verilog(_pea(), "pea")
+@pytest.mark.parametrize("cfg", SHAPES)
+def test_pea_has_no_multiplier(cfg):
+    text = to_verilog(build_block("pea", cfg), "pea")
     assert " * " not in text, "PEA must compute the LO product with shifts and adds only"
 
 

@@ -3,30 +3,28 @@
 
 import pytest
 
-from lapa.config import HardwareConfig
 from rtl.generate import to_verilog
 from rtl.peb import PEB
-from sim.runner import run_cocotb
+from sim.blocks import build_block, run_block, small_config
 
-HW = HardwareConfig(d_model=32, head_dim=8, max_seq_len=16, peb_lanes=4, pea_lanes=4, mac_rows=1,
-                    mac_cols=8, av_lanes=8)
+# peb_lanes x head_dim (head_dim / peb_lanes chunks per key) x max_seq_len (index width)
+SHAPES = [pytest.param(small_config(d_model=32, peb_lanes=4, pea_lanes=4, max_seq_len=16), id="lanes4-dh8-2chunks"),
+          pytest.param(small_config(max_seq_len=5), id="lanes8-dh8-1chunk-L5"),
+          pytest.param(small_config(d_model=24, head_dim=24, peb_lanes=3, max_seq_len=12), id="lanes3-dh24-8chunks",
+                       marks=pytest.mark.slow),
+          pytest.param(small_config(peb_lanes=1, max_seq_len=2), id="lanes1-dh8-8chunks-L2", marks=pytest.mark.slow)]
 LONG = [1, pytest.param(10, marks=pytest.mark.slow, id="long")]  # REPEAT: the long run multiplies the random cases
 
 
-def _peb():
-    return PEB(lanes=HW.peb_lanes, head_dim=HW.head_dim, idx_width=HW.seq_index_width,
-               score_width=HW.peb_acc_width)
-
-
 @pytest.mark.parametrize("repeat", LONG)
-def test_rtl_peb(simulator, repeat):
-    run_cocotb(to_verilog(_peb(), "peb"), "peb", "sim.peb", simulator=simulator,
-               env={"REPEAT": repeat, "LANES": HW.peb_lanes, "HEAD_DIM": HW.head_dim,
-                    "IDX_WIDTH": HW.seq_index_width, "SCORE_WIDTH": HW.peb_acc_width})
+@pytest.mark.parametrize("cfg", SHAPES)
+def test_rtl_peb(simulator, cfg, repeat):
+    run_block("peb", cfg, simulator=simulator, env={"REPEAT": repeat})
 
 
-def test_peb_has_no_multiplier():
-    assert " * " not in to_verilog(_peb(), "peb")
+@pytest.mark.parametrize("cfg", SHAPES)
+def test_peb_has_no_multiplier(cfg):
+    assert " * " not in to_verilog(build_block("peb", cfg), "peb")
 
 
 @pytest.mark.parametrize("kw,name", [({"lanes": 0}, "lanes"), ({"lanes": 3}, "head_dim"),

@@ -3,18 +3,21 @@
 
 import pytest
 
-from lapa.config import HardwareConfig
-from rtl.generate import to_verilog
+from lapa.config import HardwareConfig, LapaConfig
 from rtl.requant import Requant, requant
-from sim.runner import run_cocotb
+from sim.blocks import run_block, small_config
 
-HW = HardwareConfig(d_model=64, head_dim=16, max_seq_len=32, mac_rows=2, mac_cols=8)
+# lanes = mac_rows, accumulator = the MAC array's (d_model and head_dim products)
+SHAPES = [pytest.param(LapaConfig(hw=HardwareConfig(d_model=64, head_dim=24, max_seq_len=32, pea_lanes=8,
+                                                    peb_lanes=8, mac_rows=3, mac_cols=8, av_lanes=8)),
+                       id="lanes3-D64"),
+          pytest.param(small_config(), id="lanes1-D8"),
+          pytest.param(LapaConfig(), id="default", marks=pytest.mark.slow)]
 
 
-def test_rtl_requant(simulator):
-    acc_width = HW.mac_acc_width
-    run_cocotb(to_verilog(Requant(lanes=3, acc_width=acc_width), "requant"), "requant", "sim.requant",
-               simulator=simulator, env={"LANES": 3, "ACC_WIDTH": acc_width})
+@pytest.mark.parametrize("cfg", SHAPES)
+def test_rtl_requant(simulator, cfg):
+    run_block("requant", cfg, simulator=simulator)
 
 
 @pytest.mark.parametrize("kw,name", [({"lanes": 0, "acc_width": 20}, "lanes"),

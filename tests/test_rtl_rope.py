@@ -6,18 +6,20 @@ import pytest
 from amaranth.sim import Simulator
 
 from golden.rope import rope_table
-from rtl.generate import to_verilog
 from rtl.rope import RopeRotator, RopeTable
-from sim.runner import run_cocotb
+from sim.blocks import run_block, small_config
 
-HEAD_DIM = 8
+# head_dim: the smallest (one bus word) and a non-power of two
+SHAPES = [pytest.param(small_config(), id="dh8"),
+          pytest.param(small_config(d_model=24, head_dim=24), id="dh24"),
+          pytest.param(small_config(d_model=64, head_dim=64), id="dh64", marks=pytest.mark.slow)]
 LONG = [1, pytest.param(10, marks=pytest.mark.slow, id="long")]  # REPEAT: the long run multiplies the random cases
 
 
 @pytest.mark.parametrize("repeat", LONG)
-def test_rtl_rope(simulator, repeat):
-    run_cocotb(to_verilog(RopeRotator(head_dim=HEAD_DIM), "rope"), "rope", "sim.rope",
-               simulator=simulator, env={"REPEAT": repeat, "HEAD_DIM": HEAD_DIM})
+@pytest.mark.parametrize("cfg", SHAPES)
+def test_rtl_rope(simulator, cfg, repeat):
+    run_block("rope", cfg, simulator=simulator, env={"REPEAT": repeat})
 
 
 def test_rope_table_load_and_read():

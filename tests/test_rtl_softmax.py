@@ -5,12 +5,16 @@ import numpy as np
 import pytest
 
 from golden.softmax import softmax_lut
-from lapa.config import HardwareConfig
-from rtl.generate import to_verilog
+from lapa.config import HardwareConfig, LapaConfig
 from rtl.softmax import SM_LUT_BITS, Softmax, sm_lut_init
-from sim.runner import run_cocotb
+from sim.blocks import run_block, small_config
 
-HW = HardwareConfig(d_model=64, head_dim=16, max_seq_len=32, mac_rows=2, mac_cols=8)
+# head_dim (score width and bound) x max_seq_len
+SHAPES = [pytest.param(LapaConfig(hw=HardwareConfig(d_model=64, head_dim=16, max_seq_len=32, mac_rows=2,
+                                                    mac_cols=8)), id="dh16-L32"),
+          pytest.param(small_config(), id="dh8-L1"),
+          pytest.param(small_config(d_model=64, head_dim=64, max_seq_len=100), id="dh64-L100",
+                       marks=pytest.mark.slow)]
 
 
 @pytest.mark.parametrize("frac", range(1, 9))
@@ -21,11 +25,9 @@ def test_lut_serves_every_frac_bits(frac):
     assert (rom[idx] == softmax_lut(frac)).all()
 
 
-def test_rtl_softmax(simulator):
-    dut = Softmax(score_width=HW.score_width, max_len=HW.max_seq_len)
-    run_cocotb(to_verilog(dut, "softmax"), "softmax", "sim.softmax", simulator=simulator,
-               env={"SCORE_WIDTH": HW.score_width, "MAX_LEN": HW.max_seq_len,
-                    "SCORE_LIMIT": HW.head_dim * 128 * 128})
+@pytest.mark.parametrize("cfg", SHAPES)
+def test_rtl_softmax(simulator, cfg):
+    run_block("softmax", cfg, simulator=simulator)
 
 
 @pytest.mark.parametrize("kw,name", [({"score_width": 1, "max_len": 4}, "score_width"),
