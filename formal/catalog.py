@@ -87,7 +87,9 @@ def _speculation_invariants(h):
     feeder) = lists out of the DDF (rows_done * n_rounds + ddf_round) + the lists whose end is in
     s1 / the PEB / the DDF; outside the rows' feed, only the last list's end is in flight; the
     pipeline empty outside the prediction. Hence `kept` (the final round's DDF output) only in
-    load_q / capture_q / feed / finish."""
+    load_q / capture_q / feed / finish. The lemma's environment, a DDF row of at most
+    max_seq_len candidates, asserted too: formal.speculation.spec_list_checks (the round lists
+    ascend and end with `last`, through the pipeline, the candidate FIFO and the DDF)."""
     d, p = h.dut, h.scope("predictor")      # the rounds live in the unit's LapaPredictor
     g, fsm = p.internal, p.body._generated["fsm"]
     ddf, ddf_body = p.submodule("ddf"), p.elaborated("ddf")

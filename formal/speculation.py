@@ -137,12 +137,7 @@ def spec_list_checks(h, pred, ddf, ddf_body, predict, feed, seq_len, n_rounds):
     head = [C, P, S, *fed]
     checks = {}
     checks.update({k: ~predict | v for k, v in _chain([*head, SEQ, O, PEND, BANK]).items()})
-    # the DDF's emitted list, whatever its round: held beat, pending survivor, bank from pos
-    inner = [_Item("DDF o", ddf.o.valid, ddf.o.payload.idx, ddf.o.payload.last),
-             _Item("DDF pending", d_emit & pend_valid, pend.idx, ~more),
-             _Item("DDF bank from pos", d_emit & more, e_idx[pos], Const(1))]
-    checks.update({f"DDF's list: {k}": ~predict | v for k, v in _chain(inner).items()})
-    for it in [C, P, S, K, *fifo, inner[0], inner[1]]:
+    for it in [C, P, S, K, *fifo]:    # (the DDF's emit side: its bank's bound, and the chain)
         checks[f"{it.name}: idx < seq_len, = seq_len - 1 only as a list's last"] = ~predict | ~it.present | (
             (it.idx < seq_len) & ((it.idx != seq_len - 1) | it.last))
     anything, newest_last = _newest(head)
