@@ -31,8 +31,14 @@ class Param(NamedTuple):
     hi: float | None = None
 
 
+# HardwareConfig's fields but `predictor`: a sweep's `predictor` axis chooses the masks (every
+# predictor of SPEC 8 and the oracle), and its hardware tasks build the lapa accelerator
+HW_KEYS = tuple(f.name for f in dataclasses.fields(HardwareConfig) if f.name != "predictor")
+
+
 def _hardware():
-    return {f.name: Param("int", f.default, help="HardwareConfig") for f in dataclasses.fields(HardwareConfig)}
+    return {f.name: Param("int", f.default, help="HardwareConfig") for f in dataclasses.fields(HardwareConfig)
+            if f.name in HW_KEYS}
 
 
 PARAMS = {
@@ -54,7 +60,6 @@ PARAMS = {
     "liberty": Param("path", None, help="synth: liberty file (default the OSU 0.18 um cells)"),
 }
 
-HW_KEYS = tuple(f.name for f in dataclasses.fields(HardwareConfig))
 SHAPE_KEYS = ("d_model", "head_dim", "n_heads", "n_kv_heads")   # the example layer's D, dh, H, Hkv
 WORKLOAD_KEYS = SHAPE_KEYS + ("seq_len", "seed", "causal", "rope")
 

@@ -21,6 +21,7 @@ from lapa.config import HardwareConfig
 from perf import MODEL_ERROR
 from lapa.report import markdown_table, write_json, write_text_atomic
 
+from .params import HW_KEYS
 from .pareto import front
 from .plots import pareto_plot
 from .points import point_label
@@ -89,7 +90,7 @@ def _metrics(point, tasks, given_eval=None):
         m.update(area_um2=area, fmax_mhz=fmax)
     if "work" in ok:
         w = ok["work"]
-        hw = HardwareConfig(**{k: point[k] for k in HardwareConfig.__dataclass_fields__})
+        hw = HardwareConfig(**{k: point[k] for k in HW_KEYS})
         s = w["shape"]
         spec, execm = ideal_cycles(hw, (s["L"], s["D"], s["dh"], s["H"], s["Hkv"]), sum(w["candidates"]),
                                    w["mask_nnz"], w["key_needed"])

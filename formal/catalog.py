@@ -29,6 +29,7 @@ from .harness import StreamRules, channels, named, probe
 from .kv_control import KVControlRules
 from .loe import LOETable
 from .sby import Proof
+from .speculation import spec_list_checks
 
 __all__ = ["FORMAL_CFG", "proofs", "STREAM_PLAN", "OWN_PROOF", "NOT_PROVEN", "ASSUMED"]
 
@@ -62,6 +63,7 @@ STREAM_PLAN = {
     "xloe": ("prove", 4, True, (), ()),
     "topk": ("prove", 4, True, (), ()),
     "sanger": ("prove", 4, True, (), ()),
+    "dense": ("prove", 4, True, (), ()),
 }
 
 # softmax: `o.payload.prob` is a clamped product of the exponent read port's data and `recip`;
@@ -91,9 +93,9 @@ def _speculation_invariants(h):
     ddf, ddf_body = p.submodule("ddf"), p.elaborated("ddf")
     peb, peb_body = p.submodule("peb"), p.elaborated("peb")
     row_bound, ddf_checks = ddf_list_checks(h.m, ddf, ddf_body)
-    h.ddf_row_bound = row_bound
     N, seq_len = d.config.n_rounds, d.config.seq_len
     predict = _in(fsm, "load_q", "capture_q", "feed", "finish")
+    lists = spec_list_checks(h, p, ddf, ddf_body, predict, fsm.ongoing("feed"), seq_len, N)
     between = _in(fsm, "load_q", "capture_q", "finish")     # no list being fed
     ddf_idle = ddf_body._generated["fsm"].ongoing("idle")
     c_done, c_count = named(ddf_body, "c_done"), named(ddf_body, "c_count")
@@ -105,6 +107,8 @@ def _speculation_invariants(h):
         "hat.valid only in trace": ~d.hat.valid | fsm.ongoing("trace"),
         "kept only in load_q / capture_q / feed / finish": ~d.kept.valid | predict,
         **{f"DDF: {text}": holds for text, holds in ddf_checks.items()},
+        "DDF: a row holds at most max_seq_len candidates": row_bound,
+        **lists,
         "FSM state legal": _legal(fsm),
         "busy = not idle": d.busy == ~fsm.ongoing("idle"),
         "s1: a list's end only on a key's last chunk": ~peb.i.valid | ~peb.i.payload.row_last | peb.i.payload.key_last,
@@ -130,8 +134,7 @@ WHITEBOX["speculation"] = dict(
     env=lambda h: {"config legal (ConfigCheck)": (h.dut.config.seq_len >= 1)
                    & (h.dut.config.seq_len <= h.dut.hw.max_seq_len) & (h.dut.config.n_rounds >= 1)
                    & (h.dut.config.n_rounds <= h.dut.hw.max_rounds)},
-    invariants=_speculation_invariants,
-    facts=lambda h: {"the DDF's input rows hold at most max_seq_len candidates": h.ddf_row_bound})
+    invariants=_speculation_invariants)
 
 
 def _execution_invariants(h):
@@ -150,16 +153,16 @@ def _execution_invariants(h):
     av_pe, av_rq = av._named_submodules["pe"][0], av._named_submodules["requant"][0]
     p_out, p_jt, p_iss = g("p_out"), g("p_jt"), g("p_issuing")
     mac_v, mac_last, n_kept = g("mac_v"), g("mac_last"), g("n_kept")
-    chunks_in = Mux(p_out > JT, JT, p_out) + rq.o.valid + mac.o.valid + (mac_v & mac_last)
+    chunks_in = Mux(p_out > JT, JT, p_out) + rq.in_flight() + mac.o.valid + (mac_v & mac_last)
     keys_in = (g("n_scored") + mac.o.valid + (mac_v & mac_last))[:len(n_kept)]
     fd, f = h.submodule("av_feeder"), h.scope("av_feeder").internal
-    jobs_in = f("chunk") + av_rq.o.valid + av_pe.o.valid + (f("beat_v") & f("beat_last"))
+    jobs_in = f("chunk") + av_rq.in_flight() + av_pe.o.valid + (f("beat_v") & f("beat_last"))
     return {
         "FSM state legal": _legal(fsm),
         "p_out <= JT + 1": p_out <= JT + 1,
         "mode_score = SCORE": g("mode_score") == score,
         "projection: chunks issued = out + in the MAC / requant": ~proj_states | (chunks_in == Mux(p_iss, p_jt, JT)),
-        "the projection idle elsewhere": proj_states | (~p_iss & ~rq.o.valid & ((p_out == 0) | (p_out == JT + 1))),
+        "the projection idle elsewhere": proj_states | (~p_iss & (rq.in_flight() == 0) & ((p_out == 0) | (p_out == JT + 1))),
         "the MAC empty outside projection and score": proj_states | score | (~mac_v & ~mac.o.valid),
         "score: keys issued = scored + in the MAC": ~score | (keys_in == n_kept),
         "row_known: n_kept = row_len": ~g("row_known") | (n_kept == g("row_len")),
@@ -171,7 +174,7 @@ def _execution_invariants(h):
         "proj only once its row left the register": ~d.proj.valid | (p_out == JT + 1),
         "proj only in KV_K / KV_V / Q_PROJ": ~d.proj.valid | proj_states,
         "A.V: jobs issued = out + in its PE / requant": ~fd.active | (jobs_in == Mux(f("issuing"), f("jc"), AC)),
-        "A.V idle when no row is active": fd.active | (~f("issuing") & ~f("beat_v") & ~av_rq.o.valid & ~av_pe.o.valid),
+        "A.V idle when no row is active": fd.active | (~f("issuing") & ~f("beat_v") & (av_rq.in_flight() == 0) & ~av_pe.o.valid),
     }
 
 
@@ -182,13 +185,9 @@ WHITEBOX["execution"] = dict(
                                     named(h.elaborated("softmax"), "recip"), h.dut.probs.payload.last)},
     invariants=_execution_invariants)
 
-# Facts of reachable states that a proof assumes and does not prove, and why.
-ASSUMED = {
-    "streams_speculation": "the DDF's input rows hold at most max_seq_len candidates: the environment "
-                           "ddf_lists_end proves the DDF's list lemma under; round 1's list is C_1 (at most "
-                           "seq_len keys), a later round's the survivors of the one before, through the "
-                           "candidate FIFO, whose contents the proof does not book",
-}
+# Facts of reachable states that a proof assumes and does not prove, and why: none. (The last
+# one, the DDF's row bound inside speculation, is asserted since: formal/speculation.py.)
+ASSUMED: dict[str, str] = {}
 
 
 def _fsm(h, name="fsm"):
@@ -263,6 +262,11 @@ def _streams(cfg):
                      depth=4, expect="UNKNOWN", fails_on="round lists fed = out + ends in s1 / PEB / DDF", slow=True,
                      what="mutant: rows_done counted on every round's list end (the job ends with final lists "
                           "in flight, their kept keys after it): caught by the induction step"))
+    out.append(Proof("streams_mutant_speculation_fifo_not_popped", "streams",
+                     lambda: StreamRules(mutants.SpecFIFONotPopped(cfg), ("config",), **WHITEBOX["speculation"]),
+                     depth=4, expect="UNKNOWN", fails_on="lists ascend: K (cur) -> FIFO out", slow=True,
+                     what="mutant: the candidate FIFO not popped as the feeder takes its head (a later round's "
+                          "list repeats a survivor past max_seq_len candidates): caught by the induction step"))
     out.append(Proof("streams_mutant_execution_o_chunk_moves", "streams",
                      lambda: StreamRules(mutants.ExecChunkMovesWhileStalled(cfg), ("config",),
                                          **WHITEBOX["execution"]),

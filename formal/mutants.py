@@ -188,6 +188,15 @@ def _spec_finishes_early(self, m):
 SpecFinishesEarly = _in_predictor(_spec_finishes_early, "finishes_early")
 
 
+def _spec_fifo_not_popped(self, m):
+    # the candidate FIFO not popped as the feeder takes its head: a later round feeds the same
+    # survivor again and again, its list longer than max_seq_len (the DDF's bank overrun)
+    m.d.comb += m._named_submodules["cands"][0].r_en.eq(0)
+
+
+SpecFIFONotPopped = _in_predictor(_spec_fifo_not_popped, "fifo_not_popped")
+
+
 def _top_awcache_tied(self, m):
     # the write channel's cache attributes not passed to the port
     m.d.comb += self.axi.awcache.eq(0)

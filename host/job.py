@@ -37,11 +37,13 @@ RESULT_REGISTERS = (("STATUS", "ERROR", "FAULT_ADDR") + tuple(c.upper() for c in
 STATUS_ERROR = 0b100
 
 
-def hw_for_layer(shape, base: HardwareConfig | None = None, given=(), overrides=None) -> HardwareConfig:
+def hw_for_layer(shape, base: HardwareConfig | None = None, given=(), overrides=None,
+                 predictor=None) -> HardwareConfig:
     """The hardware for a layer of shape (L, D, dh, H, Hkv): the defaults, with the shape's
-    sizes and lane counts that divide it, except the fields named in `given` (kept from `base`)
-    or set in `overrides` (a dict of user options, validated here against the layer first, so an
-    error names the option given rather than a default it collided with)."""
+    sizes and lane counts that divide it (and `predictor`, the layer's SPEC 8 predictor, when
+    given), except the fields named in `given` (kept from `base`) or set in `overrides` (a dict of
+    user options, validated here against the layer first, so an error names the option given
+    rather than a default it collided with)."""
     L, D, dh, H, Hkv = shape
     base = base or HardwareConfig()
     overrides = dict(overrides or {})
@@ -53,11 +55,15 @@ def hw_for_layer(shape, base: HardwareConfig | None = None, given=(), overrides=
            "mac_cols": math.gcd(base.mac_cols, D),
            "av_lanes": math.gcd(base.av_lanes, dh)}
     fit["mac_rows"] = math.gcd(base.mac_rows, dh // fit["mac_cols"]) if dh % fit["mac_cols"] == 0 else 1
+    if predictor is not None:
+        fit["predictor"] = predictor
     fields = {**fit, **kept, **overrides}
     try:
         hw = HardwareConfig(**{**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)}, **fields})
     except ConfigError as exc:
         named = ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in overrides.items())
+        if predictor is not None and "predictor" not in overrides and "predictor" not in kept:
+            named = ", ".join(filter(None, (f"the file's predictor {predictor}", named)))
         fitted = "; the other sizes are fitted to the layer" if overrides else ""
         raise UserError(f"the RTL backend cannot build hardware for this layer"
                         f"{' with ' + named if named else ''}{fitted}: {exc}") from None
@@ -107,9 +113,12 @@ def cycle_bound(shape, hw: HardwareConfig) -> int:
 def ideal_cycles(hw: HardwareConfig, shape, candidates: int, mask_nnz: int, key_needed: int):
     """(speculation, execution) cycles with every PE busy: PEA shift-adds / pea_lanes + PEB
     (`candidates` = sum of |C_r| over rounds and heads) / peb_lanes, and the MACs of projections
-    and scores / the R x C array (A.V runs beside it). A lower bound, not a cycle model."""
+    and scores / the R x C array (A.V runs beside it). A lower bound, not a cycle model. A
+    predictor without prediction hardware (dense) has a speculation side of 0."""
     L, D, dh, H, Hkv = shape
     spec = (H + Hkv) * L * D * dh / hw.pea_lanes + candidates * dh / hw.peb_lanes
+    if hw.predictor == "dense":
+        spec = 0
     execm = (H * L * D * dh + 2 * key_needed * D * dh + mask_nnz * dh) / (hw.mac_rows * hw.mac_cols)
     return spec, execm
 
@@ -231,11 +240,12 @@ def accounting(inputs, out, counters):
     L, D, dh, H, Hkv = inputs.shape
     arith = inputs.arith
     c1 = L * (L + 1) // 2 if arith.causal else L * L
-    counts = [H * c1] + [counters[f"pairs_round{r}"] for r in range(1, arith.n_rounds)]
+    rounds = arith.n_rounds if arith.uses_lo_path else 1   # SPEC 8's other predictors: one count, |C_1|
+    counts = [H * c1] + [counters[f"pairs_round{r}"] for r in range(1, rounds)]
     mask = np.asarray(out["mask"]).reshape(-1, L, L)
     needed = np.asarray(out["key_needed"]).reshape(-1, L)
     work = work_accounting(n_tokens=L, d_model=D, head_dim=dh, n_heads=H, n_kv_heads=Hkv, pairs_c1=c1,
                            key_needed_counts=needed.sum(axis=1), mask_nnz=mask.sum(axis=(1, 2)),
-                           cand_counts=[counts])
+                           cand_counts=[counts], predictor=arith.predictor)
     return {"round_candidates": np.asarray([counts], dtype=np.int64),
             **{k: np.asarray(v) for k, v in work.items()}}

@@ -1,7 +1,7 @@
 """The RTL backend of `build.py run`: a vector file through the generated accelerator.
 
-The hardware is fitted to the file's shape (`host.job.hw_for_layer`; options named in `given`
-are kept), a layer it cannot hold is refused before any simulation, and the job runs on a
+The hardware is fitted to the file's shape and generates the file's predictor (`host.job.hw_for_layer`;
+options named in `given` are kept), a layer it cannot hold is refused before any simulation, and the job runs on a
 simulation engine: `harness` (the default; `host.harness`, the C++ Verilator harness, no Python
 in the clock loop) or `cocotb` (`sim.layer`, the regressions' path, Verilator or Icarus). The
 outputs of SPEC section 6 gain `cycles`, the performance counters and SPEC section 7's work
@@ -42,7 +42,7 @@ def run_rtl_layer(inputs: LayerInputs, *, hw: HardwareConfig | None = None, give
     if waves:
         check_output_file(waves, what="--waves")
     t0 = time.perf_counter()
-    hw = hw_for_layer(inputs.shape, hw, given)
+    hw = hw_for_layer(inputs.shape, hw, given, predictor=inputs.arith.predictor)
     cfg = LapaConfig(hw=hw)
     if engine == "harness":
         from .harness import run_harness_jobs

@@ -9,6 +9,7 @@ import sys
 
 from . import commands
 from .errors import UserError
+from rtl.common.errors import HDLConfigError
 
 __all__ = ["main", "build_parser"]
 
@@ -57,7 +58,7 @@ def main(argv=None):
         return exc.code
     try:
         return args.func(args) or 0
-    except UserError as exc:
+    except (UserError, HDLConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -44,8 +44,11 @@ def _option(name):
     return "--" + name.replace("_", "-")
 
 
-def add_config_args(parser, arith=True, hardware=True):
-    """Add one option per config field (`--max-seq-len`, `--round-bits 4,4`, ...), default None."""
+def add_config_args(parser, arith=True, hardware=True, exclude=()):
+    """Add one option per config field (`--max-seq-len`, `--round-bits 4,4`, ...), default None.
+    `--predictor` is one option with both groups: the predictor generated and the job's
+    (`HardwareConfig.predictor` and `ArithConfig.predictor`, `config_from_args`). `exclude`: fields
+    a command gives no option for (it keeps their defaults)."""
     groups = []
     if hardware:
         groups.append(("hardware shape", HardwareConfig))
@@ -54,6 +57,8 @@ def add_config_args(parser, arith=True, hardware=True):
     for title, cls in groups:
         g = parser.add_argument_group(title)
         for f in dataclasses.fields(cls):
+            if f.name in exclude or (cls is ArithConfig and hardware and f.name == "predictor"):
+                continue   # (the hardware group's --predictor sets both)
             default = f.default
             if isinstance(default, tuple):
                 g.add_argument(_option(f.name), type=ordered_int_list, default=None,
@@ -62,7 +67,10 @@ def add_config_args(parser, arith=True, hardware=True):
                 g.add_argument(_option(f.name), type=int, choices=(0, 1), default=None,
                                help=f"default {int(default)}")
             elif isinstance(default, str):
-                g.add_argument(_option(f.name), choices=CHOICES[f.name], default=None, help=f"default {default}")
+                what = ("the predictor generated into the predictor slot (and the job's, SPEC 8); "
+                        if cls is HardwareConfig and f.name == "predictor" else "")
+                g.add_argument(_option(f.name), choices=CHOICES[f.name], default=None,
+                               help=f"{what}default {default}")
             else:
                 g.add_argument(_option(f.name), type=int, default=None, help=f"default {default}")
 

@@ -16,13 +16,16 @@ from .errors import UserError
 from .fields import MAX_ROUNDS, PARAMS, ROUND_BITS_SUM, ROUNDS_PARAM, param
 
 __all__ = ["ConfigError", "ArithConfig", "HardwareConfig", "LapaConfig", "config_to_dict", "config_from_dict",
-           "DDF_MODES", "LO_MODES", "PREDICTORS", "LO_PREDICTORS", "BUS_BITS", "HW_RANGES", "signed_width"]
+           "DDF_MODES", "LO_MODES", "PREDICTORS", "LO_PREDICTORS", "BUILT_PREDICTORS", "BUS_BITS", "HW_RANGES",
+           "signed_width"]
 
 DDF_MODES = param("ddf_mode").choices
 LO_MODES = param("w_lo_mode").choices
 # SPEC 8: how the mask is obtained; the index is the vector-file code (0 = lapa, ..., 4 = symlo).
 PREDICTORS = param("predictor").choices
 LO_PREDICTORS = ("lapa", "symlo")  # the predictors that run SPEC section 3 (ALOC, PEA, MRSA, DDF)
+# The predictors the generator can build into the predictor slot (`HardwareConfig.predictor`).
+BUILT_PREDICTORS = ("lapa", "dense")
 BUS_BITS = 64  # the accelerator's AXI4 memory word (rtl/top.py)
 # HardwareConfig's ranges (the register map sizes the job and limit registers from them)
 HW_RANGES = {"d_model": (1, 16384), "head_dim": (2, 512), "max_seq_len": (1, 65536), "n_heads": (1, 256),
@@ -132,7 +135,8 @@ ArithConfig = arith_config_class()
 
 @dataclass(frozen=True)
 class HardwareConfig:
-    """The shape of the generated hardware: sizes, lane counts and buffer depths."""
+    """The shape of the generated hardware: sizes, lane counts and buffer depths, and the SPEC 8
+    predictor generated into the predictor slot (`predictor`, one of BUILT_PREDICTORS)."""
 
     d_model: int = 576
     head_dim: int = 64
@@ -145,6 +149,7 @@ class HardwareConfig:
     mac_cols: int = 8
     av_lanes: int = 8
     max_rounds: int = MAX_ROUNDS
+    predictor: str = "lapa"
 
     def __post_init__(self):
         _check_int("d_model", self.d_model, *HW_RANGES["d_model"])
@@ -159,6 +164,11 @@ class HardwareConfig:
         for name in ("pea_lanes", "peb_lanes", "mac_rows", "mac_cols", "av_lanes"):
             _check_int(name, getattr(self, name), *HW_RANGES["lanes"])
         _check_int("max_rounds", self.max_rounds, *HW_RANGES["max_rounds"])
+        _check_choice("predictor", self.predictor, PREDICTORS)
+        if self.predictor not in BUILT_PREDICTORS:
+            raise ConfigError(f"predictor = {self.predictor!r}: the generator builds "
+                              f"{', '.join(map(repr, BUILT_PREDICTORS))} only (SPEC 8's other predictors "
+                              "have no hardware yet)")
         self._check_shape()
 
     def _check_shape(self):

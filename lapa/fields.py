@@ -12,7 +12,7 @@ port width derived from the range, the ERROR code that refuses it at start, and 
   config layouts), through `width_of`; `rtl.top` feeds them from the registers of the same width,
   so no legal value can be truncated.
 
-A parameter whose consumers are all unbuilt (`CONSUMERS[...]` is None: the SPEC 8 baseline
+A parameter whose consumers are all unbuilt (`CONSUMERS[...]` is None: the sanger and topk
 predictors' hardware) is validated by `ArithConfig` and carried by the vector files and the golden
 model only; it gets a register as soon as one of its consumers is built. `python -m lapa.fields`
 prints the table with what is derived from it. The module imports nothing of the project, so the
@@ -36,7 +36,7 @@ CONSUMERS = {
     "speculation": "rtl.speculation.SpeculationUnit config (PEA, RoPE, PEB, DDF)",
     "execution": "rtl.execution.ExecutionUnit config (requant, RoPE, softmax, A.V)",
     "host": "host.job (RoPE table, weight LO codes); the register keeps it for the record",
-    "predictor_slot": None,   # SPEC 8: which predictor fills the mask
+    "predictor_slot": "rtl.config_check.ConfigCheck (the job's predictor against the one generated)",
     "sanger": None,           # SPEC 8 sanger predictor
     "topk": None,             # SPEC 8 topk predictor
 }
@@ -143,7 +143,8 @@ PARAMS = (
     Param("sm_shift", 8, 0, 47, ("execution",), "SHIFT_RANGE", "softmax scale shift"),
     Param("sm_frac_bits", 6, 1, 8, ("execution",), "SM_FRAC_BITS", "softmax LUT fraction bits F"),
     Param("predictor", "lapa", choices=("lapa", "dense", "sanger", "topk", "symlo"),
-          consumers=("predictor_slot",), doc="how the mask is obtained (SPEC 8)", section=8),
+          consumers=("predictor_slot",), error="PREDICTOR", doc="how the mask is obtained (SPEC 8); "
+          "a job for another predictor than the one generated (HW_LIMITS.predictor) is refused", section=8),
     Param("sg_mult", 256, 1, 65535, ("sanger",), "MULT", "sanger: softmax scale multiplier", section=8),
     Param("sg_shift", 8, 0, 47, ("sanger",), "SHIFT_RANGE", "sanger: softmax scale shift", section=8),
     Param("sg_thresh", 131, 0, 65535, ("sanger",), "", "sanger: keep threshold (Q0.16)", section=8),

@@ -45,12 +45,12 @@ class Latency:
     fifo = 2           # survivor out of the DDF -> the feeder may load it (SyncFIFOBuffered)
     mask_ack = 12      # a row's final survivor -> its mask row acknowledged by the memory
     load_done = 2      # last x / w word -> execution unit leaves LOAD / Q_LOAD
-    proj = 5           # projection of IC x JT beats: started -> p_done (MAC, requant, rotator)
+    proj = 6           # projection of IC x JT beats: started -> p_done (MAC, requant, rotator)
     kv_next = 1        # KVControl register -> next K projection
     mask_in = 2        # mask word leaves the reader -> the unpacker may load it (credit FIFO)
     score = 1          # last key taken -> last probability out: score + softmax + 2n cycles
-    softmax = 21       # (MAC, COLLECT, EXP, DIV 18, OUT; measured in an Amaranth simulation of the unit)
-    av = 3             # A.V: last beat -> last o chunk out
+    softmax = 23       # (MAC, COLLECT, EXP 3-stage, DIV 18, OUT; measured in an Amaranth simulation of the unit)
+    av = 4             # A.V: last beat -> last o chunk out (PE, two-stage requant)
     o_ack = 9          # last o chunk -> row acknowledged (exec_quiet)
     finish = 3         # execution side done -> irq
 

@@ -28,10 +28,13 @@ class ConfigCheck(wiring.Component):
     `params` (`lapa.fields.PARAMS`) that have a register: a value below `lo` or above `hi` (or
     2^`hi_pow2_of`) is refused under the row's `error` code, a per-round value only in the rounds
     in use, a gated one only when its flag is 1; plus the round rule (1..max_rounds slices summing
-    to ROUND_BITS_SUM) and the job's length and heads against the generated limits."""
+    to ROUND_BITS_SUM), the job's length and heads against the generated limits, and (when the
+    table's `predictor` row has a register) the job's PREDICTOR against the generated `predictor`:
+    any other is refused under PREDICTOR."""
 
-    def __init__(self, config_layout, *, max_seq_len, n_heads, max_rounds, params=PARAMS):
+    def __init__(self, config_layout, *, max_seq_len, n_heads, max_rounds, predictor="lapa", params=PARAMS):
         self.max_seq_len, self.n_heads, self.max_rounds = max_seq_len, n_heads, max_rounds
+        self.predictor = predictor
         self.params = registered(params)
         for p in self.params:
             if p.needs_check and p.error not in CONFIG_CODES:
@@ -78,6 +81,9 @@ class ConfigCheck(wiring.Component):
             if p.gate:
                 cond = c[p.gate] & cond
             bad[p.error] = bad.get(p.error, 0) | cond
+        pred = param("predictor")
+        if pred in self.params:
+            bad[pred.error] = bad.get(pred.error, 0) | (param_register(c, pred) != pred.encode(self.predictor))
         return sorted(bad.items(), key=lambda kv: ERROR_CODES[kv[0]])
 
     def elaborate(self, platform):

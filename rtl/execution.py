@@ -163,17 +163,19 @@ class ExecutionUnit(wiring.Component):
             m.d.sync += [mac_v.eq(1), mac_first.eq(p_ic == 0), mac_last.eq(p_ic == IC - 1)]
             step_nested(m, p_ic, IC - 1, p_jt, JT - 1, p_issuing)
 
+        # The projection's requant scale, registered when it starts (no kind mux before the
+        # requant's multiplier: that path set the unit's Fmax).
+        sel = {KIND_Q: ("m_q", "n_q"), KIND_K: ("m_k", "n_k"), KIND_V: ("m_v", "n_v")}
+        p_m, p_n = Signal.like(rq.m), Signal.like(rq.n)
+
         def start_projection(kind, row):
+            mn, nn = sel[kind]
             m.d.sync += [p_kind.eq(kind), p_row.eq(row), p_jt.eq(0), p_ic.eq(0),
-                         p_issuing.eq(1), p_out.eq(0)]
+                         p_issuing.eq(1), p_out.eq(0), p_m.eq(cfg[mn]), p_n.eq(cfg[nn])]
 
         # Requant of the projection results into a row register (JT chunks), then the RoPE
         # rotator (q and k when `rope`, SPEC 4.1-4.2; v passes), then the K/V buffers, q and `proj`.
-        sel = {KIND_Q: ("m_q", "n_q"), KIND_K: ("m_k", "n_k"), KIND_V: ("m_v", "n_v")}
-        with m.Switch(p_kind):
-            for kind, (mn, nn) in sel.items():
-                with m.Case(kind):
-                    m.d.comb += [rq.m.eq(cfg[mn]), rq.n.eq(cfg[nn])]
+        m.d.comb += [rq.m.eq(p_m), rq.n.eq(p_n)]
         row_reg = Signal(data.ArrayLayout(i8, dh))
         row_chunks = data.View(data.ArrayLayout(data.ArrayLayout(i8, R), JT), row_reg.as_value())
         m.d.comb += rq.o.ready.eq(p_out < JT)

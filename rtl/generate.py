@@ -21,7 +21,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import hashlib
-import os
 import re
 import threading
 import time
@@ -30,7 +29,7 @@ from amaranth._toolchain.yosys import find_yosys
 from amaranth.back import rtlil
 from amaranth.hdl import _nir
 
-__all__ = ["to_verilog", "write_verilog", "text_digest", "top_verilog", "TOP_BLOCK"]
+__all__ = ["to_verilog", "text_digest", "top_verilog", "TOP_BLOCK"]
 
 _SCRIPT = ("proc -norom", "memory_collect", "opt_clean", "write_verilog -noattr")
 _SPLIT_BYTES = 1 << 20      # RTLIL above this: two Yosys processes
@@ -104,15 +103,6 @@ def top_verilog(cfg, progress=None):
 def text_digest(text: str) -> str:
     """Short content hash (names build folders, so a changed design never reuses a stale build)."""
     return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def write_verilog(component, name: str, out_dir) -> str:
-    """Write `<out_dir>/<name>.v` atomically and return its path."""
-    from lapa.report import write_text_atomic
-
-    path = os.path.join(out_dir, f"{name}.v")
-    write_text_atomic(path, to_verilog(component, name))
-    return path
 
 
 # --- conversion settings (Amaranth 0.5's RTLIL back end and netlist) -------------------------

@@ -7,6 +7,8 @@ heads in order):
 2. Speculation side, per query head: its LO-coded wq (and, for the group's first head, wk) into
    the speculation unit's weight buffer (`w_addr` counts the entries, `w_valid`), then
    `spec_start` and the x rows; the next head once the rows are issued and the unit is idle.
+   With `projects` = False (a predictor that reads no x / weights, `rtl.predictors.PROJECTS`)
+   only `spec_start`, then the wait for the predictor.
 3. Execution side, per KV head: x and the group's wk / wv tiles (the unit's LOAD), then, once
    the group's mask rows are acknowledged in memory (`mask_rows`), per query head its wq tiles
    (only when the unit asks for them, `exec_wq_ready`) and its mask rows; the next group once the
@@ -45,8 +47,8 @@ def fetch_limits(hw: HardwareConfig):
 class JobSequencer(wiring.Component):
     """The controller of a job's reads and unit starts (see module docstring)."""
 
-    def __init__(self, hw: HardwareConfig, regs, *, addr_width=32, mask_rows_width):
-        self.hw, self.addr_width = hw, addr_width
+    def __init__(self, hw: HardwareConfig, regs, *, addr_width=32, mask_rows_width, projects=True):
+        self.hw, self.addr_width, self.projects = hw, addr_width, projects
         L, H = hw.max_seq_len, hw.n_heads
         job = bank_layout(regs, "rw")
         cmd = fetch_command_layout(addr_width, N_DEST, *fetch_limits(hw))
@@ -135,10 +137,11 @@ class JobSequencer(wiring.Component):
                     m.next = "IDLE"
         m.d.comb += self.running.eq(~job_fsm.ongoing("IDLE"))
 
+        head_first = "WQ" if self.projects else "START"   # a head's first state
         with m.FSM(name="spec_side"):
             with m.State("IDLE"):
                 with m.If(run_s):
-                    m.next = "WQ"
+                    m.next = head_first
             with m.State("WQ"):
                 fetch_head(spec_f, F_SPEC_W, "wq_lo", "WK", self.w_addr.eq(0))
             with m.State("WK"):
@@ -150,20 +153,24 @@ class JobSequencer(wiring.Component):
                 with m.If(self.w_addr == Mux(j_idx == 0, 2 * G * D, G * D)):
                     m.next = "START"
             with m.State("START"):
-                fetch(spec_f, F_SPEC_X, job.x_addr, seq_len, D // BUS_BYTES, "WAIT")
-                m.d.comb += self.spec_start.eq(spec_f.ready)
+                if self.projects:
+                    fetch(spec_f, F_SPEC_X, job.x_addr, seq_len, D // BUS_BYTES, "WAIT")
+                    m.d.comb += self.spec_start.eq(spec_f.ready)
+                else:
+                    m.d.comb += self.spec_start.eq(1)
+                    m.next = "WAIT"
             with m.State("WAIT"):
                 with m.If(~self.fetch_busy[0] & ~self.spec_busy):
                     with m.If(~last_head):
                         m.d.sync += j_idx.eq(j_idx + 1)
-                        m.next = "WQ"
+                        m.next = head_first
                     with m.Else():
                         m.d.sync += [j_idx.eq(0), g_idx.eq(g_idx + 1)]
                         with m.If(g_idx + 1 == job.heads.n_kv_heads):
                             m.d.sync += run_s.eq(0)
                             m.next = "IDLE"
                         with m.Else():
-                            m.next = "WQ"
+                            m.next = head_first
 
         with m.FSM(name="exec_side"):
             with m.State("IDLE"):

@@ -40,10 +40,13 @@ def feed(dst, src, what):
     return dst.eq(src)
 
 
-def feed_params(dst, regs, consumer, rounds, params=PARAMS):
-    """The statements that drive `dst` (a view of `param_layout(consumer, rounds)`) from `regs`."""
+def feed_params(dst, regs, consumer, rounds, params=PARAMS, exclude=()):
+    """The statements that drive `dst` (a view of `param_layout(consumer, rounds)`) from `regs`,
+    but the fields named in `exclude` (the caller drives them)."""
     stmts = []
     for p in consumed_by(consumer, params):
+        if p.name in exclude:
+            continue
         if p.per_round:
             stmts += [feed(dst[p.name][r], param_register(regs, p, r), f"{consumer}.{p.name}[{r}]")
                       for r in range(rounds)]

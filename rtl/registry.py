@@ -10,7 +10,7 @@ import importlib
 import pkgutil
 from typing import Callable, NamedTuple
 
-from lapa.errors import UserError
+from .common.errors import HDLConfigError
 
 __all__ = ["BlockInfo", "block", "blocks", "get_block", "UNITS", "ALL_UNITS"]
 
@@ -57,8 +57,8 @@ def blocks() -> dict[str, BlockInfo]:
 
 
 def get_block(name) -> BlockInfo:
-    """The block called `name`, or a UserError listing the known ones."""
+    """The block called `name`, or an HDLConfigError listing the known ones."""
     known = blocks()
     if name not in known:
-        raise UserError(f"--block = {name!r}: unknown block; known blocks: {', '.join(known) or '(none)'}")
+        raise HDLConfigError(f"--block = {name!r}: unknown block; known blocks: {', '.join(known) or '(none)'}")
     return known[name]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lapa.config import HW_RANGES, HardwareConfig
-from lapa.fields import MAX_ROUNDS, PARAMS, ROUND_COUNT_WIDTH, ROUNDS_PARAM, registered, round_field
+from lapa.fields import MAX_ROUNDS, PARAMS, ROUND_COUNT_WIDTH, ROUNDS_PARAM, param, registered, round_field
 
 __all__ = ["Field", "Register", "register_map", "regmap_markdown", "regmap_c_header",
            "ERROR_CODES", "CONFIG_CODES", "FAULT_CODES", "ERROR_DOCS", "LAPA_ID", "WATCHDOG_DEFAULT",
@@ -31,6 +31,8 @@ _ERRORS = (
     ("SHIFT_RANGE", 6, "a requant shift (n_*, sm_shift) above 47"),
     ("MULT", 7, "a zero multiplier (m_* or sm_mult)"),
     ("ROPE", 9, "rope = 1 with ROPE_BASE outside 1..2^20 or POS0 above 2^16"),
+    ("PREDICTOR", 10, "PREDICTOR (the job's SPEC 8 predictor) is not the predictor generated into the "
+                      "predictor slot (HW_LIMITS.predictor)"),
     ("READ_SLVERR", 16, "a read burst answered SLVERR (FAULT_ADDR: its address)"),
     ("READ_DECERR", 17, "a read burst answered DECERR (FAULT_ADDR: its address)"),
     ("WRITE_SLVERR", 18, "a write burst answered SLVERR (FAULT_ADDR: its address)"),
@@ -125,7 +127,11 @@ def register_map(hw: HardwareConfig | None = None, params=PARAMS) -> list[Regist
     seq_w, heads_w = (HW_RANGES[k][1].bit_length() for k in ("max_seq_len", "n_heads"))
     add("HW_LIMITS", "const", [Field("max_seq_len", seq_w, "", hw.max_seq_len),
                             Field("n_heads", heads_w, "", hw.n_heads),
-                            Field("max_rounds", ROUND_COUNT_WIDTH, "", hw.max_rounds)], "generated limits")
+                            Field("max_rounds", ROUND_COUNT_WIDTH, "", hw.max_rounds),
+                            Field("predictor", param("predictor").width,
+                                  "the predictor generated (" + ", ".join(
+                                      f"{i} {n}" for i, n in enumerate(param("predictor").choices)) + ")",
+                                  param("predictor").encode(hw.predictor))], "generated limits")
     add("SEQ_LEN", "rw", [Field("seq_len", seq_w, "L, tokens of the job", 1)], "job length")
     add("HEADS", "rw", [Field("n_heads", heads_w, "H", hw.n_heads),
                         Field("n_kv_heads", heads_w, "Hkv (H a multiple of it)", hw.n_kv_heads)],
@@ -167,7 +173,7 @@ def _spec_registers(add, params):
     round count packed with `round_bits`, the others a register per round (0 past R)."""
     for p in params:
         if not p.per_round:
-            add(p.name.upper(), "rw", [Field(p.name, p.width, p.doc, p.encode(p.default))], f"SPEC 5 `{p.name}`")
+            add(p.name.upper(), "rw", [Field(p.name, p.width, p.doc, p.encode(p.default))], f"SPEC {p.section} `{p.name}`")
     for p in params:
         if not p.per_round:
             continue
@@ -175,10 +181,10 @@ def _spec_registers(add, params):
         fields = [Field(round_field(p, r), p.width, f"{p.doc} {r + 1}", values[r]) for r in range(MAX_ROUNDS)]
         if p.name == ROUNDS_PARAM:
             count = Field("n_rounds", ROUND_COUNT_WIDTH, "R, 1..max_rounds", len(p.default))
-            add("ROUND_BITS", "rw", [count] + fields, f"SPEC 5 `{p.name}`")
+            add("ROUND_BITS", "rw", [count] + fields, f"SPEC {p.section} `{p.name}`")
         else:
             for r, f in enumerate(fields):
-                add(f"{p.name.upper()}{r + 1}", "rw", [f], f"SPEC 5 `{p.name}`")
+                add(f"{p.name.upper()}{r + 1}", "rw", [f], f"SPEC {p.section} `{p.name}`")
 
 
 def _wide(add, name, bits, doc):

@@ -1,11 +1,13 @@
-"""Requant of SPEC section 4.1 and 4.5: `sat8(rshr(acc * m, n))`, one registered stage.
+"""Requant of SPEC section 4.1 and 4.5: `sat8(rshr(acc * m, n))`, two registered stages.
 
 `m` (unsigned 16-bit) and `n` (0..47) are runtime inputs (configuration registers), so one
 unit serves q, k, v (m_q/n_q, ...) and o (m_o/n_o). The multiply is exact: the product is
-`acc_width + 17` bits wide and `rshr` widens before adding its rounding half.
+`acc_width + 17` bits wide and `rshr` widens before adding its rounding half. The product is
+registered before the variable shift and the saturation (stage `prod`, then `o`): in one cycle
+the multiply, the 48-way shift and the clamp took 10.65 ns at OSU 0.18 um, over a 10 ns clock.
 """
 
-from amaranth.hdl import Module, Value, signed, unsigned
+from amaranth.hdl import Module, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -29,12 +31,17 @@ def requant(acc, m, n):
 
 
 class Requant(wiring.Component):
-    """`lanes` accumulators in, `lanes` int8 out, through one output register (a stream stage).
+    """`lanes` accumulators in, `lanes` int8 out, through two registers (a two-stage stream).
 
     Ports: `i` stream of `ArrayLayout(signed(acc_width), lanes)`, `o` stream of
     `ArrayLayout(signed(8), lanes)`, and the runtime `m`, `n`. Full throughput: one beat per
-    cycle, `i.ready` falls only when the output register is held by back-pressure.
+    cycle, latency 2; `i.ready` falls only when both stages are held by back-pressure. `m` and
+    `n` are taken with the beat (`n` rides with the product), so they may change every beat.
+    `prod_valid` (not a port) says the product stage holds a beat: the formal invariants count
+    the beats in flight as `prod_valid + o.valid`.
     """
+
+    LATENCY = 2
 
     def __init__(self, *, lanes, acc_width):
         require_int("lanes", lanes)
@@ -47,16 +54,28 @@ class Requant(wiring.Component):
             "m": In(unsigned(REQUANT_M_WIDTH)),
             "n": In(unsigned(REQUANT_N_WIDTH)),
         })
+        self.prod_valid = Signal()
+
+    def in_flight(self):
+        """The beats inside the block (0..2), for the formal invariants."""
+        return self.prod_valid + self.o.valid
 
     def elaborate(self, platform):
         m = Module()
-        take = ~self.o.valid | self.o.ready
-        m.d.comb += self.i.ready.eq(take)
-        with m.If(take):
-            m.d.sync += self.o.valid.eq(self.i.valid)
+        prod = Signal(data.ArrayLayout(signed(self.acc_width + REQUANT_M_WIDTH + 1), self.lanes))
+        prod_n = Signal.like(self.n)           # the beat's shift travels with its product
+        take_o = ~self.o.valid | self.o.ready
+        take_p = ~self.prod_valid | take_o
+        m.d.comb += self.i.ready.eq(take_p)
+        with m.If(take_p):
+            m.d.sync += self.prod_valid.eq(self.i.valid)
             with m.If(self.i.valid):
-                m.d.sync += [self.o.payload[k].eq(requant(self.i.payload[k], self.m, self.n))
-                             for k in range(self.lanes)]
+                m.d.sync += [prod[k].eq(self.i.payload[k] * self.m.as_unsigned()) for k in range(self.lanes)]
+                m.d.sync += prod_n.eq(self.n)
+        with m.If(take_o):
+            m.d.sync += self.o.valid.eq(self.prod_valid)
+            with m.If(self.prod_valid):
+                m.d.sync += [self.o.payload[k].eq(sat8(rshr(prod[k], prod_n))) for k in range(self.lanes)]
         return m
 
 

@@ -4,9 +4,11 @@ Input `i`: the row's kept scores S[t, s] (`score`, `last` on the row's final key
 order. Output `o`: one uint16 probability P[t, s] per input score, same order, `last` on the
 row's final one. Runtime inputs `sm_mult`, `sm_shift`, `sm_frac_bits` (F = 1..8).
 
-Phases per row (n kept keys): COLLECT (n cycles: store scores, track the maximum), EXP (n + 1:
-`d = max - S`, `u = rshr(d * sm_mult, sm_shift)`, `E = LUT[f] >> p` stored, `T += E`), DIV
-(`R = floor(2^32 / T)`, restoring, 18 cycles), OUT (n: `P = min((E * R) >> 16, 65535)`).
+Phases per row (n kept keys): COLLECT (n cycles: store scores, track the maximum), EXP (n + 3:
+a three-stage pipeline behind the score buffer's read, `d = max - S` registered, `u = rshr(d *
+sm_mult, sm_shift)` registered, then `E = LUT[f] >> p` stored and `T += E`), DIV (`R = floor(2^32
+/ T)`, restoring, 18 cycles), OUT (n: `P = min((E * R) >> 16, 65535)`). In one cycle, subtract,
+multiply, shift, table and sum took 15.0 ns at OSU 0.18 um; each stage now holds a part of it.
 
 One LUT serves every F: `LUT_F[f] = LUT_8[f << (8 - F)]` exactly, since f / 2^F and
 (f << (8-F)) / 2^8 are the same dyadic number, so the ROM holds `LUT_8` (256 x 16 bits).
@@ -64,12 +66,14 @@ def prob_beat(mark_max=False):
 
 
 class SoftmaxExp(wiring.Component):
-    """`E = LUT[f] >> p` (0 when p >= 16) for a distance `d >= 0` below the row maximum
-    (combinational, the LUT is an asynchronous-read ROM)."""
+    """`E = LUT[f] >> p` (0 when p >= 16) for a distance `d >= 0` below the row maximum (the LUT
+    is an asynchronous-read ROM). Combinational, or with `registered` a one-cycle pipeline: `u`
+    is registered every cycle (no enable), so `e` follows `d` one cycle later."""
 
-    def __init__(self, *, d_width):
+    def __init__(self, *, d_width, registered=False):
         require_int("d_width", d_width)
         self.d_width = d_width
+        self.registered = bool(registered)
         super().__init__({
             "d": In(unsigned(d_width)),
             **scale_ports(),
@@ -81,7 +85,7 @@ class SoftmaxExp(wiring.Component):
         m.submodules.lut = lut = Memory(shape=unsigned(16), depth=1 << SM_LUT_BITS, init=sm_lut_init())
         rd = lut.read_port(domain="comb")
         u = Signal(self.d_width + SM_MULT_WIDTH)
-        m.d.comb += u.eq(rshr(self.d * self.sm_mult, self.sm_shift))
+        m.d["sync" if self.registered else "comb"] += u.eq(rshr(self.d * self.sm_mult, self.sm_shift))
         p = Signal(len(u))
         f = Signal(SM_LUT_BITS)
         frac = self.sm_frac_bits
@@ -115,13 +119,17 @@ class Softmax(wiring.Component):
         m.submodules.exps = exps = Memory(shape=unsigned(16 + self.mark_max), depth=self.max_len, init=[])
         s_wr, s_rd = scores.write_port(), scores.read_port()
         e_wr, e_rd = exps.write_port(), exps.read_port()
-        m.submodules.exp = exp = SoftmaxExp(d_width=self.score_width + 1)
+        m.submodules.exp = exp = SoftmaxExp(d_width=self.score_width + 1, registered=True)
         m.d.comb += [getattr(exp, name).eq(getattr(self, name)) for name in scale_ports()]
 
         count = Signal(self.idx_width + 1)     # scores in the row
         idx = Signal(self.idx_width + 1)       # read pointer
         pend = Signal()                        # a read issued last cycle (EXP)
         pidx = Signal(self.idx_width)
+        a_v, b_v = Signal(), Signal()          # EXP pipeline stages hold a score (a: d, b: u)
+        a_idx, b_idx = Signal(self.idx_width), Signal(self.idx_width)
+        a_d = Signal(self.score_width + 1)     # max - S >= 0
+        a_top, b_top = Signal(), Signal()      # S equals the row maximum (mark_max)
         mx = Signal(signed(self.score_width))
         total = Signal(self.sum_width)         # T
         rem = Signal(self.sum_width + 1)
@@ -137,20 +145,24 @@ class Softmax(wiring.Component):
                     with m.If((count == 0) | (self.i.payload.score > mx)):
                         m.d.sync += mx.eq(self.i.payload.score)
                     with m.If(self.i.payload.last):
-                        m.d.sync += [idx.eq(0), pend.eq(0), total.eq(0)]
+                        m.d.sync += [idx.eq(0), pend.eq(0), a_v.eq(0), b_v.eq(0), total.eq(0)]
                         m.next = "EXP"
             with m.State("EXP"):
-                m.d.comb += [s_rd.addr.eq(idx), exp.d.eq(mx - s_rd.data),
-                             e_wr.addr.eq(pidx), e_wr.data.eq(exp.e), e_wr.en.eq(pend)]
+                # read (idx) -> stage a: d = max - S (a_*) -> stage b: u in `exp` (b_*) -> E stored, T += E
+                m.d.comb += [s_rd.addr.eq(idx), exp.d.eq(a_d),
+                             e_wr.addr.eq(b_idx), e_wr.data.eq(exp.e), e_wr.en.eq(b_v)]
                 if self.mark_max:
-                    m.d.comb += e_wr.data[16].eq(s_rd.data == mx)
-                m.d.sync += [pend.eq(idx < count), pidx.eq(idx)]
+                    m.d.comb += e_wr.data[16].eq(b_top)
+                m.d.sync += [pend.eq(idx < count), pidx.eq(idx),
+                             a_v.eq(pend), a_idx.eq(pidx), a_d.eq(mx - s_rd.data), a_top.eq(s_rd.data == mx),
+                             b_v.eq(a_v), b_idx.eq(a_idx), b_top.eq(a_top)]
                 with m.If(idx < count):
                     m.d.sync += idx.eq(idx + 1)
-                with m.If(pend):
+                with m.If(b_v):
                     m.d.sync += total.eq(total + exp.e)
-                    with m.If(pidx == count - 1):
-                        m.d.sync += [rem.eq(1 << (32 - SM_RECIP_BITS)), step.eq(0), recip.eq(0)]
+                    with m.If(b_idx == count - 1):
+                        m.d.sync += [rem.eq(1 << (32 - SM_RECIP_BITS)), step.eq(0), recip.eq(0),
+                                     a_v.eq(0), b_v.eq(0)]
                         m.next = "DIV"
             with m.State("DIV"):
                 shifted = rem << 1

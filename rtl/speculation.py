@@ -53,7 +53,6 @@ from .lapa_predictor import LapaPredictor, lapa_config_layout
 from .param_regs import param_layout
 from .predictor_slot import PREDICTOR_INPUTS, hat_layout
 from .projector import LOAD_PORTS, PERF_WIDTH, Projector, load_members, projector_config_layout
-from .registry import block
 
 __all__ = ["PERF_WIDTH", "PERF_FIELDS", "spec_config_layout", "hat_layout", "spec_shape", "SpeculationUnit"]
 
@@ -129,8 +128,3 @@ class SpeculationUnit(wiring.Component):
         m.d.comb += [perf[n].eq(pred.perf[n]) for n in PERF_FIELDS if n not in ("cycles", "pea_beats")]
         return m
 
-
-@block("speculation", unit="speculation")
-def _speculation(cfg):
-    """Speculation unit: PEA, RoPE, LOE, PEB/MRSA and DDF of one head."""
-    return SpeculationUnit(cfg)

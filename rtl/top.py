@@ -1,16 +1,19 @@
-"""LAPA top level: speculation unit -> mask in memory -> data fetcher -> execution unit, one controller.
+"""LAPA top level: predictor slot -> mask in memory -> data fetcher -> execution unit, one controller.
 
 Ports: `axil` (AXI4-Lite slave, the register map of `rtl.regmap`), `axi` (AXI4 master, 64-bit
 data, 32-bit byte addresses, the job's buffers of `lapa.memlayout`), `irq` (level:
 CTRL.irq_enable & STATUS.done).
 
 A job (CTRL.start) is checked (`rtl.config_check`: a refused job ends at once with STATUS.error
-and the ERROR code), then the controller runs, for every KV head g (its query heads h in order):
+and the ERROR code; a job whose PREDICTOR is not the generated predictor is refused with
+PREDICTOR), then the controller runs, for every KV head g (its query heads h in order):
 1. RoPE table rows into both units' tables (once per job, when `rope` = 1).
-2. Per query head: its LO-coded wq (and, for the group's first head, wk) into the speculation
-   unit's weight buffer, then the x rows; the unit predicts the head's mask, whose kept-key lists
-   are packed to bit rows and written to MASK_ADDR. The unit's key_needed list goes straight
-   to the execution unit (only needed K/V rows are ever projected).
+2. Per query head: the predictor in the slot (`rtl.predictors`, `HardwareConfig.predictor`)
+   predicts the head's mask, whose kept-key lists are packed to bit rows and written to
+   MASK_ADDR; its key_needed list goes straight to the execution unit (only needed K/V rows are
+   ever projected). LAPA's speculation unit first takes the head's LO-coded wq (and, for the
+   group's first head, wk) into its weight buffer, then the x rows; `dense` reads nothing (C_1,
+   every key needed).
 3. Once the group's mask rows are in memory (write responses counted), per query head the wq
    tiles and the head's mask rows (read back on demand, unpacked to kept-key lists) go to the
    execution unit, which writes `o` rows to OUT_ADDR.
@@ -19,7 +22,8 @@ speculation unit predicts group g + 1 while the execution unit computes group g,
 by the data between them (the execution unit takes `needed` in its LOAD/KV phases).
 With CTRL.trace, q_hat/k_hat, q/k/v rows, key_needed and the kept probabilities are written too.
 
-Components (this module only composes them): `rtl.job_control.JobControl` (start / done / ERROR,
+Components (this module only composes them): the predictor block and its `PredictorSlot`
+(`rtl.predictors.plug_predictor`), `rtl.job_control.JobControl` (start / done / ERROR,
 outside the core a bus fault resets), `rtl.job_sequencer.JobSequencer` (the job and the two
 sides' state machines, multi-row read commands), `rtl.fetch_scheduler.FetchScheduler` (a row
 generator per side, credit checks, a round-robin `rtl.common.stream_arbiter.StreamArbiter`) in
@@ -61,8 +65,9 @@ from .regbank import RegisterBank, bank_layout
 from .regmap import COUNTER_BITS, pairs_bits, register_map
 from .registry import block
 from .resize import StreamResize, word_layout
+from .predictor_slot import PREDICTOR_INPUTS
+from .predictors import PROJECTS, plug_predictor
 from .results import RESULT_BUFFERS, ResultWriter
-from .speculation import SpeculationUnit
 
 __all__ = ["BUS_BITS", "ADDR_WIDTH", "LapaTop"]
 
@@ -93,22 +98,24 @@ class LapaTop(wiring.Component):
         wiring.connect(top, wiring.flipped(self.axil), bank.axil)
         regs, status = bank.config, bank.status
         top.submodules.check = check = ConfigCheck(bank_layout(self.regs, "rw"), max_seq_len=L,
-                                                   n_heads=H, max_rounds=hw.max_rounds)
+                                                   n_heads=H, max_rounds=hw.max_rounds, predictor=hw.predictor)
         top.d.comb += check.config.eq(regs)
         top.submodules.guard = guard = AXIGuard(addr_width=ADDR_WIDTH, data_width=BUS_BITS)
         wiring.connect(top, wiring.flipped(self.axi), guard.bus)
         top.d.comb += guard.limit.eq(regs.watchdog)
         top.submodules.control = ctl = JobControl()
         top.submodules.core = ResetInserter(ctl.flush)(m)
-        m.submodules.spec = spec = SpeculationUnit(self.cfg)
+        spec, slot = plug_predictor(m, self.cfg)     # m.submodules.spec
+        projects = hw.predictor in PROJECTS          # it reads x, LO weights, the RoPE table
         m.submodules.exec = ex = ExecutionUnit(self.cfg)
         m.submodules.fetcher = fetcher = DataFetcher(n_dest=N_DEST, addr_width=ADDR_WIDTH, data_width=BUS_BITS)
         m.submodules.results = wr = ResultWriter(hw, addr_width=ADDR_WIDTH, data_width=BUS_BITS)
         join_read_write(m, wiring.flipped(guard.core), fetcher.axi, wr.axi)
         m.submodules.sequencer = seq = JobSequencer(hw, self.regs, addr_width=ADDR_WIDTH,
-                                                    mask_rows_width=wr.mask_rows.shape())
+                                                    mask_rows_width=wr.mask_rows.shape(), projects=projects)
         # credit FIFOs (x rows, mask rows: a row is requested only when its FIFO holds all of it)
-        credits = {F_SPEC_X: 2 * D // BUS_BYTES, F_MASK: 2 * (L // BUS_BITS + 1)}
+        credits = {F_SPEC_X: 2 * D // BUS_BYTES} if projects else {}
+        credits[F_MASK] = 2 * (L // BUS_BITS + 1)
         m.submodules.fetch_sched = sched = FetchScheduler(
             n_sides=2, n_dest=N_DEST, credits=credits, max_rows=fetch_limits(hw)[0], max_words=fetch_limits(hw)[1],
             addr_width=ADDR_WIDTH, data_width=BUS_BITS)
@@ -129,17 +136,21 @@ class LapaTop(wiring.Component):
                        status.status.error.eq(ctl.error != 0), status.status.bus_pending.eq(guard.dead),
                        status.error.eq(ctl.error), status.fault_addr.eq(guard.fault_addr),
                        self.irq.eq(ctl.done & regs.ctrl.irq_enable)]
-        m.d.comb += [seq.regs.eq(regs), seq.go.eq(ctl.go), seq.spec_busy.eq(spec.busy), seq.exec_busy.eq(ex.busy),
-                     seq.exec_wq_ready.eq(ex.wq.ready), spec.start.eq(seq.spec_start),
+        m.d.comb += [seq.regs.eq(regs), seq.go.eq(ctl.go), seq.spec_busy.eq(slot.busy), seq.exec_busy.eq(ex.busy),
+                     seq.exec_wq_ready.eq(ex.wq.ready), slot.start.eq(seq.spec_start),
                      seq.mask_rows.eq(wr.mask_rows), seq.quiet.eq(wr.quiet), seq.exec_quiet.eq(wr.exec_quiet),
                      wr.start.eq(seq.wr_start), wr.next_group.eq(seq.next_group)]
 
         # ---- Runtime configuration of the units
         # (the SPEC parameters from the table of lapa.fields, checked not to truncate)
-        sc = spec.config
-        m.d.comb += [sc.seq_len.eq(seq_len), sc.project_k.eq(seq.project_k), sc.last_head.eq(seq.last_head),
-                     feed(sc.n_rounds, job.round_bits.n_rounds, "speculation.n_rounds"), sc.trace.eq(trace)]
-        m.d.comb += feed_params(sc, job, "speculation", hw.max_rounds)
+        sj = slot.job
+        m.d.comb += [sj.seq_len.eq(seq_len), sj.causal.eq(job.causal), sj.first_head.eq(seq.project_k),
+                     sj.last_head.eq(seq.last_head), sj.trace.eq(trace)]
+        m.d.comb += [getattr(slot, name).valid.eq(0) for name in PREDICTOR_INPUTS]   # lapa, dense: none
+        if projects:
+            sc = spec.config
+            m.d.comb += feed(sc.n_rounds, job.round_bits.n_rounds, "speculation.n_rounds")
+            m.d.comb += feed_params(sc, job, "speculation", hw.max_rounds, exclude=("causal",))
         ec = ex.config
         m.d.comb += [ec.seq_len.eq(seq_len), ec.n_q_heads.eq(seq.grp)]
         m.d.comb += feed_params(ec, job, "execution", hw.max_rounds)
@@ -160,18 +171,21 @@ class LapaTop(wiring.Component):
                 wiring.connect(m, words, conv.i)
             return conv.o
 
-        # x bytes to the speculation unit
-        sx = resized(F_SPEC_X, 8)
-        m.d.comb += [spec.x.valid.eq(sx.valid), spec.x.payload.eq(sx.payload.data), sx.ready.eq(spec.x.ready)]
-        # LO codes (a byte each) into the speculation unit's weight buffer
-        sw = resized(F_SPEC_W, 8 * hw.pea_lanes)
-        m.d.comb += [sw.ready.eq(1), spec.w_en.eq(sw.valid), spec.w_addr.eq(seq.w_addr), seq.w_valid.eq(sw.valid)]
-        for lane in range(hw.pea_lanes):
-            m.d.comb += spec.w_data[lane].as_value().eq(sw.payload.data[8 * lane:8 * lane + 6])
-        # RoPE table rows into both units
+        if projects:
+            # x bytes to the speculation unit
+            sx = resized(F_SPEC_X, 8)
+            m.d.comb += [spec.x.valid.eq(sx.valid), spec.x.payload.eq(sx.payload.data), sx.ready.eq(spec.x.ready)]
+            # LO codes (a byte each) into the speculation unit's weight buffer
+            sw = resized(F_SPEC_W, 8 * hw.pea_lanes)
+            m.d.comb += [sw.ready.eq(1), spec.w_en.eq(sw.valid), spec.w_addr.eq(seq.w_addr), seq.w_valid.eq(sw.valid)]
+            for lane in range(hw.pea_lanes):
+                m.d.comb += spec.w_data[lane].as_value().eq(sw.payload.data[8 * lane:8 * lane + 6])
+        else:   # never fetched (the sequencer issues no x / LO weight reads for this predictor)
+            m.d.comb += [fetcher.dest[F_SPEC_X].ready.eq(1), fetcher.dest[F_SPEC_W].ready.eq(1)]
+        # RoPE table rows into both units (the execution unit only, when the predictor does not project)
         rope = resized(F_ROPE, 16 * dh)
         m.d.comb += [rope.ready.eq(1), seq.rope_valid.eq(rope.valid)]
-        for unit in (spec, ex):
+        for unit in (spec, ex) if projects else (ex,):
             m.d.comb += [unit.rope_w_en.eq(rope.valid), unit.rope_w_addr.eq(seq.rope_addr),
                          unit.rope_w_data.eq(rope.payload.data)]
         # x chunks and weight tiles to the execution unit
@@ -187,7 +201,7 @@ class LapaTop(wiring.Component):
 
         # ---- Writes: every result row through the result writer
         for name in ("kept", "needed", "hat"):
-            wiring.connect(m, getattr(spec, name), getattr(wr, name))
+            wiring.connect(m, getattr(slot, name), getattr(wr, name))
         for name in ("proj", "probs", "o"):
             wiring.connect(m, getattr(ex, name), getattr(wr, name))
         wiring.connect(m, wr.needed_out, ex.needed)
@@ -202,7 +216,7 @@ class LapaTop(wiring.Component):
             top.d.sync += [v.eq(0) for v in cycles.values()]
         with top.Elif(ctl.busy):
             top.d.sync += cycles["cycles_total"].eq(cycles["cycles_total"] + 1)
-            with top.If(spec.busy):
+            with top.If(slot.busy):
                 top.d.sync += cycles["cycles_spec"].eq(cycles["cycles_spec"] + 1)
             with top.If(ex.busy):
                 top.d.sync += cycles["cycles_exec"].eq(cycles["cycles_exec"] + 1)

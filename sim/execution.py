@@ -34,13 +34,13 @@ def model_cycles(hw, L, G, K, rows):
     full-rate case (asserted in `run_case`)."""
     IC, JT, QC, AC = exec_shape(hw)
     proj = JT * IC
-    clock = max(L, JT) * IC + K * (2 * proj + 11)
+    clock = max(L, JT) * IC + K * (2 * proj + 13)
     av_free = 0
     for head in rows:
         clock += proj + 1
         for n in head:
-            clock = max(clock + proj + 27 + (QC + 2) * n, av_free)  # front stage, then hand-off
-            av_free = clock + AC * n + 4
+            clock = max(clock + proj + 30 + (QC + 2) * n, av_free)  # front stage, then hand-off
+            av_free = clock + AC * n + 5
             clock += 1
     return max(clock, av_free) + 1
 

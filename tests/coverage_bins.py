@@ -20,6 +20,7 @@ from golden.pea import aloc_weights, pea_accumulate
 __all__ = ["BINS", "job_bins", "require", "hits", "table", "write_json"]
 
 E2E, STALLS, FAULTS = "test_top_end_to_end", "test_top_backpressure_and_reset", "test_top_bus_faults"
+DENSE = "test_top_dense_end_to_end"
 REQUANTS = ("q_hat", "k_hat", "q", "k", "v", "o")
 
 BINS = {
@@ -41,7 +42,8 @@ BINS = {
        for n in REQUANTS for d in ("hi", "lo")},
     "prob_max": ("a kept probability clips at 65535", E2E),
     "prob_zero": ("a kept key's probability is 0 (E underflows)", E2E),
-    "predictor_lapa": ("predictor = lapa (the only one the RTL builds)", E2E),
+    "predictor_lapa": ("predictor = lapa (HardwareConfig.predictor lapa)", E2E),
+    "predictor_dense": ("predictor = dense (the dense predictor in the slot)", DENSE),
     "stall_none": ("no AXI stalls", FAULTS),
     "stall_all": ("random stalls on every AXI channel", STALLS),
     "stall_read": ("read address and data stall", FAULTS),

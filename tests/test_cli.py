@@ -10,7 +10,7 @@ import pytest
 from golden.model import run_layer
 from lapa.cli import main
 from golden.accounting import WORK_KEYS
-from lapa.config import PREDICTORS
+from lapa.config import PREDICTORS, ConfigError
 from lapa.vectors import LO_PATH_KEYS, load_vectors
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -170,6 +170,29 @@ def test_rtl_backend_refuses_a_baseline_it_does_not_build(predictor_files, tmp_p
     out = tmp_path / "o.npz"
     assert main(["run", "--backend", "rtl", str(predictor_files["sanger"]), str(out)]) == 2
     assert "predictor = 'sanger'" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.parametrize("command", [["verilog", "out"], ["synth"], ["run", "--backend", "rtl", "i.npz", "o.npz"]])
+def test_predictor_option_sets_the_generated_predictor(command):
+    """`--predictor` on verilog / synth / run: HardwareConfig.predictor (verilog and synth: the
+    job's too, one option); a predictor the generator does not build is refused naming it."""
+    from lapa.cli import build_parser
+    from lapa.cliargs import config_from_args
+
+    args = build_parser().parse_args([*command, "--predictor", "lapa", "--d-model", "64"])
+    assert args.predictor == "lapa"
+    if command[0] != "run":
+        cfg = config_from_args(args)
+        assert cfg.hw.predictor == cfg.arith.predictor == "lapa"
+        bad = build_parser().parse_args([*command, "--predictor", "topk"])
+        with pytest.raises(ConfigError, match="^predictor = 'topk': the generator builds"):
+            config_from_args(bad)
+
+
+def test_bench_predictor_option(capsys):
+    assert main(["bench", "rtl", "--predictor", "sanger", "--lengths", "8", "--d-model", "32",
+                 "--head-dim", "16", "--n-heads", "1", "--n-kv-heads", "1"]) == 2
+    assert "predictor = 'sanger'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("content", [b"", b"not a zip file at all"])

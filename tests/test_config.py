@@ -56,6 +56,20 @@ def test_hardware_out_of_range_names_parameter(name, value):
     assert str(err.value).startswith(name)
 
 
+def test_hardware_predictor_validated_and_in_the_one_config():
+    """`HardwareConfig.predictor`: a SPEC 8 name the generator builds; part of the frozen config
+    (equality, the dict round trip the testbenches get)."""
+    assert HardwareConfig().predictor == "lapa"
+    with pytest.raises(ConfigError, match=r"^predictor = 'spatten': must be one of 'lapa'"):
+        HardwareConfig(predictor="spatten")
+    with pytest.raises(ConfigError, match=r"^predictor = 'sanger': the generator builds"):
+        HardwareConfig(predictor="sanger")
+    cfg = LapaConfig(hw=HardwareConfig(d_model=32))
+    assert config_to_dict(cfg)["hw"]["predictor"] == "lapa"
+    assert config_from_dict(config_to_dict(cfg)) == cfg
+    assert config_from_dict({"hw": {"d_model": 32}}) == cfg   # a record from before the field
+
+
 def test_heads_must_group():
     with pytest.raises(ConfigError, match="n_heads = 9: must be a multiple of n_kv_heads = 2"):
         HardwareConfig(n_heads=9, n_kv_heads=2)

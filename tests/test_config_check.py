@@ -41,6 +41,8 @@ def reference(v):
     except ConfigError as exc:
         name = str(exc).split(" ")[0].split("[")[0]
         return CODE_OF_PARAM[name]
+    if v["predictor"] != 0:   # lapa, the predictor of HW
+        return "PREDICTOR"
     return "NONE"
 
 
@@ -48,7 +50,8 @@ def random_values(rng, break_one):
     v = {"seq_len": rng.randint(1, 64), "n_heads": 6, "n_kv_heads": rng.choice([1, 2, 3, 6]),
          "n_rounds": 2, "b1": 4, "b2": 4, "b3": 0, "b4": 0, "eta_frac_bits": rng.randint(1, 8),
          "rope": rng.randint(0, 1), "rope_base": rng.randint(1, 2**20), "pos0": rng.randint(0, 2**16),
-         "sm_mult": rng.randint(1, 65535), "sm_shift": rng.randint(0, 47), "sm_frac_bits": rng.randint(1, 8)}
+         "sm_mult": rng.randint(1, 65535), "sm_shift": rng.randint(0, 47), "sm_frac_bits": rng.randint(1, 8),
+         "predictor": 0}
     for t in "qkvo":
         v[f"m_{t}"] = rng.randint(1, 65535)
         v[f"n_{t}"] = rng.randint(0, 47)
@@ -69,6 +72,7 @@ def random_values(rng, break_one):
         lambda: v.update(rope=1, rope_base=rng.choice([0, 2**20 + 1])),
         lambda: v.update(rope=1, pos0=rng.randint(2**16 + 1, 2**17 - 1)),
         lambda: v.update(rope=0, rope_base=0, pos0=2**17 - 1),  # ignored without rope
+        lambda: v.update(predictor=rng.randint(1, 7)),           # another predictor, or no predictor
     ]
     if break_one:
         rng.choice(breakers)()
@@ -95,7 +99,7 @@ def test_config_check_matches_software_model():
                 ctx.set(getattr(c.round_bits, f"b{r + 1}"), v[f"b{r + 1}"])
                 ctx.set(getattr(c, f"round_eta{r + 1}"), v[f"eta{r + 1}"])
             for k in ("eta_frac_bits", "rope", "rope_base", "pos0", "sm_mult", "sm_shift",
-                      "sm_frac_bits", "m_q", "n_q", "m_k", "n_k", "m_v", "n_v", "m_o", "n_o"):
+                      "sm_frac_bits", "m_q", "n_q", "m_k", "n_k", "m_v", "n_v", "m_o", "n_o", "predictor"):
                 ctx.set(getattr(c, k), v[k])
             want = reference(v)
             seen.add(want)
@@ -104,3 +108,44 @@ def test_config_check_matches_software_model():
     sim.add_testbench(bench)
     sim.run()
     assert seen == {"NONE", *CONFIG_CODES}, seen
+
+
+def test_config_check_refuses_another_predictor_than_the_generated_one():
+    """PREDICTOR: every register value but the generated predictor's index is refused, under
+    the named code, for each predictor the generator builds; the host names the code."""
+    import pytest
+
+    from host.job import STATUS_ERROR, check_status
+    from lapa.config import BUILT_PREDICTORS
+    from lapa.errors import UserError
+    from lapa.fields import param
+    from rtl.regmap import regmap_c_header
+
+    p = param("predictor")
+    for name in BUILT_PREDICTORS:
+        hw = HW.replace(predictor=name)
+        regs = register_map(hw)
+        limits = {r.name: r for r in regs}["HW_LIMITS"]
+        assert limits.fields[-1].name == "predictor" and limits.fields[-1].reset == p.encode(name)
+        dut = ConfigCheck(bank_layout(regs, "rw"), max_seq_len=hw.max_seq_len, n_heads=hw.n_heads,
+                          max_rounds=hw.max_rounds, predictor=name)
+
+        async def bench(ctx):
+            for reg in (r for r in regs if r.access == "rw"):   # every register at its reset value
+                for f in reg.fields:
+                    view = dut.config[reg.name.lower()]
+                    view = view if len(reg.fields) == 1 else view[f.name]
+                    ctx.set(view, f.reset)
+            for raw in range(1 << p.width):
+                ctx.set(dut.config.predictor, raw)
+                want = "NONE" if raw == p.encode(name) else "PREDICTOR"
+                assert ctx.get(dut.error) == ERROR_CODES[want], (name, raw)
+
+        sim = Simulator(dut)
+        sim.add_testbench(bench)
+        sim.run()
+    header = regmap_c_header(register_map(HW))
+    assert f"#define LAPA_ERR_PREDICTOR {ERROR_CODES['PREDICTOR']}u" in header
+    assert "LAPA_PREDICTOR_OFFSET" in header and "LAPA_HW_LIMITS_PREDICTOR_SHIFT 29u" in header
+    with pytest.raises(UserError, match=r"refused the job: ERROR = 10 \(PREDICTOR\): PREDICTOR .* not the predictor generated"):
+        check_status(STATUS_ERROR, ERROR_CODES["PREDICTOR"])

@@ -118,16 +118,52 @@ def test_top_backpressure_and_reset(simulator):
                            for n, ((out, counters), inputs) in enumerate(zip(results, jobs))])
 
 
+DENSE_CFG = LapaConfig(hw=HW.replace(predictor="dense"))
+
+
+def dense_cases():
+    """SPEC 8 dense jobs (M = C_1, every key needed) for the dense design."""
+    return [layer(32, 9, 3, 41, predictor="dense", rope=True),             # maximum length, GQA, RoPE
+            layer(1, 1, 1, 42, predictor="dense"),                          # one token
+            layer(7, 4, 4, 43, predictor="dense", causal=False, pos0=3, rope=True),  # MHA, not causal
+            layer(13, 4, 2, 44, predictor="dense"),
+            layer(20, 2, 1, 45, predictor="dense", causal=False)]
+
+
+def test_top_dense_end_to_end(simulator):
+    """The dense predictor in the slot (no prediction hardware) on one build: every output and
+    counter of every job against golden's SPEC 8 dense, with random stalls on every AXI channel."""
+    jobs = dense_cases()
+    results = run_rtl_jobs(jobs, DENSE_CFG, simulator=simulator, pause=0.3)
+    bins = []
+    for n, ((out, counters), inputs) in enumerate(zip(results, jobs)):
+        bins.append(check(inputs, out, counters, f"dense job {n}"))
+        assert counters["pairs_round1"] == int(out["mask"].sum()), f"dense job {n}: PAIRS_ROUND1 = nnz(C_1)"
+        assert not np.any(out["q_hat"]) and not np.any(out["k_hat"]), f"dense job {n}: hats reported as 0"
+    coverage_bins.require("test_top_dense_end_to_end", bins)
+
+
 @pytest.mark.parametrize("writes,code", [({"SEQ_LEN": 33}, "SEQ_LEN"), ({"HEADS": 9 | (2 << 9)}, "HEADS"),
-                                         ({"ROUND_BITS": 2 | (4 << 3) | (3 << 7)}, "ROUND_BITS")])
+                                         ({"ROUND_BITS": 2 | (4 << 3) | (3 << 7)}, "ROUND_BITS"),
+                                         ({"PREDICTOR": 5}, "PREDICTOR")])
 def test_top_error_register(writes, code):
     """Registers the hardware cannot run: the job ends at once with STATUS.error and the code."""
     with pytest.raises(UserError, match=f"ERROR = {ERROR_CODES[code]} \\({code}\\)"):
         run_rtl_jobs([layer(8, 1, 1, 21)], CFG, overrides=writes)
 
 
-def test_top_lint_clean():
-    name, text = top_verilog(CFG)
+@pytest.mark.parametrize("cfg,predictor", [(CFG, "dense"), (DENSE_CFG, "lapa")], ids=["lapa_hw", "dense_hw"])
+def test_top_refuses_a_job_for_another_predictor(cfg, predictor):
+    """A vector file of another SPEC 8 predictor than the one generated: the host programs its
+    PREDICTOR register and the hardware refuses the job at start (ERROR PREDICTOR)."""
+    code = ERROR_CODES["PREDICTOR"]
+    with pytest.raises(UserError, match=f"ERROR = {code} \\(PREDICTOR\\)"):
+        run_rtl_jobs([layer(8, 1, 1, 22, predictor=predictor)], cfg)
+
+
+@pytest.mark.parametrize("cfg", [CFG, DENSE_CFG], ids=["lapa", "dense"])
+def test_top_lint_clean(cfg):
+    name, text = top_verilog(cfg)
     assert lint_verilog(text, name) == []
 
 
@@ -166,6 +202,28 @@ def test_cli_rtl_backend_matches_golden(tmp_path, capsys):
     out = tmp_path / "never.npz"
     assert main(["run", "--backend", "rtl", str(vec), str(out), "--max-seq-len", "8"]) == 2
     assert "--max-seq-len 8: the layer has L = 12 tokens" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_cli_rtl_backend_dense_matches_golden(tmp_path, capsys):
+    """`build.py run --backend rtl` on a SPEC 8 dense file generates the dense design (the file's
+    predictor; C++ harness) and gives golden's outputs bit for bit; `--predictor lapa` on the
+    same file generates LAPA, whose hardware refuses the job by name (exit 2, no output)."""
+    from lapa.cli import main
+
+    vec = tmp_path / "dense.npz"
+    assert main(["example", str(vec), "--seq-len", "12", "--d-model", "32", "--head-dim", "16",
+                 "--n-heads", "9", "--n-kv-heads", "3", "--rope", "1", "--seed", "5", "--predictor", "dense"]) == 0
+    assert main(["run", "--backend", "golden", str(vec), str(tmp_path / "g.npz")]) == 0
+    assert main(["run", "--backend", "rtl", str(vec), str(tmp_path / "r.npz"), *_hw_options(HW)]) == 0
+    with np.load(tmp_path / "g.npz") as g, np.load(tmp_path / "r.npz") as r:
+        for name in OUTPUTS + ("exec_macs", "dense_macs", "pred_shift_adds"):
+            assert r[name].dtype == g[name].dtype and np.array_equal(r[name], g[name]), name
+        assert int(r["pairs_round1"]) == int(g["mask"].sum()) and int(r["kv_rows"]) == 3 * 12
+    capsys.readouterr()
+    out = tmp_path / "never.npz"
+    assert main(["run", "--backend", "rtl", str(vec), str(out), *_hw_options(HW), "--predictor", "lapa"]) == 2
+    assert f"ERROR = {ERROR_CODES['PREDICTOR']} (PREDICTOR)" in capsys.readouterr().err
     assert not out.exists()
 
 

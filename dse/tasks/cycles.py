@@ -13,6 +13,8 @@ import numpy as np
 
 from lapa.config import HardwareConfig
 
+from ..params import HW_KEYS
+
 __all__ = ["run"]
 
 SPEC6_OUTPUTS = ("q_hat", "k_hat", "q", "k", "v", "mask", "key_needed", "probs", "o")
@@ -24,11 +26,11 @@ def run(params):
 
     from .layer import example_inputs, layer_counts
 
-    hw = HardwareConfig(**{f.name: params[f.name] for f in dataclasses.fields(HardwareConfig)})
+    hw = HardwareConfig(**{k: params[k] for k in HW_KEYS})
     inputs = example_inputs(params)
     if params.get("backend", "rtl") == "model":
         return _model(inputs, hw)
-    given = tuple(f.name for f in dataclasses.fields(HardwareConfig))   # the point's shape, not a fit
+    given = tuple(f.name for f in dataclasses.fields(HardwareConfig))   # the point's shape (lapa), not a fit
     out = run_backend("rtl", inputs, hw=hw, given=given, progress=False)
     rec = layer_counts(inputs, out)
     gold = run_backend("golden", inputs)

@@ -27,6 +27,7 @@ import os
 from lapa.config import HardwareConfig
 
 from ..codeversion import ROOT
+from ..params import HW_KEYS
 
 __all__ = ["run", "prepare", "applies", "SMALL_TABLE"]
 
@@ -43,7 +44,7 @@ def applies(params):
 
 
 def _hw(params):
-    return HardwareConfig(**{f.name: params[f.name] for f in dataclasses.fields(HardwareConfig)})
+    return HardwareConfig(**{k: params[k] for k in HW_KEYS})
 
 
 def _sha(path):
@@ -62,7 +63,8 @@ def _cached_table(hw):
                 t = json.load(f)
         except (OSError, ValueError):
             continue
-        if t.get("schema") == "lapa-energy/1" and t.get("config", {}).get("hw") == want:
+        got = t.get("config", {}).get("hw")   # a table from before HardwareConfig.predictor: lapa
+        if t.get("schema") == "lapa-energy/1" and isinstance(got, dict) and {"predictor": "lapa", **got} == want:
             return path
     return None
 

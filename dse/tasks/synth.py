@@ -24,6 +24,7 @@ import tempfile
 from lapa.config import HardwareConfig, LapaConfig
 
 from ..codeversion import ROOT, code_version
+from ..params import HW_KEYS
 
 __all__ = ["run", "BLOCK_CACHE"]
 
@@ -80,8 +81,7 @@ def run(params):
     from flows.flow import designs_for, select_blocks, share, unit_totals
     from flows.tools import DEFAULT_LIBERTY, check_liberty
 
-    cfg = LapaConfig(hw=HardwareConfig(**{f.name: params[f.name]
-                                          for f in dataclasses.fields(HardwareConfig)}))
+    cfg = LapaConfig(hw=HardwareConfig(**{k: params[k] for k in HW_KEYS}))
     liberty = check_liberty(params["liberty"] or DEFAULT_LIBERTY)
     designs = designs_for(select_blocks(params["block"]), cfg)
     entries, cached = _blocks(designs, cfg, liberty, params["clock_ns"], params["sram_min_bits"])

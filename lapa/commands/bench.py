@@ -3,13 +3,15 @@
 `golden`: seconds per head of the NumPy model. `rtl`: one layer (default SmolLM2-shaped: D = 576,
 dh = 64, H = 9, Hkv = 3) through the generated accelerator at each L: end-to-end cycles against
 the ideal of the configured PE counts, busy cycles per unit, memory stalls, wall time, and whether
-every output equals the golden model's.
+every output equals the golden model's. `--predictor NAME` (SPEC 8, default lapa): the layer's
+predictor and, for `rtl`, the predictor generated into the accelerator's predictor slot.
 """
 
 import platform
 import time
 
 from ..cliargs import LAYER_OPTIONS, check_layer_options, ordered_int_list
+from ..config import PREDICTORS
 from ..errors import UserError
 from ..report import check_output_file, markdown_table, write_json
 
@@ -20,14 +22,14 @@ def _bench_golden(args):
 
     rows, record = [], []
     for L in args.lengths or (512, 1024, 2048, 4096):
-        cal = example_layer(L, args.d_model, args.head_dim, 1, 1, seed=L)
+        cal = example_layer(L, args.d_model, args.head_dim, 1, 1, seed=L, predictor=args.predictor)
         times = []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
             out = run_layer(cal.x, cal.wq[0], cal.wk[0], cal.wv[0], cal.arith)
             times.append(time.perf_counter() - t0)
         best = min(times)
-        rec = {"seq_len": L, "d_model": args.d_model, "head_dim": args.head_dim,
+        rec = {"seq_len": L, "d_model": args.d_model, "head_dim": args.head_dim, "predictor": args.predictor,
                "seconds_per_head": best, "heads_per_second": 1.0 / best,
                "mask_density": float(out["mask"].sum() / out["round_candidates"][0][0])}
         record.append(rec)
@@ -48,9 +50,10 @@ def _bench_rtl(args):
 
     rows, record = [], []
     for L in args.lengths or (256,):
-        cal = example_layer(L, args.d_model, args.head_dim, args.heads, args.kv_heads, seed=L)
+        cal = example_layer(L, args.d_model, args.head_dim, args.heads, args.kv_heads, seed=L,
+                            predictor=args.predictor)
         inputs = LayerInputs(cal.x, cal.wq, cal.wk, cal.wv, cal.arith)
-        hw = hw_for_layer(inputs.shape)
+        hw = hw_for_layer(inputs.shape, predictor=args.predictor)
         print(f"  L={L}: generating, building and simulating (this takes minutes)", flush=True)
         t0 = time.perf_counter()
         out = run_rtl_layer(inputs)
@@ -62,8 +65,8 @@ def _bench_rtl(args):
                                    int(out["mask"].sum()), int(out["key_needed"].sum()))
         cycles = int(out["cycles"])
         rec = {"seq_len": L, "d_model": args.d_model, "head_dim": args.head_dim, "heads": args.heads,
-               "kv_heads": args.kv_heads, "hardware": {k: getattr(hw, k) for k in (
-                   "max_seq_len", "pea_lanes", "peb_lanes", "mac_rows", "mac_cols", "av_lanes")},
+               "kv_heads": args.kv_heads, "predictor": args.predictor, "hardware": {k: getattr(hw, k) for k in (
+                   "max_seq_len", "pea_lanes", "peb_lanes", "mac_rows", "mac_cols", "av_lanes", "predictor")},
                "cycles": cycles, "cycles_spec": int(out["cycles_spec"]), "cycles_exec": int(out["cycles_exec"]),
                "cycles_stall": int(out["cycles_stall"]), "ideal_spec": round(spec), "ideal_exec": round(execm),
                "ideal_overlapped": round(max(spec, execm)), "kv_rows": int(out["kv_rows"]),
@@ -93,6 +96,8 @@ def register(sub):
                    help="rtl: KV heads (default 3; --kv-heads is the old name)")
     p.add_argument("--d-model", type=int, default=576, help="D (default 576)")
     p.add_argument("--head-dim", type=int, default=64, help="dh (default 64)")
+    p.add_argument("--predictor", choices=PREDICTORS, default="lapa",
+                   help="SPEC 8 predictor of the layer (rtl: also the one generated; default lapa)")
     p.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
     p.add_argument("--json", default=None, help="record path (default reports/bench-TARGET.json)")
     p.set_defaults(func=run)
@@ -114,7 +119,7 @@ def _check(args, path):
         from host.job import hw_for_layer
 
         for L in args.lengths or (256,):
-            hw_for_layer((L, args.d_model, args.head_dim, args.heads, args.kv_heads))
+            hw_for_layer((L, args.d_model, args.head_dim, args.heads, args.kv_heads), predictor=args.predictor)
     if args.json is not None:   # the default reports/ folder is made when the record is written
         check_output_file(path, what="--json")
 

@@ -32,7 +32,7 @@ def register(sub):
     p.add_argument("--validate-seed", type=int, default=5)
     p.add_argument("--liberty", default=DEFAULT_LIBERTY)
     p.add_argument("--out", required=True)
-    add_config_args(p, arith=False)
+    add_config_args(p, arith=False, exclude=("predictor",))
     p.set_defaults(func=run)
 
 
@@ -50,7 +50,7 @@ def run(args):
 
     check_liberty(args.liberty)
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(HardwareConfig)
-             if getattr(args, f.name, None) is not None}
+             if f.name != "predictor" and getattr(args, f.name, None) is not None}
     cfg = LapaConfig(hw=HardwareConfig(**{**SMALL, **given}))
     hw = cfg.hw
     L = hw.max_seq_len if args.seq_len is None else args.seq_len

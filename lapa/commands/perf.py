@@ -33,7 +33,7 @@ def register(sub):
     p.add_argument("--json", metavar="FILE", default=None, help="write the record as JSON")
     p.add_argument("--sram", action="store_true",
                    help="also list the generated design's buffers and SRAM bits (elaborates it: seconds)")
-    add_config_args(p, arith=False)
+    add_config_args(p, arith=False, exclude=("predictor",))
     p.set_defaults(func=run)
 
 
@@ -78,7 +78,7 @@ def run(args):
     from perf import predict, profile_from_inputs
 
     hw_options = {f.name: getattr(args, f.name) for f in dataclasses.fields(HardwareConfig)
-                  if getattr(args, f.name) is not None}
+                  if f.name != "predictor" and getattr(args, f.name) is not None}
     hw = hw_for_layer(inputs.shape, overrides=hw_options)
     rec = predict(profile_from_inputs(inputs), hw)
     rec["hardware"] = dataclasses.asdict(hw)
