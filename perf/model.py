@@ -15,9 +15,12 @@ __all__ = ["MODEL_SOURCE", "MODEL_ERROR", "predict"]
 MODEL_SOURCE = ("perf cycle model (discrete-event model of the RTL's state machines, production job "
                 "CTRL.trace = 0, harness memory without stalls; validated against the C++ harness in "
                 "tests/test_perf.py)")
-# measured by tests/test_perf.py (small shape) and the default-shape comparison of the README
-MODEL_ERROR = ("within 1.1 % of the RTL's CYCLES_TOTAL on the 12 jobs of tests/test_perf.py (two "
-               "configurations), +0.58 % on the default configuration at L = 256")
+# measured by tests/test_perf.py against the C++ harness (worst |error| over every job there)
+MODEL_ERROR = ("within 0.53 % of the RTL's CYCLES_TOTAL on all 32 jobs of tests/test_perf.py: 7 of the "
+               "small configuration (worst +0.53 %), 5 of a second one (-0.20 %), 8 of the sweep shape at "
+               "L = 128 / 256 (PEA 8 / 16 x PEB 16 / 32, 6 + 2 bit rounds, margin 8 / 5: <= +0.09 %) and 12 "
+               "at L = 1024 (margin 8 / 6 / 5: <= +0.02 %); the default configuration not re-measured "
+               "since (+0.58 % at L = 256 before the model's MRSA and execution rows were rebuilt)")
 
 
 def ideal(profile, hw, counts):

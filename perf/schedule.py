@@ -5,21 +5,27 @@ row, so an L = 1024 SmolLM2 layer takes well under a second. Production jobs (CT
 memory answering as the C++ harness's does (one cycle after an address, one word a cycle, no
 stalls).
 
+The MRSA rounds follow `rtl.lapa_predictor` cycle for cycle (checked row by row against an
+Amaranth simulation of the predictor): the DDF hands a round's survivors on as its scan reaches
+them, so the next round's feed depends on where in the list they sit (`Profile.positions`).
+The execution unit's rows (Q_PROJ, SCORE fed by the mask unpacker, softmax, the A.V hand-off)
+follow `rtl.execution` and `rtl.mask_codec.MaskUnpacker` cycle for cycle (checked row by row
+against an Amaranth simulation of the two): the unpacker runs ahead of the unit, so a row's
+keys cost what their spread over the row's bus words costs (`key_stream`).
 Where the model approximates the RTL (the rest follows its state machines cycle for cycle):
-- the DDF hands a round's survivors on as its scan finds them: the model spreads them evenly
-  over the scan (the RTL's order depends on where in the list they sit);
-- the mask unpacker's key rate per row is `nnz + 2 per bus word`;
+- the mask packer is taken as never holding the `kept` stream back (it takes a key a cycle and
+  spends a cycle per bus word of the row: only rows shorter than ceil(L / 64) keys could wait);
 - the result writer is taken as never busy (mask and o rows; it holds two rows per source).
 """
 
 from __future__ import annotations
 
-import math
+import numpy as np
 
 from .fetch import Fetcher, Transfer
 from .kernel import Kernel
 
-__all__ = ["Latency", "simulate"]
+__all__ = ["Latency", "simulate", "mrsa_rows", "list_spans", "key_stream"]
 
 BUS_BYTES = 8
 
@@ -29,20 +35,95 @@ class Latency:
     x_first = 3        # a fetched x word to the speculation unit's first load_x byte (FIFO, resize)
     w_done = 2         # last weight word leaves the reader -> W_WAIT sees the count
     drain = 5          # last PEA beat issued -> every q_hat / k_hat row stored
-    row_gap = 3        # last PEB chunk of a row -> first chunk of the next row (load_q, capture_q)
-    peb_out = 2        # chunk issued -> its score in the DDF (stage s1, PEB register)
-    ddf_start = 2      # list collected -> first entry examined (idle, threshold)
-    fifo = 2           # survivor found -> feeder can load it (pend register, FIFO)
+    row_gap = 4        # a row's last candidate loaded -> the next row's first, beyond its CH chunks
+                       # (s1 drains, load_q, capture_q)
+    peb_out = 2        # a key's last chunk issued -> its score in the DDF (stage s1, PEB register)
+    ddf_take = 1       # a list's last score in -> the DDF's emit side may take it (c_done)
+    ddf_emit = 2       # the emit side takes a list -> a survivor read at list position p goes out
+                       # at take + ddf_emit + p + 1 (threshold, read; held until the next is found)
+    ddf_idle = 3       # list of m taken -> the emit side may take the next at take + ddf_idle + m + 1
+    fifo = 2           # survivor out of the DDF -> the feeder may load it (SyncFIFOBuffered)
     mask_ack = 12      # a row's final survivor -> its mask row acknowledged by the memory
     load_done = 2      # last x / w word -> execution unit leaves LOAD / Q_LOAD
     proj = 6           # projection of IC x JT beats: started -> p_done (MAC, requant, rotator)
     kv_next = 1        # KVControl register -> next K projection
-    mask_first = 4     # mask word leaves the reader -> first key out of the unpacker
-    score = 3          # last key taken -> its score into the softmax
-    softmax = 23       # last score in -> last probability out, beyond 2n (EXP 3-stage, DIV 18, OUT)
-    av = 4             # A.V: last beat -> last o chunk out
+    mask_in = 2        # mask word leaves the reader -> the unpacker may load it (credit FIFO)
+    score = 1          # last key taken -> last probability out: score + softmax + 2n cycles
+    softmax = 23       # (MAC, COLLECT, EXP 3-stage, DIV 18, OUT; measured in an Amaranth simulation of the unit)
+    av = 4             # A.V: last beat -> last o chunk out (PE, two-stage requant)
     o_ack = 9          # last o chunk -> row acknowledged (exec_quiet)
     finish = 3         # execution side done -> irq
+
+
+def list_spans(positions, n, m, CH):
+    """Per query row, when the feeder can have loaded the last of a round's n survivors, counted
+    from the DDF taking the round's list of m: W = max(m, max_{i >= 1} p_i + (n - i) * CH) cycles
+    (plus the fixed latencies), p_i the list position of survivor i (the DDF sends survivor i - 1
+    when it reads survivor i, the last one after the scan; the feeder takes one every CH cycles)."""
+    n = np.asarray(n, dtype=np.int64)
+    if positions is None or len(positions) != int(n.sum()):
+        raise ValueError("the profile has no survivor positions for this round (Profile.positions)")
+    ptr = np.concatenate([[0], np.cumsum(n)])
+    rank = np.arange(len(positions), dtype=np.int64) - np.repeat(ptr[:-1], n)
+    val = np.asarray(positions, dtype=np.int64) - rank * CH
+    val[rank == 0] = np.iinfo(np.int64).min // 4              # survivor 0 leaves when 1 is found
+    z = np.maximum.reduceat(val, ptr[:-1]) + n * CH          # every row has a survivor (its max)
+    return np.maximum(np.asarray(m, dtype=np.int64), z)
+
+
+def key_stream(mask, mw, QC):
+    """The mask unpacker (`rtl.mask_codec.MaskUnpacker`) feeding the execution unit's SCORE state,
+    per query row of one head's [L, L] mask: (w_0, lead, rest). The unpacker loads a word in a
+    cycle, takes a set bit a cycle and spends one more cycle at each word's end; it holds one key
+    back (`pending`) and sends it while taking the next bit, the last at the row's end, and its
+    `valid` is low while it walks to another word. SCORE takes a key after QC valid cycles. With
+    g_i the words between key i-1 and key i (g_n: from the last key to the row's last word),
+    key 0 enters `pending` at load + 1 + 2 w_0, is taken at max(SCORE start + QC - 1,
+    that + lead), lead = QC + 2 g_1, and the last key rest = sum_{i >= 2} (QC + 2 g_i) later."""
+    L = mask.shape[0]
+    rows, keys = np.nonzero(mask)
+    w = (keys >> 6).astype(np.int64)
+    n = np.bincount(rows, minlength=L)
+    ptr = np.concatenate([[0], np.cumsum(n)])
+    nxt = np.empty_like(w)
+    nxt[:-1] = w[1:]
+    nxt[ptr[1:] - 1] = mw - 1                    # after a row's last key: its remaining words
+    term = QC + 2 * (nxt - w)
+    first = ptr[:-1]
+    lead = term[first]
+    return w[first].tolist(), lead.tolist(), (np.add.reduceat(term, first) - lead).tolist()
+
+
+def mrsa_rows(profile, h, CH, first_load, lat=Latency):
+    """The cycle of each row's last `kept` beat (a list, row by row) of head h: its MRSA rounds
+    from the first candidate load at `first_load` (`rtl.lapa_predictor`'s feeder, PEB and DDF,
+    `kept` always ready)."""
+    R = profile.n_rounds
+    cands, nn = profile.cands[h], profile.nnz[h]
+    L = len(nn)
+    sizes = [cands[r] for r in range(R)] + [nn]              # |C_1| .. |C_R|, kept
+    if R > 1 and len(profile.positions) <= h:
+        raise ValueError("the profile has no survivor positions (Profile.positions)")
+    spans = [list_spans(profile.positions[h][r], sizes[r + 1], sizes[r], CH).tolist() for r in range(R - 1)]
+    sizes = [np.asarray(c).tolist() for c in sizes]
+    x = first_load                    # the row's first candidate load
+    emit_idle = x                     # the DDF's emit side may take a list from
+    kept = []
+    for t in range(L):
+        m = sizes[0][t]
+        xlast = x + (m - 1) * CH      # round 1 from the counter, a candidate every CH cycles
+        for r in range(R):
+            take = max(xlast + CH + lat.peb_out + lat.ddf_take, emit_idle)
+            emit_idle = take + lat.ddf_idle + m + 1
+            if r == R - 1:            # final round: survivors out on `kept`
+                kept.append(take + lat.ddf_emit + m + 1)
+                break
+            n = sizes[r + 1][t]       # the next round's candidates, from the FIFO
+            xlast = max(xlast + CH + 1 + (n - 1) * CH,                 # one idle cycle between rounds
+                        take + lat.ddf_emit + 1 + lat.fifo + spans[r][t])
+            m = n
+        x = xlast + CH + lat.row_gap
+    return kept
 
 
 def simulate(profile, hw, lat=Latency):
@@ -61,6 +142,8 @@ def simulate(profile, hw, lat=Latency):
     QC = dh // (hw.mac_rows * hw.mac_cols)
     AC = dh // hw.av_lanes
     mw = (L + 63) // 64                      # bus words per mask row
+    # rows of mask words the unpacker's credit FIFO holds (rtl/top.py: 2 * (max_seq_len // 64 + 1) words)
+    mask_rows = max(1, 2 * (hw.max_seq_len // 64 + 1) // mw)
     nnz = profile.nnz
     stat = {"cycles_spec": 0, "cycles_exec": 0, "spec_end": 0, "exec_start": None}
 
@@ -150,41 +233,8 @@ def simulate(profile, hw, lat=Latency):
         yield lat.drain
         t_pass = k.now
         # MRSA rounds, row by row (scalar recursions, no events)
-        now = k.now
-        emit_free = now                                   # DDF emit side idle from
-        collect_free = now                                # DDF collect side may take a list
-        feed = now
-        R = profile.n_rounds
-        cands = profile.cands[h]
-        nn = nnz[h]
-        last_emit = now
-        for t in range(L):
-            feed += 1                                     # load_q / capture_q
-            n0 = int(cands[0, t])
-            start = max(feed, collect_free - 0)
-            feed_end = start + n0 * CH                    # last chunk issued
-            coll_end = feed_end + lat.peb_out
-            m_prev = n0
-            for r in range(1, R + 1):
-                e0 = max(coll_end, emit_free) + lat.ddf_start
-                collect_free = e0 - lat.ddf_start + 1
-                n = int(cands[r, t]) if r < R else int(nn[t])
-                scan_end = e0 + m_prev + 1
-                if r == R:                                # final round: survivors to `kept`
-                    emit_free = scan_end + 1
-                    last_emit = scan_end
-                    break
-                emit_free = scan_end + 1
-                a = m_prev / n
-                first = e0 + lat.fifo + 1.5 * a
-                lastf = max(first + (n - 1) * CH, scan_end + lat.fifo)
-                feed_start_r = max(feed_end + 1, first)
-                lastf = max(lastf, feed_start_r + (n - 1) * CH)
-                feed_end = int(math.ceil(lastf)) + CH
-                coll_end = feed_end + lat.peb_out
-                m_prev = n
-            feed = feed_end + lat.row_gap - 1
-        done_at = max(last_emit + 2, feed)
+        last_kept = mrsa_rows(profile, h, CH, k.now + 1, lat)[-1]
+        done_at = last_kept + 1                           # `finish` sees rows_done = seq_len
         yield done_at - k.now
         t_rows = k.now
         if j == grp - 1:
@@ -243,7 +293,7 @@ def simulate(profile, hw, lat=Latency):
                     mrel = mask_release[(g, j)] = [k.event() for _ in range(L)]
                     mask_tr[g][j] = f.post("exec", Transfer(
                         k, "mask", lay["mask"].addr + h * L * lay["mask"].stride, L, mw, lay["mask"].stride,
-                        credit=lambda r, mrel=mrel: mrel[r - 2] if r >= 2 else None))
+                        credit=lambda r, mrel=mrel: mrel[r - mask_rows] if r >= mask_rows else None))
                     mask_posted[g][j].fire()
                     yield 1
                     yield from wait_idle("exec")
@@ -296,30 +346,34 @@ def simulate(profile, hw, lat=Latency):
             yield 1
 
     av_free = [0]
+    unpacker_free = [0]                                  # the mask unpacker may load a row's first word
 
     def exec_rows(g, j, h):
         mt = None
         if spec_on:
             yield mask_posted[g][j]
             mt = mask_tr[g][j]
+            first_word, lead, rest = key_stream(profile.mask[h], mw, QC)
         rel = mask_release.get((g, j))
         n_row = nnz[h]
         for t in range(L):
             yield IC * JT + lat.proj                      # Q_PROJ (row t's q)
             yield 1                                       # -> SCORE
             n = int(n_row[t])
+            score_start = k.now
             if mt is not None:
+                # the unpacker runs ahead of the unit: it loads row t's words as soon as it has
+                # sent row t-1's last key, and holds row t's first key until SCORE takes it
                 yield mt.first(t)
-                ready = mt.first(t).time + lat.mask_first
-                if ready > k.now:
-                    yield ready - k.now
-                keys = max(n * QC, n + 2 * mw - 1)
-            else:
-                keys = n * QC
-            yield keys + lat.score
-            if rel is not None:
-                rel[t].fire()
-            yield 2 * n + lat.softmax                     # softmax EXP, DIV, OUT
+                load = max(unpacker_free[0], mt.first(t).time + lat.mask_in)
+                found = load + 1 + 2 * int(first_word[t])   # first key into the pending register
+                taken = max(score_start + QC - 1, found + int(lead[t])) + int(rest[t])
+                unpacker_free[0] = taken + 1
+                if rel is not None:
+                    rel[t].fire(at=taken + 1)             # every word of the row popped by then
+            else:                                         # dense: C_1's keys back to back
+                taken = score_start + n * QC - 1
+            yield taken + lat.score + 2 * n + lat.softmax - k.now   # last probability out
             # HANDOFF: wait for the previous row's A.V
             if av_free[0] > k.now:
                 yield av_free[0] - k.now
