@@ -15,11 +15,12 @@ __all__ = ["MODEL_SOURCE", "MODEL_ERROR", "predict"]
 MODEL_SOURCE = ("perf cycle model (discrete-event model of the RTL's state machines, production job "
                 "CTRL.trace = 0, harness memory without stalls; validated against the C++ harness in "
                 "tests/test_perf.py)")
-# measured by tests/test_perf.py against the C++ harness (2026-12-03, after issue 15's schedule fix)
-MODEL_ERROR = ("within 0.54 % of the RTL's CYCLES_TOTAL (always above it) on every tested case: the 7 jobs of "
-               "tests/test_perf.py (worst: one token, +5 cycles), the lanes1024 sweep shape (D 64, dh 32, "
-               "PEA 8/16 x PEB 16/32, 6 + 2 bit rounds, margin 8 / 6 / 5) at L = 64 .. 256 (+0.04 .. +0.11 %) "
-               "and its 12 lapa points at L = 1024 (+0.01 .. +0.03 %)")
+# measured by tests/test_perf.py against the C++ harness (worst |error| over every job there)
+MODEL_ERROR = ("within 0.53 % of the RTL's CYCLES_TOTAL on all 32 jobs of tests/test_perf.py: 7 of the "
+               "small configuration (worst +0.53 %), 5 of a second one (-0.20 %), 8 of the sweep shape at "
+               "L = 128 / 256 (PEA 8 / 16 x PEB 16 / 32, 6 + 2 bit rounds, margin 8 / 5: <= +0.09 %) and 12 "
+               "at L = 1024 (margin 8 / 6 / 5: <= +0.02 %); the default configuration not re-measured "
+               "since (+0.58 % at L = 256 before the model's MRSA and execution rows were rebuilt)")
 
 
 def ideal(profile, hw, counts):
