@@ -7,7 +7,7 @@ is found by asking ArithConfig / HardwareConfig / LapaConfig which register valu
 inner points; `round_bits` and the head groupings are enumerated whole). The wrapper turns those
 sets into comparisons on the `config` registers and asserts
 `error == first failing group` (SEQ_LEN, HEADS, ROUND_BITS, ETA, SM_FRAC_BITS, SHIFT_RANGE, MULT,
-ROPE, as in rtl/regmap.ERROR_CODES) and so `error == 0` exactly when all are legal.
+ROPE, PREDICTOR, as in rtl/regmap.ERROR_CODES) and so `error == 0` exactly when all are legal.
 
 Register fields whose every value is legal (causal, ddf_mode, w_lo_*, sh_*, margins) are not
 checked by the block and need no reference. One deliberate difference: ArithConfig checks
@@ -22,7 +22,9 @@ import itertools
 from amaranth.hdl import Assert, Const, Signal
 
 from lapa.config import ArithConfig, ConfigError, HardwareConfig, LapaConfig
+from lapa.fields import param
 from rtl.config_check import ConfigCheck
+from rtl.param_regs import param_register
 from rtl.regmap import ERROR_CODES
 
 from .harness import Harness
@@ -107,6 +109,13 @@ class ConfigCheckRules(Harness):
                                for n in ("m_q", "m_k", "m_v", "m_o", "sm_mult")])
         groups["ROPE"] = ~c.rope | (inside(c.rope_base, "rope_base", len(c.rope_base))
                                     & inside(c.pos0, "pos0", len(c.pos0)))
+        pred = param("predictor")
+        if pred in dut.params:
+            # the job's predictor: one ArithConfig accepts, and the one generated into the slot
+            reg = param_register(c, pred)
+            codes = [v for v in range(1 << len(reg)) if v < len(pred.choices)
+                     and _ok(lambda: ArithConfig(predictor=pred.choices[v])) and pred.choices[v] == dut.predictor]
+            groups["PREDICTOR"] = _any(reg == v for v in codes)
         want = Signal(4)
         m.d.comb += want.eq(ERROR_CODES["NONE"])
         for name, ok in reversed(list(groups.items())):      # the first failing group wins
