@@ -41,8 +41,6 @@ class Requant(wiring.Component):
     the beats in flight as `prod_valid + o.valid`.
     """
 
-    LATENCY = 2
-
     def __init__(self, *, lanes, acc_width):
         require_int("lanes", lanes)
         require_int("acc_width", acc_width, 2)

@@ -67,13 +67,12 @@ def prob_beat(mark_max=False):
 
 class SoftmaxExp(wiring.Component):
     """`E = LUT[f] >> p` (0 when p >= 16) for a distance `d >= 0` below the row maximum (the LUT
-    is an asynchronous-read ROM). Combinational, or with `registered` a one-cycle pipeline: `u`
-    is registered every cycle (no enable), so `e` follows `d` one cycle later."""
+    is an asynchronous-read ROM), a one-cycle pipeline: `u = rshr(d * sm_mult, sm_shift)` is
+    registered every cycle (no enable), so `e` follows `d` one cycle later."""
 
-    def __init__(self, *, d_width, registered=False):
+    def __init__(self, *, d_width):
         require_int("d_width", d_width)
         self.d_width = d_width
-        self.registered = bool(registered)
         super().__init__({
             "d": In(unsigned(d_width)),
             **scale_ports(),
@@ -85,7 +84,7 @@ class SoftmaxExp(wiring.Component):
         m.submodules.lut = lut = Memory(shape=unsigned(16), depth=1 << SM_LUT_BITS, init=sm_lut_init())
         rd = lut.read_port(domain="comb")
         u = Signal(self.d_width + SM_MULT_WIDTH)
-        m.d["sync" if self.registered else "comb"] += u.eq(rshr(self.d * self.sm_mult, self.sm_shift))
+        m.d.sync += u.eq(rshr(self.d * self.sm_mult, self.sm_shift))
         p = Signal(len(u))
         f = Signal(SM_LUT_BITS)
         frac = self.sm_frac_bits
@@ -119,15 +118,14 @@ class Softmax(wiring.Component):
         m.submodules.exps = exps = Memory(shape=unsigned(16 + self.mark_max), depth=self.max_len, init=[])
         s_wr, s_rd = scores.write_port(), scores.read_port()
         e_wr, e_rd = exps.write_port(), exps.read_port()
-        m.submodules.exp = exp = SoftmaxExp(d_width=self.score_width + 1, registered=True)
+        m.submodules.exp = exp = SoftmaxExp(d_width=self.score_width + 1)
         m.d.comb += [getattr(exp, name).eq(getattr(self, name)) for name in scale_ports()]
 
         count = Signal(self.idx_width + 1)     # scores in the row
         idx = Signal(self.idx_width + 1)       # read pointer
         pend = Signal()                        # a read issued last cycle (EXP)
-        pidx = Signal(self.idx_width)
         a_v, b_v = Signal(), Signal()          # EXP pipeline stages hold a score (a: d, b: u)
-        a_idx, b_idx = Signal(self.idx_width), Signal(self.idx_width)
+        widx = Signal(self.idx_width)          # exponent write pointer (the scores leave in order)
         a_d = Signal(self.score_width + 1)     # max - S >= 0
         a_top, b_top = Signal(), Signal()      # S equals the row maximum (mark_max)
         mx = Signal(signed(self.score_width))
@@ -145,24 +143,22 @@ class Softmax(wiring.Component):
                     with m.If((count == 0) | (self.i.payload.score > mx)):
                         m.d.sync += mx.eq(self.i.payload.score)
                     with m.If(self.i.payload.last):
-                        m.d.sync += [idx.eq(0), pend.eq(0), a_v.eq(0), b_v.eq(0), total.eq(0)]
+                        m.d.sync += [idx.eq(0), pend.eq(0), a_v.eq(0), b_v.eq(0), widx.eq(0), total.eq(0)]
                         m.next = "EXP"
             with m.State("EXP"):
                 # read (idx) -> stage a: d = max - S (a_*) -> stage b: u in `exp` (b_*) -> E stored, T += E
                 m.d.comb += [s_rd.addr.eq(idx), exp.d.eq(a_d),
-                             e_wr.addr.eq(b_idx), e_wr.data.eq(exp.e), e_wr.en.eq(b_v)]
+                             e_wr.addr.eq(widx), e_wr.data.eq(exp.e), e_wr.en.eq(b_v)]
                 if self.mark_max:
                     m.d.comb += e_wr.data[16].eq(b_top)
-                m.d.sync += [pend.eq(idx < count), pidx.eq(idx),
-                             a_v.eq(pend), a_idx.eq(pidx), a_d.eq(mx - s_rd.data), a_top.eq(s_rd.data == mx),
-                             b_v.eq(a_v), b_idx.eq(a_idx), b_top.eq(a_top)]
+                m.d.sync += [pend.eq(idx < count), a_v.eq(pend), a_d.eq(mx - s_rd.data), a_top.eq(s_rd.data == mx),
+                             b_v.eq(a_v), b_top.eq(a_top)]
                 with m.If(idx < count):
                     m.d.sync += idx.eq(idx + 1)
                 with m.If(b_v):
-                    m.d.sync += total.eq(total + exp.e)
-                    with m.If(b_idx == count - 1):
-                        m.d.sync += [rem.eq(1 << (32 - SM_RECIP_BITS)), step.eq(0), recip.eq(0),
-                                     a_v.eq(0), b_v.eq(0)]
+                    m.d.sync += [total.eq(total + exp.e), widx.eq(widx + 1)]
+                    with m.If(widx == count - 1):   # the last score: a_v and b_v are empty behind it
+                        m.d.sync += [rem.eq(1 << (32 - SM_RECIP_BITS)), step.eq(0), recip.eq(0)]
                         m.next = "DIV"
             with m.State("DIV"):
                 shifted = rem << 1
