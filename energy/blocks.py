@@ -5,7 +5,7 @@ split (speculation, execution, memory, control), the action it is charged per, a
 that action in a job, from SPEC 7's work accounting of the job's own outputs (mask, key_needed,
 the per-round candidate counts that the PAIRS_ROUND counters give) or from the AXI transfers
 counted in the waveform. All counts are exact for the RTL (each follows from how the block is
-fed: `rtl/speculation.py`, `rtl/execution.py`); instances without an action of their own (FIFOs,
+fed: `rtl/speculation/unit.py`, `rtl/execution/unit.py`); instances without an action of their own (FIFOs,
 tables, the units' control) are charged per cycle of the job.
 """
 
@@ -35,8 +35,8 @@ BLOCKS = (
 )
 
 # levels the composed components add below a table path: the speculation unit's projector /
-# predictor, and the credit FIFO around a fetch FIFO
-_COMPONENT_LEVEL = re.compile(r"^(spec/)(?:projector|predictor)/|^(fetch\d+_fifo/)fifo/")
+# predictor, the execution unit's projection feed / output, and the credit FIFO around a fetch FIFO
+_COMPONENT_LEVEL = re.compile(r"^(spec/)(?:projector|predictor)/|^(exec/)(?:proj_feed|proj_out)/|^(fetch\d+_fifo/)fifo/")
 # the top's reset-wrapped core (rtl/top.py, issue 19: `core` holds the units, the fetchers and
 # the result writer): not a level of the table either
 _CORE_LEVEL = re.compile(r"^core(?:/|$)")
@@ -50,7 +50,7 @@ def flat_path(path):
     `spec/predictor/kbuf` -> `spec/kbuf`, `fetch0_fifo/fifo/storage` -> `fetch0_fifo/storage`):
     the table's paths, whichever way the units are composed."""
     path = _CORE_LEVEL.sub("", path)
-    return _COMPONENT_LEVEL.sub(lambda m: m.group(1) or m.group(2), path)
+    return _COMPONENT_LEVEL.sub(lambda m: m.group(1) or m.group(2) or m.group(3), path)
 
 
 def group_of(path):

@@ -50,7 +50,7 @@ def pea_crosscheck(work_dir):
     from flows.asic import LIB_NAME, _liberty_cells, synthesize_asic, tech_settings
     from flows.tools import DEFAULT_LIBERTY, Design
     from rtl.generate import to_verilog
-    from rtl.pea import PEA
+    from rtl.speculation.pea import PEA
 
     from .netlist import cell_pins, parse_modules
     from .power import hier_power, parse_power, pin_activity_lines, port_activity_lines

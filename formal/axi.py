@@ -1,4 +1,4 @@
-"""AXI proofs: the AXI4 masters of rtl/dma.py never cross 4 KiB and keep AXI4's handshake rules;
+"""AXI proofs: the AXI4 masters of rtl/soc/dma.py never cross 4 KiB and keep AXI4's handshake rules;
 the register bank keeps AXI4-Lite's (`AXILiteSlaveRules`).
 
 Checked on `AXI4Reader` and `AXI4Writer`, under arbitrary commands (bus-aligned addresses, the
@@ -16,7 +16,7 @@ Environment (the slave): R and B keep the hold rule too; R beats come only for a
 
 from amaranth.hdl import Assert, Assume, Cat, Mux, Signal
 
-from rtl.dma import AXI4Reader, AXI4Writer
+from rtl.soc.dma import AXI4Reader, AXI4Writer
 
 from .harness import Harness, channels, hold_rule, past
 
@@ -116,8 +116,8 @@ class AXILiteSlaveRules(Harness):
         super().__init__(dut)
 
     def elaborate_props(self, m, dut):
-        from rtl.axi import AXI_RESP_OKAY, AXI_RESP_SLVERR
-        from rtl.regmap import LAPA_ID
+        from rtl.soc.axi import AXI_RESP_OKAY, AXI_RESP_SLVERR
+        from rtl.soc.regmap import LAPA_ID
 
         bus = dut.axil
         for ch in channels(dut):

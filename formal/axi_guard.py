@@ -1,10 +1,10 @@
-"""The bus guard (rtl/axi_guard.py) keeps AXI4's rules on both of its sides, faults included.
+"""The bus guard (rtl/soc/axi_guard.py) keeps AXI4's rules on both of its sides, faults included.
 
 `AXIGuardRules(guard)`: k-induction over the guard alone, its two AXI4 ports and `limit` free.
 Environment:
 - the memory (`bus`, a slave): R and B hold valid until ready with a stable payload; R beats
   only for an accepted AR, `rlast` on beat `arlen + 1`; B only after a burst's last W beat;
-- the core (`core`, the accelerator's masters of rtl/dma.py, the properties
+- the core (`core`, the accelerator's masters of rtl/soc/dma.py, the properties
   `axi_axi4reader_*` / `axi_axi4writer_*` prove of them): AR, AW and W keep the hold rule, the
   fixed fields (id, size, burst, lock, cache, prot) are constant, W beats only for an accepted
   AW with `wlast` on beat `awlen + 1`, one burst in flight per direction;
@@ -183,7 +183,7 @@ def _core_masters(h):
 class TopAXILinks(Harness):
     """rtl/top.py: the AXI4 master port is the guard's memory side, signal for signal, and the
     guard's core side is the fetcher's AXI4Reader (AR, R) and the result writer's AXI4Writer
-    (AW, W, B), signal for signal (plain wiring through rtl.axi.join_read_write, the fetcher,
+    (AW, W, B), signal for signal (plain wiring through rtl.soc.axi.join_read_write, the fetcher,
     ResultWriter and WriteBack). With `axi_guard_rules`, `axi_axi4reader_64` / `axi_axi4writer_64`
     and `axi_guard_core_reset` this carries their hold rules to the top's port (compositional:
     each proof's environment is what the others prove). Combinational: k-induction of depth 1."""

@@ -10,14 +10,14 @@ from __future__ import annotations
 from amaranth.hdl import Cat, Mux
 
 from lapa.config import HardwareConfig, LapaConfig
-from rtl.axi_guard import AXIGuard
-from rtl.config_check import ConfigCheck
-from rtl.ddf import DDF
-from rtl.dma import AXI4Reader, AXI4Writer
-from rtl.kv_control import KVControl
-from rtl.loe import LOEncoder
-from rtl.regbank import RegisterBank, bank_layout
-from rtl.regmap import register_map
+from rtl.soc.axi_guard import AXIGuard
+from rtl.soc.config_check import ConfigCheck
+from rtl.speculation.ddf import DDF
+from rtl.soc.dma import AXI4Reader, AXI4Writer
+from rtl.execution.kv_control import KVControl
+from rtl.speculation.loe import LOEncoder
+from rtl.soc.regbank import RegisterBank, bank_layout
+from rtl.soc.regmap import register_map
 from rtl.registry import blocks
 
 from . import mutants
@@ -150,10 +150,12 @@ def _execution_invariants(h):
     JT, AC = d.jt_n, d.ac_n
     proj_states = _in(fsm, "KV_K", "KV_V", "Q_PROJ")
     score = fsm.ongoing("SCORE")
-    mac, rq = h.submodule("mac"), h.submodule("requant")
+    mac = h.submodule("mac")
+    rq = h.elaborated("proj_out")._named_submodules["requant"][0]
     av = h.elaborated("av")
     av_pe, av_rq = av._named_submodules["pe"][0], av._named_submodules["requant"][0]
-    p_out, p_jt, p_iss = g("p_out"), g("p_jt"), g("p_issuing")
+    p_out = h.scope("proj_out").internal("n_out")
+    p_jt, p_iss = h.scope("proj_feed").internal("p_jt"), h.scope("proj_feed").internal("p_issuing")
     mac_v, mac_last, n_kept = g("mac_v"), g("mac_last"), g("n_kept")
     chunks_in = Mux(p_out > JT, JT, p_out) + rq.in_flight() + mac.o.valid + (mac_v & mac_last)
     keys_in = (g("n_scored") + mac.o.valid + (mac_v & mac_last))[:len(n_kept)]
@@ -162,6 +164,8 @@ def _execution_invariants(h):
     return {
         "FSM state legal": _legal(fsm),
         "p_out <= JT + 1": p_out <= JT + 1,
+        "the rotator holds a row exactly when p_out = JT + 1":
+            h.scope("proj_out").submodule("rope").o.valid == (p_out == JT + 1),
         "mode_score = SCORE": g("mode_score") == score,
         "projection: chunks issued = out + in the MAC / requant": ~proj_states | (chunks_in == Mux(p_iss, p_jt, JT)),
         "the projection idle elsewhere": proj_states | (~p_iss & (rq.in_flight() == 0) & ((p_out == 0) | (p_out == JT + 1))),

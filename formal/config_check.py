@@ -23,9 +23,9 @@ from amaranth.hdl import Assert, Const, Signal
 
 from lapa.config import ArithConfig, ConfigError, HardwareConfig, LapaConfig
 from lapa.fields import param
-from rtl.config_check import ConfigCheck
-from rtl.param_regs import param_register
-from rtl.regmap import ERROR_CODES
+from rtl.soc.config_check import ConfigCheck
+from rtl.soc.param_regs import param_register
+from rtl.soc.regmap import ERROR_CODES
 
 from .harness import Harness
 

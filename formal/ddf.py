@@ -22,7 +22,7 @@ booked by a ghost register, read through the harness's own asynchronous read por
 
 from amaranth.hdl import Assert, Assume, Cat, Cover, Mux, Signal, signed
 
-from rtl.ddf import DDF
+from rtl.speculation.ddf import DDF
 
 from .harness import Harness, channels, hold_rule, named
 

@@ -23,7 +23,7 @@ from amaranth.hdl import Assert, Assume, Cat, Cover, Elaboratable, Module, Signa
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from rtl.axi import AXI4, AXI4Lite
+from rtl.soc.axi import AXI4, AXI4Lite
 
 __all__ = ["Harness", "StreamRules", "Channel", "channels", "past", "hold_rule", "probe", "named"]
 

@@ -13,7 +13,7 @@ taken after `clear` would be booked to the new one.
 
 from amaranth.hdl import Assert, Assume, Mux, Signal
 
-from rtl.kv_control import KVControl
+from rtl.execution.kv_control import KVControl
 
 from .harness import Harness, hold_rule, channels
 

@@ -10,7 +10,7 @@ import numpy as np
 from amaranth.hdl import Assert, Module, Signal
 
 from golden.loe import lo_encode
-from rtl.loe import LOCode, LOEncoder
+from rtl.speculation.loe import LOCode, LOEncoder
 
 from .harness import Harness
 

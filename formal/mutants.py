@@ -9,18 +9,18 @@ without copying the block's code.
 
 from amaranth.hdl import Const
 
-from rtl.av_feeder import AVFeeder
-from rtl.axi_guard import AXIGuard
-from rtl.config_check import ConfigCheck
-from rtl.ddf import DDF
-from rtl.dma import AXI4Reader, AXI4Writer
-from rtl.execution import ExecutionUnit
-from rtl.kv_control import KVControl
-from rtl.lapa_predictor import LapaPredictor
-from rtl.loe import LOEncoder
-from rtl.regbank import RegisterBank
-from rtl.softmax import Softmax
-from rtl.speculation import SpeculationUnit
+from rtl.execution.av_feeder import AVFeeder
+from rtl.soc.axi_guard import AXIGuard
+from rtl.soc.config_check import ConfigCheck
+from rtl.speculation.ddf import DDF
+from rtl.soc.dma import AXI4Reader, AXI4Writer
+from rtl.execution.unit import ExecutionUnit
+from rtl.execution.kv_control import KVControl
+from rtl.speculation.lapa_predictor import LapaPredictor
+from rtl.speculation.loe import LOEncoder
+from rtl.soc.regbank import RegisterBank
+from rtl.execution.softmax import Softmax
+from rtl.speculation.unit import SpeculationUnit
 from rtl.top import LapaTop
 
 __all__ = ["mutant"]

@@ -81,7 +81,7 @@ def spec_list_checks(h, pred, ddf, ddf_body, predict, feed, seq_len, n_rounds):
     L, iw, sw = ddf.max_len, ddf.idx_width, ddf.score_width
     peb = pred.submodule("peb")
 
-    # the feeder's current candidate (layout as in rtl.lapa_predictor; checked by width, and its
+    # the feeder's current candidate (layout as in rtl.speculation.lapa_predictor; checked by width, and its
     # idx against the k_hat read address it drives outside the trace)
     cur_raw = g("cur")
     cur_layout = data.StructLayout({"idx": unsigned(iw), "prev": signed(sw), "row_last": 1})

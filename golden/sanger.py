@@ -51,7 +51,7 @@ def sanger_mask(q, k, c1, arith) -> SangerResult:
 
 
 def sanger_kept(q, k, causal, arith):
-    """Block-level twin of `rtl.sanger.Sanger`: one job's kept keys, per query row t in order
+    """Block-level twin of `rtl.predictors.sanger.Sanger`: one job's kept keys, per query row t in order
     (ascending key indices), from the exact q [L, dh] and k [L, dh] of one head."""
     c1 = initial_candidates(len(q), causal)
     return [np.flatnonzero(row) for row in sanger_mask(q, k, c1, arith).mask]

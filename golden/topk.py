@@ -39,7 +39,7 @@ def topk_mask(q, k, c1, topk_k):
 
 
 def topk_kept(scores, topk_k):
-    """Block-level twin of `rtl.topk.TopK`: for each row's exact scores over its candidates (a list
+    """Block-level twin of `rtl.predictors.topk.TopK`: for each row's exact scores over its candidates (a list
     of 1-D int arrays, candidate j being key j: C_1 is 0..n-1), the kept keys ascending."""
     out = []
     for row in scores:

@@ -128,7 +128,7 @@ def run_harness_jobs(jobs, cfg: LapaConfig, *, waves=None, stall=0.0, seed=1, pr
     figures (sim_cycles, sim_seconds, sim_cpu_seconds, axi_read_beats, axi_write_beats: the
     job's 64-bit AXI data beats). A refused job raises `UserError` naming the ERROR code."""
     from rtl.generate import top_verilog
-    from rtl.regmap import register_map
+    from rtl.soc.regmap import register_map
 
     prepared = prepare_jobs(jobs, cfg.hw, trace, overrides)
     show = progress is not False

@@ -29,7 +29,7 @@ __all__ = ["BUS_BYTES", "COUNTERS", "WIDE_COUNTERS", "RESULT_REGISTERS", "STATUS
 BUS_BYTES = 8
 COUNTERS = ("cycles_total", "cycles_spec", "cycles_exec", "cycles_stall",
             *(f"pairs_round{r + 1}" for r in range(MAX_ROUNDS)), "kv_rows")
-# counters wider than a register: NAME holds bits 31:0, NAME_HI the rest (rtl.regmap)
+# counters wider than a register: NAME holds bits 31:0, NAME_HI the rest (rtl.soc.regmap)
 WIDE_COUNTERS = COUNTERS[:-1]
 # read back after every job: STATUS / ERROR / FAULT_ADDR, then the counters (register names)
 RESULT_REGISTERS = (("STATUS", "ERROR", "FAULT_ADDR") + tuple(c.upper() for c in COUNTERS)
@@ -126,7 +126,7 @@ def ideal_cycles(hw: HardwareConfig, shape, candidates: int, mask_nnz: int, key_
 def job_image(inputs: LayerInputs, hw: HardwareConfig, trace=True):
     """(layout, memory image bytes, [(register, value)]) for one job; CTRL (without its start
     bit) is the last write."""
-    from rtl.regmap import register_map
+    from rtl.soc.regmap import register_map
 
     arith = inputs.arith
     L, D, dh, H, Hkv = inputs.shape
@@ -221,7 +221,7 @@ def check_status(status: int, error: int, fault_addr: int = 0):
     """A job that ended with STATUS.error: a `UserError` naming the ERROR code and what it means
     (a refusal at start, or a bus fault with the burst's address)."""
     if status & STATUS_ERROR:
-        from rtl.regmap import ERROR_CODES, ERROR_DOCS, FAULT_CODES
+        from rtl.soc.regmap import ERROR_CODES, ERROR_DOCS, FAULT_CODES
 
         code = {v: k for k, v in ERROR_CODES.items()}.get(error)
         if code is None:

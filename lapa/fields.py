@@ -5,10 +5,10 @@ port width derived from the range, the ERROR code that refuses it at start, and 
 (the blocks that read it). Everything else is derived from this table:
 
 - `lapa.config.ArithConfig`: its fields, defaults and range checks;
-- `rtl.regmap.register_map`: one register per parameter that a built block consumes (per-round
+- `rtl.soc.regmap.register_map`: one register per parameter that a built block consumes (per-round
   parameters one per round, `round_bits` packed with the round count), reset to the default;
-- `rtl.config_check.ConfigCheck`: the start-time range checks, each under its `error` code;
-- the block ports (`rtl.pea`, `rtl.ddf`, `rtl.peb`, `rtl.requant`, `rtl.softmax`, the units'
+- `rtl.soc.config_check.ConfigCheck`: the start-time range checks, each under its `error` code;
+- the block ports (`rtl.speculation.pea`, `rtl.speculation.ddf`, `rtl.speculation.peb`, `rtl.execution.requant`, `rtl.execution.softmax`, the units'
   config layouts), through `width_of`; `rtl.top` feeds them from the registers of the same width,
   so no legal value can be truncated.
 
@@ -33,10 +33,10 @@ ROUNDS_PARAM = "round_bits"                 # its length is R; the other per-rou
 
 # Who reads a parameter: a built block (what it is), or None for hardware not built yet.
 CONSUMERS = {
-    "speculation": "rtl.speculation.SpeculationUnit config (PEA, RoPE, PEB, DDF)",
-    "execution": "rtl.execution.ExecutionUnit config (requant, RoPE, softmax, A.V)",
+    "speculation": "rtl.speculation.unit.SpeculationUnit config (PEA, RoPE, PEB, DDF)",
+    "execution": "rtl.execution.unit.ExecutionUnit config (requant, RoPE, softmax, A.V)",
     "host": "host.job (RoPE table, weight LO codes); the register keeps it for the record",
-    "predictor_slot": "rtl.config_check.ConfigCheck (the job's predictor against the one generated)",
+    "predictor_slot": "rtl.soc.config_check.ConfigCheck (the job's predictor against the one generated)",
     "sanger": None,           # SPEC 8 sanger predictor
     "topk": None,             # SPEC 8 topk predictor
 }

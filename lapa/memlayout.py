@@ -6,7 +6,7 @@ every row starts on a bus word. Layouts (row-major, little-endian):
 - `wq` [H, D, dh], `wk`/`wv` [Hkv, D, dh] int8, stored per head in the execution unit's tile
   order (`exec_tiles`: tile (jt, ic), jt outer, holds w[ic*C + c, jt*R + r] at [r][c]), so a
   head's weights are one contiguous read;
-- `wq_lo`/`wk_lo`: the ALOC codes of wq/wk, one byte each (`rtl.loe.LOCode` bits), stored per
+- `wq_lo`/`wk_lo`: the ALOC codes of wq/wk, one byte each (`rtl.speculation.loe.LOCode` bits), stored per
   head in the PEA's column-group order (`pea_groups`: group g, then d, then lane l holds the code
   of w[d, g*P + l]);
 - `rope` [L, dh] int16: row t is the RoPE table row of token t, c[0..dh/2) then s[0..dh/2)
@@ -129,7 +129,7 @@ def pea_groups(codes, pea_lanes):
 
 
 def lo_bytes(codes):
-    """golden `LOCode` arrays -> one byte per code in `rtl.loe.LOCode` bit order
+    """golden `LOCode` arrays -> one byte per code in `rtl.speculation.loe.LOCode` bit order
     (zero, neg, e[3], m from bit 0)."""
     zero = np.asarray(codes.zero, dtype=np.uint8) & 1
     neg = (np.asarray(codes.sign) < 0).astype(np.uint8)

@@ -1,5 +1,5 @@
 """The read side of the cycle model: the two fetch generators (speculation side, execution side)
-sharing the in-order data fetcher (`rtl/top.py`, `rtl/fetcher.py`, `rtl/dma.py`).
+sharing the in-order data fetcher (`rtl/top.py`, `rtl/soc/fetcher.py`, `rtl/soc/dma.py`).
 
 A row request is taken when the AXI reader is idle, round robin between the sides; it holds the
 reader for `words + 2` cycles (command, address, one data word per cycle; one more address cycle

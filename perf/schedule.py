@@ -1,15 +1,15 @@
 """The cycle model proper: the FSM schedules of `rtl/top.py`'s two sequencers, the speculation
-unit (`rtl/speculation.py`) and the execution unit (`rtl/execution.py`) as processes of a
+unit (`rtl/speculation/unit.py`) and the execution unit (`rtl/execution/unit.py`) as processes of a
 discrete-event model, one event per fetched row, projected token, MRSA round, K/V row and query
 row, so an L = 1024 SmolLM2 layer takes well under a second. Production jobs (CTRL.trace = 0),
 memory answering as the C++ harness's does (one cycle after an address, one word a cycle, no
 stalls).
 
-The MRSA rounds follow `rtl.lapa_predictor` cycle for cycle (checked row by row against an
+The MRSA rounds follow `rtl.speculation.lapa_predictor` cycle for cycle (checked row by row against an
 Amaranth simulation of the predictor): the DDF hands a round's survivors on as its scan reaches
 them, so the next round's feed depends on where in the list they sit (`Profile.positions`).
 The execution unit's rows (Q_PROJ, SCORE fed by the mask unpacker, softmax, the A.V hand-off)
-follow `rtl.execution` and `rtl.mask_codec.MaskUnpacker` cycle for cycle (checked row by row
+follow `rtl.execution.unit` and `rtl.common.mask_codec.MaskUnpacker` cycle for cycle (checked row by row
 against an Amaranth simulation of the two): the unpacker runs ahead of the unit, so a row's
 keys cost what their spread over the row's bus words costs (`key_stream`).
 Where the model approximates the RTL (the rest follows its state machines cycle for cycle):
@@ -72,7 +72,7 @@ def list_spans(positions, n, m, CH):
 
 
 def key_stream(mask, mw, QC):
-    """The mask unpacker (`rtl.mask_codec.MaskUnpacker`) feeding the execution unit's SCORE state,
+    """The mask unpacker (`rtl.common.mask_codec.MaskUnpacker`) feeding the execution unit's SCORE state,
     per query row of one head's [L, L] mask: (w_0, lead, rest). The unpacker loads a word in a
     cycle, takes a set bit a cycle and spends one more cycle at each word's end; it holds one key
     back (`pending`) and sends it while taking the next bit, the last at the row's end, and its
@@ -96,7 +96,7 @@ def key_stream(mask, mw, QC):
 
 def mrsa_rows(profile, h, CH, first_load, lat=Latency):
     """The cycle of each row's last `kept` beat (a list, row by row) of head h: its MRSA rounds
-    from the first candidate load at `first_load` (`rtl.lapa_predictor`'s feeder, PEB and DDF,
+    from the first candidate load at `first_load` (`rtl.speculation.lapa_predictor`'s feeder, PEB and DDF,
     `kept` always ready)."""
     R = profile.n_rounds
     cands, nn = profile.cands[h], profile.nnz[h]

@@ -90,7 +90,7 @@ def top_verilog(cfg, progress=None):
     so `build.py verilog --block top` and the RTL backend write the same module, byte for byte.
     Kept for the process's next call with an equal configuration (the demo writes it, then
     simulates it)."""
-    from .registry import get_block
+    from rtl.registry import get_block
 
     if cfg not in _TOP_CACHE:
         info = get_block(TOP_BLOCK)

@@ -10,7 +10,7 @@ import importlib
 import pkgutil
 from typing import Callable, NamedTuple
 
-from .common.errors import HDLConfigError
+from rtl.common.errors import HDLConfigError
 
 __all__ = ["BlockInfo", "block", "blocks", "get_block", "UNITS", "ALL_UNITS"]
 
@@ -45,9 +45,9 @@ def block(name, unit):
 def _load_all():
     import rtl
 
-    for info in pkgutil.iter_modules(rtl.__path__):
-        if info.name not in ("registry", "generate"):
-            importlib.import_module(f"rtl.{info.name}")
+    for info in pkgutil.walk_packages(rtl.__path__, prefix="rtl."):
+        if info.name not in ("rtl.registry", "rtl.generate"):
+            importlib.import_module(info.name)
 
 
 def blocks() -> dict[str, BlockInfo]:

@@ -1,14 +1,14 @@
 """LAPA top level: predictor slot -> mask in memory -> data fetcher -> execution unit, one controller.
 
-Ports: `axil` (AXI4-Lite slave, the register map of `rtl.regmap`), `axi` (AXI4 master, 64-bit
+Ports: `axil` (AXI4-Lite slave, the register map of `rtl.soc.regmap`), `axi` (AXI4 master, 64-bit
 data, 32-bit byte addresses, the job's buffers of `lapa.memlayout`), `irq` (level:
 CTRL.irq_enable & STATUS.done).
 
-A job (CTRL.start) is checked (`rtl.config_check`: a refused job ends at once with STATUS.error
+A job (CTRL.start) is checked (`rtl.soc.config_check`: a refused job ends at once with STATUS.error
 and the ERROR code; a job whose PREDICTOR is not the generated predictor is refused with
 PREDICTOR), then the controller runs, for every KV head g (its query heads h in order):
 1. RoPE table rows into both units' tables (once per job, when `rope` = 1).
-2. Per query head: the predictor in the slot (`rtl.predictors`, `HardwareConfig.predictor`)
+2. Per query head: the predictor in the slot (`rtl.predictors.plug`, `HardwareConfig.predictor`)
    predicts the head's mask, whose kept-key lists are packed to bit rows and written to
    MASK_ADDR; its key_needed list goes straight to the execution unit (only needed K/V rows are
    ever projected). LAPA's speculation unit first takes the head's LO-coded wq (and, for the
@@ -23,17 +23,17 @@ by the data between them (the execution unit takes `needed` in its LOAD/KV phase
 With CTRL.trace, q_hat/k_hat, q/k/v rows, key_needed and the kept probabilities are written too.
 
 Components (this module only composes them): the predictor block and its `PredictorSlot`
-(`rtl.predictors.plug_predictor`), `rtl.job_control.JobControl` (start / done / ERROR,
-outside the core a bus fault resets), `rtl.job_sequencer.JobSequencer` (the job and the two
-sides' state machines, multi-row read commands), `rtl.fetch_scheduler.FetchScheduler` (a row
+(`rtl.predictors.plug.plug_predictor`), `rtl.soc.job_control.JobControl` (start / done / ERROR,
+outside the core a bus fault resets), `rtl.soc.job_sequencer.JobSequencer` (the job and the two
+sides' state machines, multi-row read commands), `rtl.soc.fetch_scheduler.FetchScheduler` (a row
 generator per side, credit checks, a round-robin `rtl.common.stream_arbiter.StreamArbiter`) in
 front of one in-order `DataFetcher`, `rtl.common.credit_fifo.CreditFIFO` for the x rows and the
 mask rows (a row is requested only when its consumer can take all of it, so no read waits in the
 fetcher for a busy consumer; wq is fetched only on the unit's own request), the two units, and
-the `ResultWriter` (`rtl.results`: whole rows, round robin) for every result row.
+the `ResultWriter` (`rtl.soc.results`: whole rows, round robin) for every result row.
 Counters (CYCLES_*, PAIRS_ROUND*, KV_ROWS) count the current job; CYCLES_* are 64-bit and
 PAIRS_ROUND* H * L * L wide (NAME and NAME_HI registers).
-Bus faults: the AXI master port goes through `rtl.axi_guard.AXIGuard`. An error response or a
+Bus faults: the AXI master port goes through `rtl.soc.axi_guard.AXIGuard`. An error response or a
 watchdog timeout (WATCHDOG cycles waiting on the memory) ends the job at once: the core (both
 sequencers, the units, fetcher, result writer, FIFOs) is reset while the guard finishes the
 outstanding bursts, and the job is done with the guard's ERROR code, FAULT_ADDR and `irq`;
@@ -49,25 +49,25 @@ from amaranth.lib.wiring import In, Out
 from lapa.config import BUS_BITS
 from lapa.fields import MAX_ROUNDS
 
-from .axi import AXI4, AXI4Lite, join_read_write
-from .axi_guard import AXIGuard
-from .common.credit_fifo import CreditFIFO
-from .config_check import ConfigCheck
-from .execution import ExecutionUnit
-from .fetch_scheduler import FetchScheduler
-from .fetcher import DataFetcher
-from .job_control import JobControl
-from .job_sequencer import (F_EXEC_X, F_MASK, F_ROPE, F_SPEC_W, F_SPEC_X, F_WK, F_WQ, F_WV, N_DEST,
+from rtl.soc.axi import AXI4, AXI4Lite, join_read_write
+from rtl.soc.axi_guard import AXIGuard
+from rtl.common.credit_fifo import CreditFIFO
+from rtl.soc.config_check import ConfigCheck
+from rtl.execution.unit import ExecutionUnit
+from rtl.soc.fetch_scheduler import FetchScheduler
+from rtl.soc.fetcher import DataFetcher
+from rtl.soc.job_control import JobControl
+from rtl.soc.job_sequencer import (F_EXEC_X, F_MASK, F_ROPE, F_SPEC_W, F_SPEC_X, F_WK, F_WQ, F_WV, N_DEST,
                             JobSequencer, fetch_limits)
-from .mask_codec import MaskUnpacker
-from .param_regs import feed, feed_params
-from .regbank import RegisterBank, bank_layout
-from .regmap import COUNTER_BITS, pairs_bits, register_map
-from .registry import block
-from .resize import StreamResize, word_layout
-from .predictor_slot import PREDICTOR_INPUTS
-from .predictors import PROJECTS, plug_predictor
-from .results import RESULT_BUFFERS, ResultWriter
+from rtl.common.mask_codec import MaskUnpacker
+from rtl.soc.param_regs import feed, feed_params
+from rtl.soc.regbank import RegisterBank, bank_layout
+from rtl.soc.regmap import COUNTER_BITS, pairs_bits, register_map
+from rtl.registry import block
+from rtl.common.resize import StreamResize, word_layout
+from rtl.predictors.slot import PREDICTOR_INPUTS
+from rtl.predictors.plug import PROJECTS, plug_predictor
+from rtl.soc.results import RESULT_BUFFERS, ResultWriter
 
 __all__ = ["BUS_BITS", "ADDR_WIDTH", "LapaTop"]
 

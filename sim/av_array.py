@@ -6,7 +6,7 @@ from amaranth.hdl import signed
 from amaranth.lib import data
 
 from golden.execution import attend
-from rtl.av_array import av_beat_layout
+from rtl.execution.av_array import av_beat_layout
 from sim.blocks import bench_block
 from sim.streams import pack, stream_bench, unpack
 

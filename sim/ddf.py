@@ -6,7 +6,7 @@ import cocotb
 import numpy as np
 
 from golden.ddf import ddf_filter
-from rtl.ddf import candidate_layout
+from rtl.speculation.ddf import candidate_layout
 from sim.blocks import bench_block
 from sim.streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock, unpack
 

@@ -1,4 +1,4 @@
-"""cocotb testbench of the dense predictor (`rtl.dense_predictor`) against golden's SPEC 8 dense.
+"""cocotb testbench of the dense predictor (`rtl.predictors.dense`) against golden's SPEC 8 dense.
 
 Jobs of every length 1..max_seq_len, causal and not, grouped heads (`first_head` / `last_head`
 sequences) with random back-pressure on `kept` and `needed`: every row's kept keys are C_1[t]
@@ -13,9 +13,9 @@ import numpy as np
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
 from golden.speculation import initial_candidates, key_needed
-from rtl.dense_predictor import dense_perf_layout
-from rtl.kv_control import kv_request_layout
-from rtl.predictor_slot import job_layout
+from rtl.predictors.dense import dense_perf_layout
+from rtl.execution.kv_control import kv_request_layout
+from rtl.predictors.slot import job_layout
 from sim.predictor_jobs import check_kept
 from sim.streams import StreamSink, load_config, make_rng, pack, reset, start_clock, unpack
 

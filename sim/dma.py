@@ -9,8 +9,8 @@ from amaranth.lib.wiring import In, Out
 from cocotb.triggers import RisingEdge
 from cocotbext.axi import AxiBus, AxiRam
 
-from rtl.axi import AXI4, join_read_write
-from rtl.dma import AXI4Reader, AXI4Writer, DMACommand
+from rtl.soc.axi import AXI4, join_read_write
+from rtl.soc.dma import AXI4Reader, AXI4Writer, DMACommand
 
 from .streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock
 

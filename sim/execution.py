@@ -19,7 +19,7 @@ from golden.model import run_layer
 from golden.rope import rope_table
 from golden.speculation import key_needed
 from lapa.config import ArithConfig
-from rtl.execution import KIND_K, KIND_Q, KIND_V, ExecutionUnit, exec_shape
+from rtl.execution.unit import KIND_K, KIND_Q, KIND_V, ExecutionUnit, exec_shape
 from sim.streams import (StreamSink, StreamSource, key_beats, load_config, make_rng, pack, reset, start_clock,
                          unpack)
 

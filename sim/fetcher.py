@@ -5,8 +5,8 @@ import itertools
 import cocotb
 from cocotbext.axi import AxiBus, AxiRam
 
-from rtl.fetcher import fetch_request_layout
-from rtl.resize import word_layout
+from rtl.soc.fetcher import fetch_request_layout
+from rtl.common.resize import word_layout
 
 from .streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock, unpack
 

@@ -5,7 +5,7 @@ import numpy as np
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from golden.speculation import key_needed
-from rtl.kv_control import kv_job_layout, kv_request_layout
+from rtl.execution.kv_control import kv_job_layout, kv_request_layout
 from sim.blocks import bench_block
 from sim.streams import key_beats, stream_bench, unpack
 

@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 from cocotb.triggers import Timer
 
 from golden.loe import lo_encode
-from rtl.loe import LOCode, LOEncoder
+from rtl.speculation.loe import LOCode, LOEncoder
 
 MODES = (("floor", 0), ("round", 0), ("floor", 1), ("round", 1))
 

@@ -5,7 +5,7 @@ import numpy as np
 from amaranth.hdl import signed
 from amaranth.lib import data
 
-from rtl.mac_array import mac_beat_layout
+from rtl.execution.mac_array import mac_beat_layout
 from sim.blocks import bench_block
 from sim.streams import pack, stream_bench, unpack
 

@@ -7,9 +7,9 @@ from amaranth.lib import wiring
 from cocotb.triggers import FallingEdge
 
 from lapa.memlayout import MemoryLayout
-from rtl.kv_control import kv_request_layout
-from rtl.mask_codec import MaskPacker, MaskUnpacker
-from rtl.resize import word_layout
+from rtl.execution.kv_control import kv_request_layout
+from rtl.common.mask_codec import MaskPacker, MaskUnpacker
+from rtl.common.resize import word_layout
 
 from .streams import make_rng, pack, reset, start_clock, stream_pairs, unpack
 

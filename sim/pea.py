@@ -9,7 +9,7 @@ from amaranth.lib import data
 
 from golden.loe import lo_encode, lo_value
 from golden.pea import pea_project
-from rtl.pea import pea_beat_layout
+from rtl.speculation.pea import pea_beat_layout
 from sim.blocks import bench_block
 from sim.streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock, unpack
 
@@ -17,7 +17,7 @@ LO_MODES = (("floor", 0), ("round", 0), ("floor", 1), ("round", 1))
 
 
 def code_dicts(codes):
-    """golden LOCode arrays (one row of weights) -> a list of `rtl.loe.LOCode` field dicts."""
+    """golden LOCode arrays (one row of weights) -> a list of `rtl.speculation.loe.LOCode` field dicts."""
     return [{"zero": int(z), "neg": int(s < 0), "e": int(e), "m": int(mm)}
             for s, z, e, mm in zip(codes.sign, codes.zero, codes.e, codes.m)]
 

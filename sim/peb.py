@@ -7,8 +7,8 @@ import numpy as np
 
 from golden.loe import lo_encode
 from golden.peb import mrsa_scores, runtime_lo
-from rtl.ddf import candidate_layout
-from rtl.peb import peb_beat_layout
+from rtl.speculation.ddf import candidate_layout
+from rtl.speculation.peb import peb_beat_layout
 from sim.pea import code_dicts
 from sim.blocks import bench_block
 from sim.streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock, unpack

@@ -1,6 +1,6 @@
 """Cycle figures of the baseline predictor blocks (Verilator, full rate, no stalls): a benchmark,
-not a test. `python -m sim.predictor_cycles [--max-len L] [--out FILE.json]` builds `rtl.sanger`
-(lanes = peb_lanes) and `rtl.topk` at the default SmolLM2-shaped head (dh 64) and prints the
+not a test. `python -m sim.predictor_cycles [--max-len L] [--out FILE.json]` builds `rtl.predictors.sanger`
+(lanes = peb_lanes) and `rtl.predictors.topk` at the default SmolLM2-shaped head (dh 64) and prints the
 cycles of one maximum-length causal and encoder job each, per row, next to LAPA's ideal PEB
 round-1 figure |C_1| * dh / peb_lanes (the rate the Sanger lanes are sized for)."""
 

@@ -7,7 +7,7 @@ import os
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 from cocotb.utils import get_sim_time
 
-from rtl.kv_control import kv_request_layout
+from rtl.execution.kv_control import kv_request_layout
 from sim.streams import unpack
 
 __all__ = ["pulse_start", "wait_idle", "check_kept", "finish_job", "job_cycles", "write_cycles"]

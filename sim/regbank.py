@@ -4,8 +4,8 @@ import cocotb
 from cocotb.triggers import RisingEdge
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiResp
 
-from rtl.regbank import RegisterBank, reset_value
-from rtl.regmap import register_map
+from rtl.soc.regbank import RegisterBank, reset_value
+from rtl.soc.regmap import register_map
 
 from .streams import load_config, make_rng, reset, start_clock
 

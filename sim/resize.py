@@ -4,7 +4,7 @@ import cocotb
 from amaranth.hdl import Module
 from amaranth.lib import wiring
 
-from rtl.resize import StreamResize, word_layout
+from rtl.common.resize import StreamResize, word_layout
 
 from .streams import make_rng, pack, reset, start_clock, stream_pairs, unpack
 

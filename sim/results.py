@@ -34,11 +34,11 @@ from cocotb.triggers import FallingEdge, ReadOnly
 from cocotbext.axi import AxiBus, AxiRam
 
 from lapa.memlayout import PAGE, MemoryLayout, expand_probs
-from rtl.execution import KIND_K, KIND_Q, KIND_V, o_layout, proj_layout
-from rtl.kv_control import kv_request_layout
-from rtl.results import RESULT_BUFFERS, ResultWriter
-from rtl.softmax import prob_beat
-from rtl.speculation import hat_layout
+from rtl.execution.unit import KIND_K, KIND_Q, KIND_V, o_layout, proj_layout
+from rtl.execution.kv_control import kv_request_layout
+from rtl.soc.results import RESULT_BUFFERS, ResultWriter
+from rtl.execution.softmax import prob_beat
+from rtl.speculation.unit import hat_layout
 
 from .mask_codec import random_mask
 from .streams import StreamSink, StreamSource, key_beats, load_config, make_rng, pack, reset, start_clock, unpack

@@ -8,7 +8,7 @@ from amaranth.hdl import signed
 from amaranth.lib import data
 
 from golden.rope import rope_rotate, rope_table
-from rtl.rope import rope_beat_layout
+from rtl.common.rope import rope_beat_layout
 from sim.blocks import bench_block
 from sim.streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock, unpack
 

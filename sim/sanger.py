@@ -7,7 +7,7 @@ import cocotb
 import numpy as np
 
 from golden.sanger import sanger_kept
-from rtl.sanger import row_layout
+from rtl.predictors.sanger import row_layout
 from sim.predictor_jobs import check_kept, finish_job, pulse_start, write_cycles
 from sim.blocks import bench_block
 from sim.streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock

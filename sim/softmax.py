@@ -4,7 +4,7 @@ import cocotb
 import numpy as np
 
 from golden.softmax import softmax_int
-from rtl.softmax import prob_beat, score_beat
+from rtl.execution.softmax import prob_beat, score_beat
 from sim.blocks import bench_block
 from sim.streams import pack, stream_bench, unpack
 

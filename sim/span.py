@@ -9,8 +9,8 @@ asked for: a granted span never waits on its producer, whatever the producer's g
 import cocotb
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
-from rtl.dma import DMACommand
-from rtl.resize import word_layout
+from rtl.soc.dma import DMACommand
+from rtl.common.resize import word_layout
 
 from .streams import StreamSource, make_rng, pack, reset, start_clock, unpack
 

@@ -20,10 +20,10 @@ from golden.loe import lo_encode
 from golden.rope import rope_table
 from golden.speculation import key_needed, mrsa_rounds, predict_hat
 from lapa.config import ArithConfig
-from rtl.kv_control import kv_request_layout
-from rtl.loe import LOCode
-from rtl.rope import rope_table_layout
-from rtl.speculation import PERF_FIELDS, SpeculationUnit, hat_layout, spec_config_layout
+from rtl.execution.kv_control import kv_request_layout
+from rtl.speculation.loe import LOCode
+from rtl.common.rope import rope_table_layout
+from rtl.speculation.unit import PERF_FIELDS, SpeculationUnit, hat_layout, spec_config_layout
 from sim.pea import code_dicts
 from sim.streams import StreamSink, StreamSource, load_config, make_rng, pack, reset, start_clock, unpack
 

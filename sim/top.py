@@ -18,7 +18,7 @@ from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
 from host.job import RESULT_REGISTERS
-from rtl.regmap import register_map
+from rtl.soc.regmap import register_map
 
 from .streams import load_config, make_rng, reset, start_clock
 

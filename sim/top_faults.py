@@ -20,7 +20,7 @@ from cocotb.triggers import ClockCycles, First, ReadOnly, RisingEdge, Timer
 from cocotb.utils import get_sim_time
 
 from host.job import STATUS_ERROR
-from rtl.regmap import ERROR_CODES
+from rtl.soc.regmap import ERROR_CODES
 
 from .axi_faults import AxiResp, FaultyRam
 from .streams import reset, start_clock

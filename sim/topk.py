@@ -6,7 +6,7 @@ import cocotb
 import numpy as np
 
 from golden.topk import topk_kept
-from rtl.topk import score_layout
+from rtl.predictors.topk import score_layout
 from sim.predictor_jobs import check_kept, finish_job, pulse_start, write_cycles
 from sim.blocks import bench_block
 from sim.streams import StreamSink, StreamSource, make_rng, pack, reset, start_clock

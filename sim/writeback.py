@@ -6,7 +6,7 @@ import cocotb
 from cocotb.triggers import RisingEdge
 from cocotbext.axi import AxiBus, AxiRam
 
-from rtl.dma import DMACommand
+from rtl.soc.dma import DMACommand
 
 from .streams import StreamSource, make_rng, pack, reset, start_clock
 

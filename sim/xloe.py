@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from cocotb.triggers import ReadOnly
 
 from golden.pea import symlo_input
-from rtl.xloe import XLOE
+from rtl.predictors.xloe import XLOE
 from sim.streams import stream_bench
 
 

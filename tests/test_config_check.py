@@ -5,9 +5,9 @@ import random
 from amaranth.sim import Simulator
 
 from lapa.config import ArithConfig, ConfigError, HardwareConfig
-from rtl.config_check import ConfigCheck
-from rtl.regbank import bank_layout
-from rtl.regmap import CONFIG_CODES, ERROR_CODES, register_map
+from rtl.soc.config_check import ConfigCheck
+from rtl.soc.regbank import bank_layout
+from rtl.soc.regmap import CONFIG_CODES, ERROR_CODES, register_map
 
 HW = HardwareConfig(d_model=32, head_dim=8, max_seq_len=64, n_heads=6, n_kv_heads=2, max_rounds=3,
                     pea_lanes=8, peb_lanes=8, mac_rows=1, mac_cols=8, av_lanes=8)
@@ -119,7 +119,7 @@ def test_config_check_refuses_another_predictor_than_the_generated_one():
     from lapa.config import BUILT_PREDICTORS
     from lapa.errors import UserError
     from lapa.fields import param
-    from rtl.regmap import regmap_c_header
+    from rtl.soc.regmap import regmap_c_header
 
     p = param("predictor")
     for name in BUILT_PREDICTORS:

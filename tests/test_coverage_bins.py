@@ -7,7 +7,7 @@ import pytest
 from golden.model import run_layer
 from host.job import STATUS_ERROR, check_status, counter_values
 from lapa.errors import UserError
-from rtl.regmap import CONFIG_CODES, ERROR_CODES, FAULT_CODES
+from rtl.soc.regmap import CONFIG_CODES, ERROR_CODES, FAULT_CODES
 
 from . import coverage_bins
 from .test_top import HW, cases, corner_layer, layer

@@ -329,7 +329,7 @@ def test_pea_per_action_model_predicts_another_stream(tmp_path):
     from flows.asic import _liberty_cells, synthesize_asic, tech_settings
     from flows.tools import Design
     from rtl.generate import to_verilog
-    from rtl.pea import PEA
+    from rtl.speculation.pea import PEA
 
     if not os.path.isfile(CELL_MODELS):
         pytest.skip("OSU018 cell models missing: run bash setup.sh")

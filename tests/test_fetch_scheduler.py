@@ -10,8 +10,8 @@ from amaranth.hdl import Module
 from amaranth.sim import Simulator
 
 from rtl.common.credit_fifo import CreditFIFO
-from rtl.fetch_scheduler import FetchScheduler
-from rtl.resize import word_layout
+from rtl.soc.fetch_scheduler import FetchScheduler
+from rtl.common.resize import word_layout
 
 CREDITS = {0: 6, 2: 4}                   # dest: FIFO depth (words)
 SIDE_DESTS = ((0, 1), (2, 3))            # the destinations each side fetches for

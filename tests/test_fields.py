@@ -13,18 +13,18 @@ from amaranth.sim import Simulator
 from lapa import fields
 from lapa.config import HW_RANGES, ArithConfig, ConfigError, HardwareConfig, LapaConfig, arith_config_class
 from lapa.fields import MAX_ROUNDS, PARAMS, ROUNDS_PARAM, Param, param, registered, round_field
-from rtl.av_array import AVArray
-from rtl.config_check import ConfigCheck
-from rtl.ddf import DDF
-from rtl.execution import exec_config_layout
-from rtl.param_regs import feed, param_layout
-from rtl.pea import PEA
-from rtl.peb import PEB
-from rtl.regbank import bank_layout
-from rtl.regmap import CONFIG_CODES, ERROR_CODES, register_map
-from rtl.requant import Requant
-from rtl.softmax import Softmax, SoftmaxExp
-from rtl.speculation import spec_config_layout
+from rtl.execution.av_array import AVArray
+from rtl.soc.config_check import ConfigCheck
+from rtl.speculation.ddf import DDF
+from rtl.execution.unit import exec_config_layout
+from rtl.soc.param_regs import feed, param_layout
+from rtl.speculation.pea import PEA
+from rtl.speculation.peb import PEB
+from rtl.soc.regbank import bank_layout
+from rtl.soc.regmap import CONFIG_CODES, ERROR_CODES, register_map
+from rtl.execution.requant import Requant
+from rtl.execution.softmax import Softmax, SoftmaxExp
+from rtl.speculation.unit import spec_config_layout
 
 HW = HardwareConfig(d_model=32, head_dim=8, max_seq_len=64, n_heads=6, n_kv_heads=2, max_rounds=3,
                     pea_lanes=8, peb_lanes=8, mac_rows=1)

@@ -16,7 +16,7 @@ from host.harness import HarnessFailed, run_harness_jobs
 from host.job import COUNTERS
 from lapa.cli import main
 from lapa.errors import UserError
-from rtl.regmap import ERROR_CODES
+from rtl.soc.regmap import ERROR_CODES
 from sim.layer import run_rtl_jobs
 from tests.test_top import CFG, HW, OUTPUTS, _hw_options, check, corner_layer, layer
 

@@ -1,4 +1,4 @@
-"""rtl.intmath against golden.intmath, exhaustively on small ranges (Amaranth simulator)."""
+"""rtl.common.intmath against golden.intmath, exhaustively on small ranges (Amaranth simulator)."""
 
 import numpy as np
 from amaranth.hdl import Module, Signal, signed
@@ -6,7 +6,7 @@ from amaranth.sim import Simulator
 
 from golden.intmath import rshr as g_rshr
 from golden.intmath import sat8 as g_sat8
-from rtl.intmath import rshr, sat8
+from rtl.common.intmath import rshr, sat8
 
 
 def test_rshr_sat8_runtime_shift():

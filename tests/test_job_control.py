@@ -4,8 +4,8 @@ the guard's drain, or begins; done and ERROR after the job or a bus fault, which
 
 from amaranth.sim import Simulator
 
-from rtl.job_control import JobControl
-from rtl.regmap import ERROR_CODES
+from rtl.soc.job_control import JobControl
+from rtl.soc.regmap import ERROR_CODES
 
 
 def _run(bench):

@@ -115,7 +115,7 @@ def test_build_perf_json(tmp_path, capsys):
     sram = rec["sram"]
     assert sram["bits"] == sum(b["bits"] for b in sram["buffers"] if b["sram"]) == sum(sram["by_unit"].values())
     # the execution unit's x buffer holds every token: L x D bytes (max_seq_len 16, D 32)
-    assert {"path": "core/exec/x_buf", "width": 64, "depth": 16 * 32 // 8, "bits": 16 * 32 * 8,
+    assert {"path": "core/exec/proj_feed/x_buf", "width": 64, "depth": 16 * 32 // 8, "bits": 16 * 32 * 8,
             "sram": True} in sram["buffers"]
     assert isinstance(rec["cycles"], int) and rec["cycles"] == rec["cycles_total"] > 0
     assert rec["shape"] == {"L": 16, "D": 32, "dh": 16, "H": 2, "Hkv": 1}
@@ -239,15 +239,15 @@ def test_sweep_shape_1024():
 # ---- Row by row against Amaranth simulations of the blocks (no harness build)
 
 def _predictor_rows(peb_lanes, L, round_bits, margin, causal):
-    """The cycle of every row's last `kept` beat of rtl.lapa_predictor (Amaranth simulation, kept
+    """The cycle of every row's last `kept` beat of rtl.speculation.lapa_predictor (Amaranth simulation, kept
     always ready) and the model's (perf.schedule.mrsa_rows), from the same first load."""
     from amaranth.sim import Simulator
 
     from golden.speculation import initial_candidates, mrsa_rounds
     from perf.profile import Profile, survivor_positions
     from perf.schedule import mrsa_rows
-    from rtl.lapa_predictor import LapaPredictor, lapa_config_layout
-    from rtl.speculation import spec_config_layout
+    from rtl.speculation.lapa_predictor import LapaPredictor, lapa_config_layout
+    from rtl.speculation.unit import spec_config_layout
 
     dh = 32
     cal = example_layer(L, 64, dh, 1, 1, seed=3, causal=causal, ddf_mode="margin", round_bits=round_bits,

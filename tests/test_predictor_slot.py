@@ -7,7 +7,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from lapa.config import HardwareConfig
-from rtl.predictor_slot import PREDICTOR_INPUTS, PredictorSlot
+from rtl.predictors.slot import PREDICTOR_INPUTS, PredictorSlot
 
 HW = HardwareConfig(d_model=32, head_dim=16, max_seq_len=32, n_heads=9, n_kv_heads=3,
                     pea_lanes=16, peb_lanes=16, mac_rows=2, mac_cols=8, av_lanes=8)

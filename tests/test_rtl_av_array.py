@@ -4,7 +4,7 @@
 import pytest
 
 from lapa.config import HardwareConfig, LapaConfig
-from rtl.av_array import AVArray
+from rtl.execution.av_array import AVArray
 from sim.blocks import run_block, small_config
 
 # av_lanes x max_seq_len: the block as the generator builds it from each config

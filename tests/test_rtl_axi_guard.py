@@ -6,8 +6,8 @@ import random
 
 from amaranth.sim import Simulator
 
-from rtl.axi_guard import AXIGuard
-from rtl.regmap import ERROR_CODES
+from rtl.soc.axi_guard import AXIGuard
+from rtl.soc.regmap import ERROR_CODES
 
 CORE_OUT = ("arid", "araddr", "arlen", "arsize", "arburst", "arlock", "arcache", "arprot", "arvalid", "rready",
             "awid", "awaddr", "awlen", "awsize", "awburst", "awlock", "awcache", "awprot", "awvalid",

@@ -3,7 +3,7 @@
 
 import pytest
 
-from rtl.ddf import DDF
+from rtl.speculation.ddf import DDF
 from sim.blocks import run_block, small_config
 
 # max_seq_len (index width) x head_dim (PEB score width)

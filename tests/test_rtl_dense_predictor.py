@@ -5,9 +5,9 @@ against golden under back-pressure, at two shapes (one-token hardware included).
 import pytest
 
 from lapa.config import HardwareConfig, LapaConfig
-from rtl.dense_predictor import DensePredictor
+from rtl.predictors.dense import DensePredictor
 from rtl.generate import to_verilog
-from rtl.predictor_slot import PredictorSlot
+from rtl.predictors.slot import PredictorSlot
 from sim.runner import run_cocotb
 
 SHAPES = {"L16": dict(max_seq_len=16, max_rounds=2), "L1": dict(max_seq_len=1)}

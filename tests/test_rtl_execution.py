@@ -6,7 +6,7 @@ import json
 import pytest
 
 from lapa.config import HardwareConfig, LapaConfig
-from rtl.execution import ExecutionUnit
+from rtl.execution.unit import ExecutionUnit
 from rtl.generate import to_verilog
 from sim.runner import run_cocotb
 

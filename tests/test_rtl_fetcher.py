@@ -1,6 +1,6 @@
 """Data Fetcher: requests routed to their consumers in order, against AxiRam with stalls."""
 
-from rtl.fetcher import DataFetcher
+from rtl.soc.fetcher import DataFetcher
 from rtl.generate import to_verilog
 from sim.fetcher import ADDR_WIDTH, DATA_WIDTH, N_DEST
 from sim.lint import lint_verilog

@@ -3,7 +3,7 @@
 
 import pytest
 
-from rtl.kv_control import KVControl
+from rtl.execution.kv_control import KVControl
 from sim.blocks import run_block, small_config
 
 SHAPES = [pytest.param(small_config(max_seq_len=24), id="L24"),

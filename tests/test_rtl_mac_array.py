@@ -4,7 +4,7 @@
 import pytest
 
 from lapa.config import HardwareConfig, LapaConfig
-from rtl.mac_array import MACArray
+from rtl.execution.mac_array import MACArray
 from sim.blocks import run_block, small_config
 
 # mac_rows x mac_cols, jobs of up to d_model / mac_cols beats

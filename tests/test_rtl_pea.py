@@ -5,7 +5,7 @@ import pytest
 
 from lapa.config import HardwareConfig
 from rtl.generate import to_verilog
-from rtl.pea import PEA
+from rtl.speculation.pea import PEA
 from sim.blocks import build_block, run_block, small_config
 
 # pea_lanes x d_model; head_dim / pea_lanes lane groups per token, as the projector runs them

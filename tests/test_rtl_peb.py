@@ -4,7 +4,7 @@
 import pytest
 
 from rtl.generate import to_verilog
-from rtl.peb import PEB
+from rtl.speculation.peb import PEB
 from sim.blocks import build_block, run_block, small_config
 
 # peb_lanes x head_dim (head_dim / peb_lanes chunks per key) x max_seq_len (index width)

@@ -5,9 +5,9 @@ under back-pressure; multipliers only where the scheme has them; refusals."""
 import pytest
 
 from rtl.generate import to_verilog
-from rtl.sanger import Sanger
-from rtl.topk import TopK
-from rtl.xloe import XLOE
+from rtl.predictors.sanger import Sanger
+from rtl.predictors.topk import TopK
+from rtl.predictors.xloe import XLOE
 from sim.blocks import Params, run_block, small_config
 from sim.runner import run_cocotb
 from sim.xloe import XLOEBench

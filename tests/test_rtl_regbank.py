@@ -2,8 +2,8 @@
 
 from lapa.config import HardwareConfig, LapaConfig
 from rtl.generate import to_verilog
-from rtl.regbank import RegisterBank
-from rtl.regmap import regmap_c_header, regmap_markdown, register_map
+from rtl.soc.regbank import RegisterBank
+from rtl.soc.regmap import regmap_c_header, regmap_markdown, register_map
 from sim.runner import run_cocotb
 
 CFG = LapaConfig(hw=HardwareConfig(d_model=32, head_dim=8, max_seq_len=64, n_heads=4, n_kv_heads=2,
@@ -31,7 +31,7 @@ def test_c_header_names_follow_its_conventions():
 
     import pytest
 
-    from rtl import regmap
+    from rtl.soc import regmap
 
     regs = register_map(CFG.hw)
     names = re.findall(r"^#define (LAPA_\w+) ", regmap_c_header(regs), re.M)
@@ -61,7 +61,7 @@ def test_wide_counters_cover_the_largest_configuration():
     PAIRS_ROUND* every pair of every head at the longest length."""
     from host.job import cycle_bound
     from lapa.config import HardwareConfig
-    from rtl.regmap import COUNTER_BITS, pairs_bits
+    from rtl.soc.regmap import COUNTER_BITS, pairs_bits
 
     big = HardwareConfig(d_model=16384, head_dim=512, max_seq_len=65536, n_heads=256, n_kv_heads=256,
                          pea_lanes=1, peb_lanes=1, mac_rows=1, mac_cols=1, av_lanes=1)

@@ -4,7 +4,7 @@
 import pytest
 
 from lapa.config import HardwareConfig, LapaConfig
-from rtl.requant import Requant, requant
+from rtl.execution.requant import Requant, requant
 from sim.blocks import run_block, small_config
 
 # lanes = mac_rows, accumulator = the MAC array's (d_model and head_dim products)

@@ -4,7 +4,7 @@
 import pytest
 
 from rtl.generate import to_verilog
-from rtl.resize import StreamResize
+from rtl.common.resize import StreamResize
 from sim.lint import lint_verilog
 from sim.resize import ResizePair
 from sim.runner import run_cocotb

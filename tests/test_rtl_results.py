@@ -3,7 +3,7 @@ seq_len 1 to max_seq_len, full rate and AXI / stream stalls), counters and quiet
 
 from lapa.config import HardwareConfig, LapaConfig
 from rtl.generate import to_verilog
-from rtl.results import ResultWriter
+from rtl.soc.results import ResultWriter
 from sim.lint import lint_verilog
 from sim.results import ADDR_WIDTH, DATA_WIDTH, ResultsHarness
 from sim.runner import run_cocotb

@@ -6,7 +6,7 @@ import pytest
 from amaranth.sim import Simulator
 
 from golden.rope import rope_table
-from rtl.rope import RopeRotator, RopeTable
+from rtl.common.rope import RopeRotator, RopeTable
 from sim.blocks import run_block, small_config
 
 # head_dim: the smallest (one bus word) and a non-power of two

@@ -6,7 +6,7 @@ import pytest
 
 from golden.softmax import softmax_lut
 from lapa.config import HardwareConfig, LapaConfig
-from rtl.softmax import SM_LUT_BITS, Softmax, sm_lut_init
+from rtl.execution.softmax import SM_LUT_BITS, Softmax, sm_lut_init
 from sim.blocks import run_block, small_config
 
 # head_dim (score width and bound) x max_seq_len

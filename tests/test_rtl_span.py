@@ -4,7 +4,7 @@
 import pytest
 
 from rtl.generate import to_verilog
-from rtl.span import RowSpanSource
+from rtl.soc.span import RowSpanSource
 from sim.lint import lint_verilog
 from sim.runner import run_cocotb
 from sim.span import ADDR_WIDTH, DATA_WIDTH, MAX_ROW_WORDS, ROWS

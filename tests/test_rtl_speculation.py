@@ -7,7 +7,7 @@ import pytest
 
 from lapa.config import HardwareConfig, LapaConfig
 from rtl.generate import to_verilog
-from rtl.speculation import SpeculationUnit
+from rtl.speculation.unit import SpeculationUnit
 from sim.runner import run_cocotb
 
 CFG = LapaConfig(hw=HardwareConfig(d_model=32, head_dim=8, max_seq_len=16, pea_lanes=4, peb_lanes=4,

@@ -1,7 +1,7 @@
 """Write-back arbiter: spans of several producers land intact in AxiRam under stalls."""
 
 from rtl.generate import to_verilog
-from rtl.writeback import WriteBack
+from rtl.soc.writeback import WriteBack
 from sim.lint import lint_verilog
 from sim.runner import run_cocotb
 from sim.writeback import ADDR_WIDTH, DATA_WIDTH, N_SRC

@@ -11,7 +11,7 @@ from lapa.config import HardwareConfig, LapaConfig
 from lapa.errors import UserError
 from lapa.vectors import LayerInputs
 from rtl.generate import top_verilog
-from rtl.regmap import ERROR_CODES
+from rtl.soc.regmap import ERROR_CODES
 from host.job import check_fits, hw_for_layer
 from sim.layer import run_rtl_jobs
 from sim.lint import lint_verilog

@@ -65,7 +65,7 @@ def _write(args, cfg, chosen, out_dir):
     write_text_atomic(os.path.join(out_dir, "config.json"),
                       json.dumps(config_to_dict(cfg), indent=2) + "\n")
     # The register map documents, from the same source as the register bank's RTL.
-    from rtl.regmap import regmap_c_header, regmap_markdown, register_map
+    from rtl.soc.regmap import regmap_c_header, regmap_markdown, register_map
 
     regs = register_map(cfg.hw)
     write_text_atomic(os.path.join(out_dir, "regmap.md"), regmap_markdown(regs))

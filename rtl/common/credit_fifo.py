@@ -11,7 +11,7 @@ from amaranth.hdl import Module
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..params import require_int
+from rtl.common.params import require_int
 
 __all__ = ["CreditFIFO"]
 

@@ -15,7 +15,7 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..params import require_int
+from rtl.common.params import require_int
 
 __all__ = ["StreamArbiter"]
 

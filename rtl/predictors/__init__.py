@@ -1,0 +1,1 @@
+"""The predictor slot and the predictors generated into it (SPEC section 8: dense, sanger, topk, symlo)."""
