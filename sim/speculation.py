@@ -7,6 +7,9 @@ model. Jobs with `trace` = 1 also compare every `hat` beat (q_hat rows, then k_h
 k is projected) with golden `predict_hat`, and check that `predict_cycles` does not count while
 `hat` is valid; with `trace` = 0, `hat.valid` must not rise. After every job the per-round
 survivor counters `perf.kept_round` are compared with golden's |C_{r+1}| sums.
+
+The jobs' SPEC 8 predictor is the generated one (`HardwareConfig.predictor`): on a `symlo` unit
+(`rtl.predictors.symlo.SymloUnit`) golden LO-codes x before the PEA (`golden.pea.symlo_input`).
 """
 
 import os
@@ -191,11 +194,11 @@ class SpeculationTB:
         return mask, needed
 
 
-def random_arith(g, causal=None, rope=None, mode=None):
+def random_arith(g, causal=None, rope=None, mode=None, predictor="lapa"):
     rb = [(4, 4), (8,), (2, 2, 2, 2), (3, 5), (2, 3, 3), (1, 7)][int(g.integers(0, 6))]
     efb = int(g.integers(1, 9))
     return ArithConfig(
-        causal=bool(g.integers(0, 2)) if causal is None else causal,
+        predictor=predictor, causal=bool(g.integers(0, 2)) if causal is None else causal,
         rope=bool(g.integers(0, 2)) if rope is None else rope,
         rope_base=int(g.choice([10000, 100, 2**20])), pos0=int(g.choice([0, 3, 2**16])),
         ddf_mode=mode or ("range", "margin")[int(g.integers(0, 2))],
@@ -217,7 +220,7 @@ async def _run(dut, gap, backpressure):
     for case in range(n_cases):
         seq_len = [1, lmax, int(g.integers(2, lmax + 1))][min(case, 2)] if case < 3 else int(g.integers(1, lmax + 1))
         arith = random_arith(g, causal=bool(case % 2), rope=bool((case // 2) % 2),
-                             mode=("range", "margin")[(case // 4) % 2])
+                             mode=("range", "margin")[(case // 4) % 2], predictor=hw.predictor)
         x = g.integers(-128, 128, size=(seq_len, d))
         wq = g.integers(-128, 128, size=(d, dh))
         wk = g.integers(-128, 128, size=(d, dh))
@@ -229,7 +232,7 @@ async def _run(dut, gap, backpressure):
     # grouped-query attention: a second query head on the same k_hat (project_k = 0); key_needed
     # is the union of both heads' masks; both traced (the second gives its q_hat rows only)
     seq_len = lmax
-    arith = random_arith(g)
+    arith = random_arith(g, predictor=hw.predictor)
     x = g.integers(-128, 128, size=(seq_len, d))
     wk = g.integers(-128, 128, size=(d, dh))
     _, kn = await tb.job(x, g.integers(-128, 128, size=(d, dh)), wk, arith, last_head=0, trace=1)

@@ -21,6 +21,7 @@ __all__ = ["BINS", "job_bins", "require", "hits", "table", "write_json"]
 
 E2E, STALLS, FAULTS = "test_top_end_to_end", "test_top_backpressure_and_reset", "test_top_bus_faults"
 DENSE = "test_top_dense_end_to_end"
+SYMLO = "test_top_symlo_end_to_end"
 REQUANTS = ("q_hat", "k_hat", "q", "k", "v", "o")
 
 BINS = {
@@ -44,6 +45,8 @@ BINS = {
     "prob_zero": ("a kept key's probability is 0 (E underflows)", E2E),
     "predictor_lapa": ("predictor = lapa (HardwareConfig.predictor lapa)", E2E),
     "predictor_dense": ("predictor = dense (the dense predictor in the slot)", DENSE),
+    "predictor_symlo": ("predictor = symlo (the speculation unit with the x-LOE in the slot)", SYMLO),
+    "symlo_x_min": ("symlo: x = -128 through the x-LOE (its one code of magnitude 128)", SYMLO),
     "stall_none": ("no AXI stalls", FAULTS),
     "stall_all": ("random stalls on every AXI channel", STALLS),
     "stall_read": ("read address and data stall", FAULTS),
@@ -87,6 +90,7 @@ def job_bins(inputs, gold, hw) -> set:
     out = {f"rounds_{a.n_rounds}", f"ddf_{a.ddf_mode}", "causal" if a.causal else "not_causal",
            f"predictor_{a.predictor}"}
     out |= {"rope"} if a.rope else set()
+    out |= {"symlo_x_min"} if a.predictor == "symlo" and np.any(x == -128) else set()
     out |= {"gqa"} if H > Hkv else ({"mha"} if H > 1 else set())
     out |= {"one_token"} if L == 1 else set()
     out |= {"max_length"} if L == hw.max_seq_len else set()

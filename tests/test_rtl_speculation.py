@@ -7,6 +7,7 @@ import pytest
 
 from lapa.config import HardwareConfig, LapaConfig
 from rtl.generate import to_verilog
+from rtl.predictors.symlo import SymloUnit
 from rtl.speculation.unit import SpeculationUnit
 from sim.runner import run_cocotb
 
@@ -18,6 +19,16 @@ CFG = LapaConfig(hw=HardwareConfig(d_model=32, head_dim=8, max_seq_len=16, pea_l
 def test_rtl_speculation(simulator, cases):
     run_cocotb(to_verilog(SpeculationUnit(CFG), "speculation"), "speculation", "sim.speculation",
                simulator=simulator, config=CFG, env={"CASES": cases})
+
+
+SYMLO_CFG = LapaConfig(hw=CFG.hw.replace(predictor="symlo"))
+
+
+def test_rtl_symlo_speculation(simulator):
+    """symlo: the unit with the x-LOE on its x stream; the same jobs (x = -128, GQA, traces, stalls)
+    against golden with x LO-coded (the testbench's jobs take the generated predictor)."""
+    run_cocotb(to_verilog(SymloUnit(SYMLO_CFG), "speculation"), "speculation", "sim.speculation",
+               simulator=simulator, config=SYMLO_CFG, env={"CASES": 8})
 
 
 @pytest.mark.parametrize("kw,name", [({"pea_lanes": 3}, "pea_lanes"), ({"peb_lanes": 3}, "peb_lanes")])

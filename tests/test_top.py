@@ -143,6 +143,47 @@ def test_top_dense_end_to_end(simulator):
     coverage_bins.require("test_top_dense_end_to_end", bins)
 
 
+SYMLO_CFG = LapaConfig(hw=HW.replace(predictor="symlo"))
+
+
+def symlo_cases():
+    """SPEC 8 symlo jobs (SPEC 3 with x LO-coded) for the symlo design."""
+    corner = corner_layer(16, 57)
+    return [layer(32, 9, 3, 51, predictor="symlo", rope=True),              # maximum length, GQA, RoPE
+            layer(1, 1, 1, 52, predictor="symlo"),                           # one token
+            layer(7, 4, 4, 53, predictor="symlo", causal=False, pos0=5, rope=True,
+                  ddf_mode="range", round_bits=(2, 3, 3), round_eta=(200, 180, 160),
+                  round_margin=(0, 0, 0)),                                  # MHA, not causal, range, 3 rounds
+            LayerInputs(corner.x, corner.wq, corner.wk, corner.wv, corner.arith.replace(predictor="symlo"))]
+
+
+def test_top_symlo_end_to_end(simulator):
+    """symlo in the slot (the speculation unit with the x-LOE) on one build: every output and
+    counter of every job against golden's SPEC 8 symlo, with random stalls on every AXI channel."""
+    jobs = symlo_cases()
+    results = run_rtl_jobs(jobs, SYMLO_CFG, simulator=simulator, pause=0.3)
+    bins = []
+    for n, ((out, counters), inputs) in enumerate(zip(results, jobs)):
+        bins.append(check(inputs, out, counters, f"symlo job {n}"))
+    lapa = run_layer(jobs[0].x, jobs[0].wq, jobs[0].wk, jobs[0].wv, jobs[0].arith.replace(predictor="lapa"))
+    assert not np.array_equal(results[0][0]["q_hat"], lapa["q_hat"]), "symlo job 0: q_hat is LAPA's"
+    coverage_bins.require("test_top_symlo_end_to_end", bins)
+
+
+@pytest.mark.parametrize("cfg,predictor", [(CFG, "symlo"), (SYMLO_CFG, "lapa")], ids=["lapa_hw", "symlo_hw"])
+def test_top_symlo_refuses_the_other_lo_predictor(cfg, predictor):
+    """lapa and symlo read the same registers and memory image: only PREDICTOR tells them apart,
+    and each design refuses the other's job at start (ERROR PREDICTOR)."""
+    code = ERROR_CODES["PREDICTOR"]
+    with pytest.raises(UserError, match=f"ERROR = {code} \\(PREDICTOR\\)"):
+        run_rtl_jobs([layer(8, 1, 1, 23, predictor=predictor)], cfg)
+
+
+def test_top_symlo_lint_clean():
+    name, text = top_verilog(SYMLO_CFG)
+    assert lint_verilog(text, name) == []
+
+
 @pytest.mark.parametrize("writes,code", [({"SEQ_LEN": 33}, "SEQ_LEN"), ({"HEADS": 9 | (2 << 9)}, "HEADS"),
                                          ({"ROUND_BITS": 2 | (4 << 3) | (3 << 7)}, "ROUND_BITS"),
                                          ({"PREDICTOR": 5}, "PREDICTOR")])
@@ -220,6 +261,28 @@ def test_cli_rtl_backend_dense_matches_golden(tmp_path, capsys):
         for name in OUTPUTS + ("exec_macs", "dense_macs", "pred_shift_adds"):
             assert r[name].dtype == g[name].dtype and np.array_equal(r[name], g[name]), name
         assert int(r["pairs_round1"]) == int(g["mask"].sum()) and int(r["kv_rows"]) == 3 * 12
+    capsys.readouterr()
+    out = tmp_path / "never.npz"
+    assert main(["run", "--backend", "rtl", str(vec), str(out), *_hw_options(HW), "--predictor", "lapa"]) == 2
+    assert f"ERROR = {ERROR_CODES['PREDICTOR']} (PREDICTOR)" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_cli_rtl_backend_symlo_matches_golden(tmp_path, capsys):
+    """`build.py run --backend rtl` on a SPEC 8 symlo file generates the symlo design (the file's
+    predictor; C++ harness) and gives golden's outputs bit for bit, the work counters included;
+    `--predictor lapa` on the same file generates LAPA, whose hardware refuses the job (exit 2)."""
+    from lapa.cli import main
+
+    vec = tmp_path / "symlo.npz"
+    assert main(["example", str(vec), "--seq-len", "12", "--d-model", "32", "--head-dim", "16",
+                 "--n-heads", "9", "--n-kv-heads", "3", "--rope", "1", "--seed", "6", "--predictor", "symlo"]) == 0
+    assert main(["run", "--backend", "golden", str(vec), str(tmp_path / "g.npz")]) == 0
+    assert main(["run", "--backend", "rtl", str(vec), str(tmp_path / "r.npz"), *_hw_options(HW)]) == 0
+    with np.load(tmp_path / "g.npz") as g, np.load(tmp_path / "r.npz") as r:
+        for name in OUTPUTS + ("exec_macs", "dense_macs", "pred_shift_adds"):
+            assert r[name].dtype == g[name].dtype and np.array_equal(r[name], g[name]), name
+        assert int(r["kv_rows"]) == int(g["key_needed"].sum()) and int(r["cycles"]) > 0
     capsys.readouterr()
     out = tmp_path / "never.npz"
     assert main(["run", "--backend", "rtl", str(vec), str(out), *_hw_options(HW), "--predictor", "lapa"]) == 2

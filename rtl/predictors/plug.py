@@ -9,6 +9,8 @@ and scores a predictor may take):
   first_head, last_head, trace, causal) are joined to a slot interface here, so the unit, its
   testbench and its instance paths stay as they are. It reads x, the LO weights and the RoPE
   table (`PROJECTS`); it takes none of the slot's exact rows or scores.
+- `symlo`: `rtl.predictors.symlo.SymloUnit`, the speculation unit with the x-LOE on its x stream
+  (a subclass: joined to the slot as lapa, reads the same x / LO weights / RoPE table).
 - `dense`: `rtl.predictors.dense.DensePredictor` (C_1 as kept lists, every key needed), whose
   own member is the slot; it reads nothing from memory.
 Every block has `perf.kept_round` (the PAIRS_ROUND* counters).
@@ -23,6 +25,7 @@ from lapa.config import HardwareConfig
 
 from rtl.predictors.dense import DensePredictor
 from rtl.predictors.slot import PredictorSlot
+from rtl.predictors.symlo import SymloUnit
 from rtl.registry import block
 from rtl.speculation.unit import SpeculationUnit
 
@@ -30,6 +33,9 @@ __all__ = ["PREDICTOR_BLOCKS", "PROJECTS", "predictor_block", "plug_predictor"]
 
 PREDICTOR_BLOCKS = {"lapa": SpeculationUnit, "dense": DensePredictor}
 PROJECTS = ("lapa",)    # the predictors that project x themselves (LO weights, RoPE table, x rows)
+# symlo: the speculation unit with the x-LOE (rtl.predictors.symlo), plugged in as lapa is
+PREDICTOR_BLOCKS["symlo"] = SymloUnit
+PROJECTS += ("symlo",)
 
 
 def predictor_block(cfg):

@@ -101,6 +101,11 @@ class SpeculationUnit(wiring.Component):
         return data.StructLayout({**{n: PERF_WIDTH for n in PERF_FIELDS},
                                   "kept_round": data.ArrayLayout(unsigned(PERF_WIDTH), hw.max_rounds)})
 
+    def x_source(self, m):
+        """The stream the projector takes its x from: the unit's `x` (a subclass may code it first,
+        `rtl.predictors.symlo.SymloUnit`)."""
+        return wiring.flipped(self.x)
+
     def elaborate(self, platform):
         m = Module()
         hw, cfg = self.hw, self.config
@@ -116,7 +121,7 @@ class SpeculationUnit(wiring.Component):
                      self.busy.eq(slot.busy)]
         m.d.comb += [getattr(slot, name).valid.eq(0) for name in PREDICTOR_INPUTS]   # LAPA needs none
         wiring.connect(m, proj.rows, pred.rows)
-        wiring.connect(m, wiring.flipped(self.x), proj.x)
+        wiring.connect(m, self.x_source(m), proj.x)
         for name in LOAD_PORTS:
             m.d.comb += getattr(proj, name).eq(getattr(self, name))
         for name in ("kept", "needed", "hat"):
