@@ -106,6 +106,37 @@ def test_dense_has_no_speculation_and_more_execution(tmp_path):
     assert rd["actions"]["macs"] > rl["actions"]["macs"]
 
 
+def test_symlo_cycles_match_the_rtl(tmp_path, capsys):
+    """symlo (LAPA's unit and schedule with the combinational x-LOE) on its own harness build:
+    the model within TOLERANCE of the RTL, the work counters exact; `build.py perf` on a symlo
+    vector file schedules it (the same record as `predict`)."""
+    from tests.test_top import SYMLO_CFG
+
+    jobs = [layer(32, 9, 3, 61, predictor="symlo", rope=True),
+            layer(20, 9, 3, 62, predictor="symlo", ddf_mode="margin", round_bits=(2, 3, 3), round_eta=(0, 0, 0),
+                  round_margin=(3000, 2000, 1000))]
+    stats = []
+    runs = run_harness_jobs(jobs, SYMLO_CFG, progress=False, trace=False, stats=stats)
+    for n, (inputs, (_, c), st) in enumerate(zip(jobs, runs, stats)):
+        gold = run_layer(inputs.x, inputs.wq, inputs.wk, inputs.wv, inputs.arith)
+        rec = predict(profile_from_outputs(inputs, gold), SYMLO_CFG.hw)
+        err = (rec["cycles"] - c["cycles_total"]) / c["cycles_total"]
+        print(f"symlo job {n}: RTL {c['cycles_total']:,} model {rec['cycles']:,} ({100 * err:+.2f} %)")
+        assert abs(err) <= TOLERANCE, f"symlo job {n}: model {rec['cycles']} vs RTL {c['cycles_total']}"
+        for key in EXACT:
+            assert rec[key] == c[key], f"symlo job {n}: {key} model {rec[key]} vs RTL {c[key]}"
+        assert rec["actions"]["axi_read_total"] == 8 * st["axi_read_beats"], f"symlo job {n}: AXI bytes read"
+    vec, out = tmp_path / "s.npz", tmp_path / "s.json"
+    assert main(["example", str(vec), "--seq-len", "16", "--d-model", "32", "--head-dim", "16", "--n-heads", "2",
+                 "--n-kv-heads", "1", "--predictor", "symlo"]) == 0
+    assert main(["perf", str(vec), "--json", str(out)]) == 0
+    rec = json.loads(out.read_text())
+    from lapa.vectors import load_vectors
+
+    want = predict(profile_from_inputs(load_vectors(str(vec))), HardwareConfig(**rec["hardware"]))
+    assert rec["predictor"] == "symlo" and rec["cycles"] == want["cycles"] > 0 and rec["actions"]["pea_beats"] > 0
+
+
 def test_build_perf_json(tmp_path, capsys):
     out = tmp_path / "p.json"
     rc = main(["perf", "--seq-len", "16", "--d-model", "32", "--head-dim", "16", "--n-heads", "2",

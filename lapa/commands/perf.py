@@ -19,6 +19,11 @@ from ..errors import UserError
 from ..report import check_output_file, write_json
 
 
+# the designs the cycle model schedules: lapa, symlo (lapa's unit and schedule; its x-LOE is
+# combinational, no cycle: only its masks differ) and dense (the execution unit alone)
+SCHEDULED = ("lapa", "dense", "symlo")
+
+
 def register(sub):
     p = sub.add_parser("perf", help="predict cycles and action counts of a job (cycle model)",
                        description=__doc__)
@@ -27,7 +32,7 @@ def register(sub):
     p.add_argument("--seq-len", type=int, default=None,
                    help="L of the example layer (default 128); its D, dh, H, Hkv are --d-model, --head-dim, "
                    "--n-heads, --n-kv-heads (default 576, 64, 9, 3)")
-    p.add_argument("--predictor", choices=("lapa", "dense"), default=None,
+    p.add_argument("--predictor", choices=SCHEDULED, default=None,
                    help="example layer's predictor (default lapa)")
     p.add_argument("--seed", type=int, default=None, help="example layer's seed (default 0)")
     p.add_argument("--json", metavar="FILE", default=None, help="write the record as JSON")
@@ -71,9 +76,9 @@ def run(args):
     if args.json:
         check_output_file(args.json, [args.input] if args.input else [], what="--json")
     inputs = _inputs(args)
-    if inputs.arith.predictor not in ("lapa", "dense"):
+    if inputs.arith.predictor not in SCHEDULED:
         raise UserError(f"predictor = {inputs.arith.predictor!r}: the cycle model schedules the lapa "
-                        "accelerator and the dense design (its execution unit alone) only")
+                        "and symlo accelerators and the dense design (its execution unit alone) only")
     from host.job import hw_for_layer
     from perf import predict, profile_from_inputs
 
