@@ -106,6 +106,22 @@ def test_dense_has_no_speculation_and_more_execution(tmp_path):
     assert rd["actions"]["macs"] > rl["actions"]["macs"]
 
 
+def model_against_harness(jobs, hw, tag):
+    """The jobs on `hw`'s harness build (production, no stalls): the model's cycles within
+    TOLERANCE of the RTL's, the EXACT counters and the AXI bytes read equal."""
+    stats = []
+    runs = run_harness_jobs(jobs, LapaConfig(hw=hw), progress=False, trace=False, stats=stats)
+    for n, (inputs, (_, c), st) in enumerate(zip(jobs, runs, stats)):
+        gold = run_layer(inputs.x, inputs.wq, inputs.wk, inputs.wv, inputs.arith)
+        rec = predict(profile_from_outputs(inputs, gold), hw)
+        err = (rec["cycles"] - c["cycles_total"]) / c["cycles_total"]
+        print(f"{tag} {n} L {inputs.shape[0]}: RTL {c['cycles_total']:,}, model {rec['cycles']:,} ({100 * err:+.2f} %)")
+        assert abs(err) <= TOLERANCE, f"{tag} {n}: model {rec['cycles']} vs RTL {c['cycles_total']}"
+        for key in EXACT:
+            assert rec[key] == c[key], f"{tag} {n}: {key} model {rec[key]} vs RTL {c[key]}"
+        assert rec["actions"]["axi_read_total"] == 8 * st["axi_read_beats"], f"{tag} {n}: AXI bytes read"
+
+
 def test_symlo_cycles_match_the_rtl(tmp_path, capsys):
     """symlo (LAPA's unit and schedule with the combinational x-LOE) on its own harness build:
     the model within TOLERANCE of the RTL, the work counters exact; `build.py perf` on a symlo
@@ -115,17 +131,7 @@ def test_symlo_cycles_match_the_rtl(tmp_path, capsys):
     jobs = [layer(32, 9, 3, 61, predictor="symlo", rope=True),
             layer(20, 9, 3, 62, predictor="symlo", ddf_mode="margin", round_bits=(2, 3, 3), round_eta=(0, 0, 0),
                   round_margin=(3000, 2000, 1000))]
-    stats = []
-    runs = run_harness_jobs(jobs, SYMLO_CFG, progress=False, trace=False, stats=stats)
-    for n, (inputs, (_, c), st) in enumerate(zip(jobs, runs, stats)):
-        gold = run_layer(inputs.x, inputs.wq, inputs.wk, inputs.wv, inputs.arith)
-        rec = predict(profile_from_outputs(inputs, gold), SYMLO_CFG.hw)
-        err = (rec["cycles"] - c["cycles_total"]) / c["cycles_total"]
-        print(f"symlo job {n}: RTL {c['cycles_total']:,} model {rec['cycles']:,} ({100 * err:+.2f} %)")
-        assert abs(err) <= TOLERANCE, f"symlo job {n}: model {rec['cycles']} vs RTL {c['cycles_total']}"
-        for key in EXACT:
-            assert rec[key] == c[key], f"symlo job {n}: {key} model {rec[key]} vs RTL {c[key]}"
-        assert rec["actions"]["axi_read_total"] == 8 * st["axi_read_beats"], f"symlo job {n}: AXI bytes read"
+    model_against_harness(jobs, SYMLO_CFG.hw, "symlo job")
     vec, out = tmp_path / "s.npz", tmp_path / "s.json"
     assert main(["example", str(vec), "--seq-len", "16", "--d-model", "32", "--head-dim", "16", "--n-heads", "2",
                  "--n-kv-heads", "1", "--predictor", "symlo"]) == 0
@@ -197,17 +203,7 @@ def test_second_configuration():
             _layer2(50, 4, 1, 4, ddf_mode="margin", round_bits=(2, 3, 3), round_eta=(0, 0, 0),
                     round_margin=(3000, 2000, 1000)),
             _layer2(64, 2, 2, 5, round_bits=(4, 4), round_eta=(256, 256), round_margin=(0, 0))]
-    stats = []
-    runs = run_harness_jobs(jobs, LapaConfig(hw=HW2), progress=False, trace=False, stats=stats)
-    for n, (inputs, (_, c), st) in enumerate(zip(jobs, runs, stats)):
-        gold = run_layer(inputs.x, inputs.wq, inputs.wk, inputs.wv, inputs.arith)
-        rec = predict(profile_from_outputs(inputs, gold), HW2)
-        err = (rec["cycles"] - c["cycles_total"]) / c["cycles_total"]
-        print(f"job {n} L {inputs.shape[0]}: RTL {c['cycles_total']:,}, model {rec['cycles']:,} ({100 * err:+.2f} %)")
-        assert abs(err) <= TOLERANCE, f"job {n}"
-        for key in EXACT:
-            assert rec[key] == c[key], f"job {n}: {key}"
-        assert rec["actions"]["axi_read_total"] == 8 * st["axi_read_beats"], f"job {n}: AXI read"
+    model_against_harness(jobs, HW2, "job")
 
 
 # ---- The sweep's shape (sweeps/lanes1024.toml): D 64, dh 32, H 2 / Hkv 1, 4 x 8 MACs, 4 A.V lanes,
