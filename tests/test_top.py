@@ -157,11 +157,14 @@ def symlo_cases():
             LayerInputs(corner.x, corner.wq, corner.wk, corner.wv, corner.arith.replace(predictor="symlo"))]
 
 
-def test_top_symlo_end_to_end(simulator):
-    """symlo in the slot (the speculation unit with the x-LOE) on one build: every output and
+def test_top_symlo_end_to_end():
+    """symlo in the slot (the speculation unit with the x-LOE) on one build, the C++ harness's (the
+    one symlo build of the default run: the CLI and cycle-model tests reuse it): every output and
     counter of every job against golden's SPEC 8 symlo, with random stalls on every AXI channel."""
+    from host.harness import run_harness_jobs
+
     jobs = symlo_cases()
-    results = run_rtl_jobs(jobs, SYMLO_CFG, simulator=simulator, pause=0.3)
+    results = run_harness_jobs(jobs, SYMLO_CFG, stall=0.3, progress=False)
     bins = [check(inputs, out, counters, f"symlo job {n}") | {"stall_all"}
             for n, ((out, counters), inputs) in enumerate(zip(results, jobs))]
     lapa = run_layer(jobs[0].x, jobs[0].wq, jobs[0].wk, jobs[0].wv, jobs[0].arith.replace(predictor="lapa"))
@@ -169,13 +172,19 @@ def test_top_symlo_end_to_end(simulator):
     coverage_bins.require("test_top_symlo_end_to_end", bins)
 
 
-@pytest.mark.parametrize("cfg,predictor", [(CFG, "symlo"), (SYMLO_CFG, "lapa")], ids=["lapa_hw", "symlo_hw"])
-def test_top_symlo_refuses_the_other_lo_predictor(cfg, predictor):
+@pytest.mark.parametrize("hw", ["lapa", "symlo"])
+def test_top_symlo_refuses_the_other_lo_predictor(hw):
     """lapa and symlo read the same registers and memory image: only PREDICTOR tells them apart,
-    and each design refuses the other's job at start (ERROR PREDICTOR)."""
+    and each design refuses the other's job at start (ERROR PREDICTOR; lapa's cocotb build, symlo's
+    harness build)."""
+    from host.harness import run_harness_jobs
+
     code = ERROR_CODES["PREDICTOR"]
     with pytest.raises(UserError, match=f"ERROR = {code} \\(PREDICTOR\\)"):
-        run_rtl_jobs([layer(8, 1, 1, 23, predictor=predictor)], cfg)
+        if hw == "lapa":
+            run_rtl_jobs([layer(8, 1, 1, 23, predictor="symlo")], CFG)
+        else:
+            run_harness_jobs([layer(8, 1, 1, 23, predictor="lapa")], SYMLO_CFG, progress=False)
 
 
 def test_top_symlo_lint_clean():
