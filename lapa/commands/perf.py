@@ -6,7 +6,7 @@ writes, AXI bytes read and written) of a production job (CTRL.trace = 0), from t
 model's masks of the vector file (or of `build.py example`'s layer for the shape options given),
 on the hardware the RTL backend would build for it (hardware options override it). A file with
 predictor = dense (SPEC 8) gives the dense design: the same execution unit, every pair of C_1,
-no speculation unit. `--json FILE` writes the record; its top-level `cycles` is CYCLES_TOTAL.
+no speculation unit; predictor = symlo lapa's schedule on symlo's masks. `--json FILE` writes the record; its top-level `cycles` is CYCLES_TOTAL.
 The model follows the RTL's state machines and is checked against the C++ harness
 (tests/test_perf.py prints its error table).
 """
