@@ -4,8 +4,8 @@ Under `symlo` the token activations are LO-coded at run time too (mode floor, no
 before the PEA: `x' = sign(x) * 2^e(x)`, 0 where x = 0 (`golden.pea.symlo_input`). This block
 sits on the PEA's `x` stream (the speculation unit's `x` input, before its x row buffer, so the
 PEA's own path is untouched): `i` int8 beats in, `o` int8 beats out, the same payload, so the
-PEA and everything after it stay LAPA's. Every x' fits int8: |x| <= 127 gives at most 64,
-x = -128 gives -128.
+PEA and everything after it stay LAPA's (`rtl.predictors.symlo.SymloUnit` puts it there, as the
+instance `xloe` of the unit). Every x' fits int8: |x| <= 127 gives at most 64, x = -128 gives -128.
 
 Combinational (an `rtl.speculation.loe.LOEncoder` and a one-hot decode, no register): `o.valid` is
 `i.valid`, `i.ready` is `o.ready`, so it adds no cycle and no buffering. Measured
