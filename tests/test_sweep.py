@@ -371,16 +371,16 @@ def test_report_fronts_from_records(tmp_path):
 
 
 def test_cycles_task_model_backend(tmp_path):
-    """backend = "model": the cycles task reaches lapa and dense points (the RTL path only lapa) and
+    """backend = "model": the cycles task reaches lapa, dense (and symlo) points (the RTL path only lapa) and
     runs the perf cycle model in-process: its counters are the golden work's, bit_exact is None."""
     text = _tiny(16, ("cycles",)) \
         .replace("d_model = 32", 'd_model = 32\nmax_seq_len = 16\nbackend = "model"') \
-        .replace('predictor = ["lapa", "sanger", "topk"]', 'predictor = ["lapa", "dense", "sanger"]') \
+        .replace('predictor = ["lapa", "sanger", "topk"]', 'predictor = ["lapa", "dense", "sanger", "symlo"]') \
         .replace("pea_lanes = [2, 4]", "pea_lanes = [2]")
     sweep = load_sweep(_write(tmp_path, text))
     pts, jobs, cells = plan(sweep, {"cycles": "v"})
     skipped = [c["cycles"] for c in cells if isinstance(c["cycles"], tuple)]
-    assert len(skipped) == 2 and all("lapa and dense only" in why for _, why in skipped)
+    assert len(skipped) == 2 and all("lapa, dense and symlo only" in why for _, why in skipped)
     got = {}
     for j in jobs.values():
         rec = TASKS["cycles"].function()(j.params)
@@ -388,7 +388,8 @@ def test_cycles_task_model_backend(tmp_path):
         assert rec["backend"] == "model" and rec["bit_exact"] is None and rec["cycles"] > rec["ideal_cycles"] > 0
         assert rec["kv_rows"] == rec["key_needed"]
     dense = [rec for (pred, _), rec in got.items() if pred == "dense"]    # one job for both settings
-    assert len(got) == 3 and len(dense) == 1 and dense[0]["cycles_spec"] == 0 < got[("lapa", 4.0)]["cycles_spec"]
+    assert len(got) == 5 and len(dense) == 1 and dense[0]["cycles_spec"] == 0 < got[("lapa", 4.0)]["cycles_spec"]
+    assert got[("symlo", 4.0)]["cycles_spec"] > 0 and got[("symlo", 4.0)]["pairs_round1"] > 0
 
 
 def test_dense_energy_without_cycles_job_uses_the_cycle_model(tmp_path):

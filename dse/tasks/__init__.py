@@ -58,8 +58,8 @@ class Task(NamedTuple):
 
 def _rtl_only(params):
     if params.get("backend", "rtl") == "model":
-        if params["predictor"] not in ("lapa", "dense"):
-            return f"predictor {params['predictor']}: the cycle model schedules lapa and dense only"
+        if params["predictor"] not in ("lapa", "dense", "symlo"):
+            return f"predictor {params['predictor']}: the cycle model schedules lapa, dense and symlo only"
     elif params["predictor"] != "lapa":
         return f"predictor {params['predictor']}: the RTL backend builds the lapa predictor only"
     if params["seq_len"] > params["max_seq_len"]:
