@@ -111,12 +111,13 @@ def cycle_bound(shape, hw: HardwareConfig) -> int:
 
 
 def ideal_cycles(hw: HardwareConfig, shape, candidates: int, mask_nnz: int, key_needed: int):
-    """(speculation, execution) cycles with every PE busy: PEA shift-adds / pea_lanes + PEB
-    (`candidates` = sum of |C_r| over rounds and heads) / peb_lanes, and the MACs of projections
-    and scores / the R x C array (A.V runs beside it). A lower bound, not a cycle model. A
-    predictor without prediction hardware (dense) has a speculation side of 0."""
+    """(speculation, execution) cycles with every PE busy: the larger of PEA shift-adds / pea_lanes
+    and PEB (`candidates` = sum of |C_r| over rounds and heads) / peb_lanes (the two work side by
+    side), and the MACs of projections and scores / the R x C array (A.V runs beside it). A lower
+    bound, not a cycle model. A predictor without prediction hardware (dense) has a speculation
+    side of 0."""
     L, D, dh, H, Hkv = shape
-    spec = (H + Hkv) * L * D * dh / hw.pea_lanes + candidates * dh / hw.peb_lanes
+    spec = max((H + Hkv) * L * D * dh / hw.pea_lanes, candidates * dh / hw.peb_lanes)
     if hw.predictor == "dense":
         spec = 0
     execm = (H * L * D * dh + 2 * key_needed * D * dh + mask_nnz * dh) / (hw.mac_rows * hw.mac_cols)

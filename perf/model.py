@@ -24,10 +24,11 @@ MODEL_ERROR = ("within 0.53 % of the RTL's CYCLES_TOTAL on all 32 jobs of tests/
 
 
 def ideal(profile, hw, counts):
-    """Cycles of each unit with every PE busy: the speculation unit (PEA + PEB, `host.job.ideal_cycles`),
-    the execution unit's MAC array (projections and scores) and its A.V array (beside it)."""
+    """Cycles of each unit with every PE busy: the speculation unit (its PEA and PEB work side by
+    side: the larger of the two, `host.job.ideal_cycles`), the execution unit's MAC array
+    (projections and scores) and its A.V array (beside it)."""
     L, D, dh, H, Hkv = profile.shape
-    spec = counts["pea_shift_adds"] / hw.pea_lanes + sum(counts["peb_pairs_per_round"]) * dh / hw.peb_lanes
+    spec = max(counts["pea_shift_adds"] / hw.pea_lanes, sum(counts["peb_pairs_per_round"]) * dh / hw.peb_lanes)
     execm = counts["macs"] / (hw.mac_rows * hw.mac_cols)
     av = counts["av_macs"] / hw.av_lanes
     return {"speculation": spec, "execution MAC array": execm, "execution A.V array": av}
@@ -50,6 +51,8 @@ def predict(profile, hw) -> dict:
         **{f"pairs_round{r + 1}": int(counts.get(f"pairs_round{r + 1}", 0)) for r in range(MAX_ROUNDS)},
         "kv_rows": counts["kv_rows"],
         "ideal_spec": round(spec), "ideal_exec": round(execm), "ideal_av": round(units["execution A.V array"]),
+        "ideal_pea": round(counts["pea_shift_adds"] / hw.pea_lanes),
+        "ideal_peb": round(sum(counts["peb_pairs_per_round"]) * profile.shape[2] / hw.peb_lanes),
         "bottleneck": bottleneck, "cycles_over_ideal": cycles / max(units[bottleneck], 1),
         "actions": {k: v for k, v in counts.items() if not k.startswith("pairs_round")},
         "shape": dict(zip(("L", "D", "dh", "H", "Hkv"), profile.shape)),

@@ -35,6 +35,7 @@ class Latency:
     x_first = 3        # a fetched x word to the speculation unit's first load_x byte (FIFO, resize)
     w_done = 2         # last weight word leaves the reader -> W_WAIT sees the count
     drain = 5          # last PEA beat issued -> every q_hat / k_hat row stored
+    row_in = 6         # a token's last PEA beat issued -> its row's first candidate load, at the earliest
     row_gap = 4        # a row's last candidate loaded -> the next row's first, beyond its CH chunks
                        # (s1 drains, load_q, capture_q)
     peb_out = 2        # a key's last chunk issued -> its score in the DDF (stage s1, PEB register)
@@ -94,10 +95,11 @@ def key_stream(mask, mw, QC):
     return w[first].tolist(), lead.tolist(), (np.add.reduceat(term, first) - lead).tolist()
 
 
-def mrsa_rows(profile, h, CH, first_load, lat=Latency):
+def mrsa_rows(profile, h, CH, first_load, lat=Latency, row_ready=None):
     """The cycle of each row's last `kept` beat (a list, row by row) of head h: its MRSA rounds
     from the first candidate load at `first_load` (`rtl.speculation.lapa_predictor`'s feeder, PEB and DDF,
-    `kept` always ready)."""
+    `kept` always ready); `row_ready[t]`, when given, the earliest first load of row t (its rows
+    stored: the predictor works beside the projector)."""
     R = profile.n_rounds
     cands, nn = profile.cands[h], profile.nnz[h]
     L = len(nn)
@@ -110,6 +112,8 @@ def mrsa_rows(profile, h, CH, first_load, lat=Latency):
     emit_idle = x                     # the DDF's emit side may take a list from
     kept = []
     for t in range(L):
+        if row_ready is not None:
+            x = max(x, row_ready[t])
         m = sizes[0][t]
         xlast = x + (m - 1) * CH      # round 1 from the counter, a candidate every CH cycles
         for r in range(R):
@@ -220,22 +224,43 @@ def simulate(profile, hw, lat=Latency):
         released = [k.event() for _ in range(L)]
         x = f.post("spec", Transfer(k, "spec_x", lay["x"].addr, L, D // BUS_BYTES, lay["x"].stride,
                                     credit=lambda r: released[r - 2] if r >= 2 else None))
-        yield 1                                           # idle -> load_x
+        yield 1                                           # idle -> wait_x
         n_groups = 2 * G if j == 0 else G
-        for t in range(L):
+
+        def load(t, earliest):
+            """Token t's x row into its bank: D values a cycle each from the later of `earliest`
+            and its first byte; the cycle of its last value (the FIFO row is free after it)."""
             yield x.first(t)
-            ready = x.first(t).time + lat.x_first
-            if ready > k.now:
-                yield ready - k.now
-            yield D                                       # load_x
-            released[t].fire()
-            yield n_groups * D                            # pass
+            s = max(earliest, x.first(t).time + lat.x_first)
+            released[t].fire(at=s + D)
+            return s + D - 1
+
+        c = yield from load(0, k.now)
+        ps, e_prev = c + 2, None                          # full seen in wait_x, then pass
+        ends = []
+        for t in range(L):
+            if ps > k.now:
+                yield ps - k.now
+            e = ps + n_groups * D - 1                     # the token's last pass cycle
+            if t + 1 < L:                                 # the next row loads during the passes
+                c = yield from load(t + 1, c + 1 if e_prev is None else max(c + 1, e_prev + 1))
+                ps = e + 1 if c <= e else c + 2
+            e_prev = e
+            ends.append(e)
+            if e + 1 > k.now:
+                yield e + 1 - k.now
         yield lat.drain
         t_pass = k.now
-        # MRSA rounds, row by row (scalar recursions, no events)
-        last_kept = mrsa_rows(profile, h, CH, k.now + 1, lat)[-1]
+        # MRSA rounds, row by row (scalar recursions, no events), each from its rows stored:
+        # load_q sees `stored` past the row lat.row_in cycles after its last PEA beat
+        if j == 0 and not profile.causal:
+            ready = [ends[-1] + lat.row_in] * L            # every k_hat row first
+        else:
+            ready = [e + lat.row_in for e in ends]
+        last_kept = mrsa_rows(profile, h, CH, t0 + 4, lat, row_ready=ready)[-1]
         done_at = last_kept + 1                           # `finish` sees rows_done = seq_len
-        yield done_at - k.now
+        if done_at > k.now:
+            yield done_at - k.now
         t_rows = k.now
         if j == grp - 1:
             masks_done[g].fire(at=k.now + lat.mask_ack)

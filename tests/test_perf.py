@@ -286,7 +286,7 @@ def _predictor_rows(peb_lanes, L, round_bits, margin, causal):
                         pea_lanes=16, peb_lanes=peb_lanes, mac_rows=4, mac_cols=8, av_lanes=4)
     dut = LapaPredictor(hw, lapa_config_layout(spec_config_layout(hw)))
     R, pad = arith.n_rounds, hw.max_rounds - arith.n_rounds
-    ends, start = [], []
+    ends, start, stored_at = [], [], []
 
     async def bench(ctx):
         cfg, job, rows, kept = dut.config, dut.slot.job, dut.rows, dut.slot.kept
@@ -301,14 +301,19 @@ def _predictor_rows(peb_lanes, L, round_bits, margin, causal):
         ctx.set(dut.slot.start, 1)
         await ctx.tick()
         ctx.set(dut.slot.start, 0)
-        for t in range(L):
-            for is_k, arr in ((0, q_hat), (1, k_hat)):
-                ctx.set(rows.valid, 1)
+        # the projector's rows, q_hat then k_hat of each token, one beat every `gap` cycles (rows
+        # slower than the prediction at first, so rows wait for them; then back to back)
+        beats = [(t, is_k, arr) for t in range(L) for is_k, arr in ((0, q_hat), (1, k_hat))]
+        cycle, nxt = 0, 0
+        while ctx.get(dut.slot.busy) or nxt < len(beats):
+            feed = nxt < len(beats) and (nxt >= L or cycle % 40 == 0)
+            ctx.set(rows.valid, int(feed))
+            if feed:
+                t, is_k, arr = beats[nxt]
                 ctx.set(rows.payload, {"row": t, "is_k": is_k, "data": [int(v) for v in arr[t]]})
-                await ctx.tick()
-        ctx.set(rows.valid, 0)
-        cycle = 0
-        while ctx.get(dut.slot.busy):
+                if is_k:
+                    stored_at.append(cycle)         # the token's last row in
+                nxt += 1
             if not start and ctx.get(dut.perf.predict_cycles):
                 start.append(cycle - 1)            # the first load_q cycle
             if ctx.get(kept.valid) and ctx.get(kept.payload.last):
@@ -324,8 +329,10 @@ def _predictor_rows(peb_lanes, L, round_bits, margin, causal):
     counts = np.stack([c.sum(axis=1) for c in res.cands[:-1]])[None]
     prof = Profile((L, 64, dh, 1, 1), causal, False, "lapa", counts, res.cands[-1][None], np.zeros((1, L), bool),
                    (tuple(survivor_positions(res.cands[r], res.cands[r + 1]) for r in range(R - 1)),))
-    # load_q, then capture_q, then the first candidate load
-    return ends, mrsa_rows(prof, 0, dh // peb_lanes, start[0] + 2)
+    # load_q, then capture_q, then the first candidate load; a row's first load at the earliest
+    # two cycles after load_q sees `stored` past it (a cycle after its last row came in)
+    ready = [v + 3 for v in stored_at] if causal else [stored_at[-1] + 3] * L
+    return ends, mrsa_rows(prof, 0, dh // peb_lanes, start[0] + 2, row_ready=ready)
 
 
 @pytest.mark.parametrize("peb_lanes,L,round_bits,margin,causal", [

@@ -2,8 +2,10 @@
 
 It owns the q_hat / k_hat row buffers, which the projector (`rtl.speculation.projector`) fills through `rows`
 (every beat stored as it comes: `rows.ready` is 1). A job (`slot.start`; `slot.job` as in
-`rtl.predictors.slot`, `first_head` = the projector also sends k_hat rows) waits until every row
-of the job is stored, then:
+`rtl.predictors.slot`, `first_head` = the projector also sends k_hat rows) predicts row t as soon
+as its rows are stored (q_hat[t], and on a `first_head` job k_hat[0..t] when `causal`, every
+k_hat row when not), so the PEB works beside the projector's PEA; with `trace` it first waits
+for every row and sends them:
 - with `trace`: the `hat` stream gives the q_hat rows t = 0..seq_len-1 then, on a `first_head`
   job, the k_hat rows, as stored (after RoPE): what `golden.speculation.predict_hat` gives;
 - prediction, row by row: q_hat[t] goes through dh floor LOEs (qlo); round 1 feeds the PEB with
@@ -16,7 +18,8 @@ of the job is stored, then:
 It uses none of the slot's exact q / k rows or scores (their `ready` is 1). `config` holds LAPA's
 own parameters (round count, DDF mode, per-round bits / eta / margin, eta_frac_bits).
 
-`perf` (PERF_WIDTH bits each, since reset): `predict_cycles` (busy after the rows and the trace),
+`perf` (PERF_WIDTH bits each, since reset): `predict_cycles` (busy after the trace, from the first
+row's prediction on, waits for rows included),
 PEB beats, candidates scored (`pairs`), |C_1| summed over rows (`c1`), the candidate FIFO's
 high-water mark (`fifo_peak`), `kept_round[r]`: the DDF survivors of round r.
 Measured (Verilator, dh = 64, 16 + 16 lanes, D = 32; causal, round_bits (4, 4), eta 1/2, random
@@ -85,7 +88,7 @@ class LapaPredictor(wiring.Component):
         m.submodules.cands = cands = fifo.SyncFIFOBuffered(width=entry.size, depth=L)
 
         busy = slot.busy
-        predicting = Signal()  # busy after the rows and the trace: the rows' MRSA rounds (and `needed`)
+        predicting = Signal()  # busy after the trace: the rows' MRSA rounds (and `needed`)
         with m.If(predicting):
             m.d.sync += perf.predict_cycles.eq(perf.predict_cycles + 1)
 
@@ -211,13 +214,12 @@ class LapaPredictor(wiring.Component):
                     m.d.sync += [busy.eq(1), stored.eq(0), row_t.eq(0), rows_done.eq(0), ddf_round.eq(0)]
                     m.next = "rows"
             with m.State("rows"):
-                with m.If(stored == seq_len):
-                    with m.If(job.trace):
-                        m.d.sync += [tr_row.eq(0), tr_is_k.eq(0), tr_done.eq(0), p_valid.eq(0)]
-                        m.next = "trace"
-                    with m.Else():
-                        m.d.sync += predicting.eq(1)
-                        m.next = "load_q"
+                with m.If(~job.trace):
+                    m.d.sync += predicting.eq(1)
+                    m.next = "load_q"
+                with m.Elif(stored == seq_len):
+                    m.d.sync += [tr_row.eq(0), tr_is_k.eq(0), tr_done.eq(0), p_valid.eq(0)]
+                    m.next = "trace"
             with m.State("trace"):
                 m.d.comb += [q_rd.addr.eq(tr_row), k_rd.addr.eq(tr_row), q_rd.en.eq(tr_adv), k_rd.en.eq(tr_adv)]
                 with m.If(tr_adv):
@@ -235,8 +237,10 @@ class LapaPredictor(wiring.Component):
                         m.next = "load_q"
             with m.State("load_q"):
                 # q_row feeds the PEB's q chunks: change it only once the last row's beats are in
+                # and only once the row's q_hat (and the k_hat rows it scores) are stored
                 m.d.comb += q_rd.addr.eq(row_t)
-                with m.If(~cur_valid & ~s1_valid):
+                row_in = Mux(job.first_head & ~job.causal, stored == seq_len, stored > row_t)
+                with m.If(~cur_valid & ~s1_valid & row_in):
                     m.next = "capture_q"
             with m.State("capture_q"):
                 m.d.comb += q_rd.addr.eq(row_t)

@@ -1,8 +1,8 @@
 """Projector of the speculation unit (SPEC 3.2-3.3, 3a): x -> PEA -> RoPE -> q_hat / k_hat rows.
 
 One job (`start`, then `busy` until its last row is out) projects seq_len tokens, token by token:
-the `x` stream brings the token's D int8 values (one per beat, tokens in order) into the x row
-buffer; the PEA then runs dh/pea_lanes column groups of `q_hat` (and, when `config.project_k` = 1,
+the `x` stream brings the token's D int8 values (one per beat, tokens in order) into one bank of
+the two-bank x row buffer, while the PEA works on the token in the other bank; the PEA then runs dh/pea_lanes column groups of `q_hat` (and, when `config.project_k` = 1,
 as many of `k_hat`), D beats each, reading the LO-coded weights from the weight buffer; each
 finished row passes the RoPE rotator (`rtl.common.rope`, rotated when `config.rope` = 1, table row t =
 position pos0 + t) and goes out on `rows` (layout `rtl.predictors.slot.hat_layout`: token t's q_hat
@@ -12,8 +12,9 @@ the predictor stores them in its row buffers as they come).
 Loading (before `start`): `w_*` writes the weight buffer, entry `g*D + i` holding the LO codes
 (`rtl.speculation.loe.LOCode`) of `w[i, (g mod G)*lanes + l]` for l < pea_lanes, with G = dh / pea_lanes
 groups of wq (g < G) then of wk (g >= G); `rope_w_*` writes the RoPE table. A token costs
-D (x row load) + (1 + project_k) * dh / pea_lanes * D cycles. `pea_beats` counts the PEA's beats
-since reset.
+(1 + project_k) * dh / pea_lanes * D cycles of PEA passes, and one cycle to change banks: its x
+row (D beats) loads during the previous token's passes, so only the first token's load is in
+line (x at one value a cycle). `pea_beats` counts the PEA's beats since reset.
 """
 
 from amaranth.hdl import Module, Mux, Signal, signed, unsigned
@@ -73,7 +74,7 @@ class Projector(wiring.Component):
         m.submodules.pea = pea = PEA(lanes=PL, d_model=D, acc_width=hw.pea_acc_width)
         m.submodules.rope = rot = RopeRotator(head_dim=dh)
         m.submodules.rope_table = table = RopeTable(head_dim=dh, max_seq_len=L)
-        m.submodules.xbuf = xbuf = memory.Memory(shape=i8, depth=D, init=[])
+        m.submodules.xbuf = xbuf = memory.Memory(shape=i8, depth=2 * D, init=[])   # two banks
         m.submodules.wbuf = wbuf = memory.Memory(shape=data.ArrayLayout(LOCode, PL), depth=2 * G * D, init=[])
         m.d.comb += [table.w_en.eq(self.rope_w_en), table.w_addr.eq(self.rope_w_addr),
                      table.w_data.eq(self.rope_w_data), rot.rope_en.eq(cfg.rope)]
@@ -88,7 +89,26 @@ class Projector(wiring.Component):
         grp = Signal(range(2 * G))  # PEA column group being issued
         n_groups = Mux(cfg.project_k, 2 * G, G)
         issue = Signal()            # a PEA beat read from the buffers this cycle
-        m.d.comb += [x_rd.addr.eq(xi), w_rd.addr.eq(grp * D + xi)]
+        # x rows: the loader fills bank `ld_bank` while the passes read bank `ps_bank`
+        ld_tok = Signal(iw + 1)     # tokens loaded
+        lx = Signal(range(D))       # x element being loaded
+        ld_bank = Signal()
+        ps_bank = Signal()
+        full = Signal(2)            # bank holds a token not yet projected
+        loading = Signal()          # a job runs (set at start, cleared when its rows are out)
+        can_load = loading & (ld_tok < cfg.seq_len) & ~full.bit_select(ld_bank, 1)
+        m.d.comb += [self.x.ready.eq(can_load), x_wr.addr.eq(Mux(ld_bank, D, 0) + lx),
+                     x_wr.data.eq(self.x.payload), x_wr.en.eq(self.x.valid & can_load)]
+        with m.If(self.x.valid & can_load):
+            m.d.sync += lx.eq(Mux(lx == D - 1, 0, lx + 1))
+            with m.If(lx == D - 1):
+                m.d.sync += [ld_tok.eq(ld_tok + 1), ld_bank.eq(~ld_bank)]
+        set_full = Signal(2)
+        clr_full = Signal(2)
+        with m.If(self.x.valid & can_load & (lx == D - 1)):
+            m.d.comb += set_full.bit_select(ld_bank, 1).eq(1)
+        m.d.sync += full.eq((full | set_full) & ~clr_full)
+        m.d.comb += [x_rd.addr.eq(Mux(ps_bank, D, 0) + xi), w_rd.addr.eq(grp * D + xi)]
         # beat read this cycle reaches the PEA next cycle (the read ports' latency)
         m.d.sync += [pea.i.valid.eq(issue), pea.i.payload.last.eq(xi == D - 1)]
         m.d.comb += [pea.i.payload.x.eq(x_rd.data), pea.i.payload.w.eq(w_rd.data), pea.o.ready.eq(1)]
@@ -126,28 +146,28 @@ class Projector(wiring.Component):
             with m.State("idle"):
                 with m.If(self.start):
                     m.d.sync += [self.busy.eq(1), tok.eq(0), xi.eq(0), grp.eq(0), out_grp.eq(0), rot_tok.eq(0),
-                                 rows_out.eq(0)]
-                    m.next = "load_x"
-            with m.State("load_x"):
-                m.d.comb += [self.x.ready.eq(1), x_wr.addr.eq(xi), x_wr.data.eq(self.x.payload),
-                             x_wr.en.eq(self.x.valid)]
-                with m.If(self.x.valid):
-                    m.d.sync += xi.eq(Mux(xi == D - 1, 0, xi + 1))
-                    with m.If(xi == D - 1):
-                        m.next = "pass"
+                                 rows_out.eq(0), loading.eq(1), ld_tok.eq(0), lx.eq(0), ld_bank.eq(0),
+                                 ps_bank.eq(0)]
+                    m.next = "wait_x"
+            with m.State("wait_x"):
+                with m.If(full.bit_select(ps_bank, 1)):
+                    m.next = "pass"
             with m.State("pass"):
                 m.d.comb += issue.eq(1)
                 m.d.sync += xi.eq(Mux(xi == D - 1, 0, xi + 1))
                 with m.If(xi == D - 1):
                     m.d.sync += grp.eq(Mux(grp == n_groups - 1, 0, grp + 1))
                     with m.If(grp == n_groups - 1):
-                        m.d.sync += tok.eq(tok + 1)
+                        m.d.comb += clr_full.bit_select(ps_bank, 1).eq(1)
+                        m.d.sync += [tok.eq(tok + 1), ps_bank.eq(~ps_bank)]
                         with m.If(tok + 1 == cfg.seq_len):
                             m.next = "drain"
+                        with m.Elif((full | set_full).bit_select(~ps_bank, 1)):
+                            m.next = "pass"          # the next token's row is in: no bubble
                         with m.Else():
-                            m.next = "load_x"
+                            m.next = "wait_x"
             with m.State("drain"):
                 with m.If(rows_out == cfg.seq_len):
-                    m.d.sync += self.busy.eq(0)
+                    m.d.sync += [self.busy.eq(0), loading.eq(0)]
                     m.next = "idle"
         return m
