@@ -143,6 +143,51 @@ def test_top_dense_end_to_end(simulator):
     coverage_bins.require("test_top_dense_end_to_end", bins)
 
 
+SANGER_CFG = LapaConfig(hw=HW.replace(predictor="sanger"))
+TOPK_CFG = LapaConfig(hw=HW.replace(predictor="topk"))
+
+
+def exact_cases(predictor, seed, arith):
+    """SPEC 8 sanger / topk jobs: maximum length with grouped heads, one token, MHA not causal
+    with RoPE, and two more shapes (`arith`: the predictor's own parameters per job)."""
+    shapes = [(32, 9, 3, {"rope": True}), (1, 1, 1, {}), (7, 4, 4, {"causal": False, "rope": True, "pos0": 3}),
+              (13, 4, 2, {}), (20, 2, 1, {"causal": False})]
+    return [layer(L, H, Hkv, seed + n, predictor=predictor, **extra, **arith.get(n, {}))
+            for n, (L, H, Hkv, extra) in enumerate(shapes)]
+
+
+def check_exact(jobs, results, tag):
+    """`check` for sanger / topk jobs, and PAIRS_ROUND1 = the kept pairs; returns the coverage bins."""
+    bins = []
+    for n, ((out, counters), inputs) in enumerate(zip(results, jobs)):
+        bins.append(check(inputs, out, counters, f"{tag} job {n}"))
+        assert counters["pairs_round1"] == int(out["mask"].sum()), f"{tag} job {n}: PAIRS_ROUND1 = nnz(M)"
+    return bins
+
+
+def test_top_sanger_end_to_end(simulator):
+    """Sanger in the slot (4-bit scores of the execution unit's exact q / k rows, softmax,
+    threshold) on one build: every output (q_hat / k_hat = q4 / k4) and counter of every job
+    against golden's SPEC 8 sanger, with random stalls on every AXI channel."""
+    jobs = exact_cases("sanger", 51, {0: {"sg_thresh": 2000}, 1: {"sg_thresh": 65535}, 3: {"sg_thresh": 0}})
+    results = run_rtl_jobs(jobs, SANGER_CFG, simulator=simulator, pause=0.3)
+    bins = check_exact(jobs, results, "sanger")
+    assert any(np.any(out["q_hat"]) for out, _ in results), "sanger reports q4 as q_hat"
+    coverage_bins.require("test_top_sanger_end_to_end", bins)
+
+
+def test_top_topk_end_to_end(simulator):
+    """Top-k in the slot (exact scores of C_1 from the execution unit's pre-phase) on one build:
+    every output and counter of every job against golden's SPEC 8 topk, with random stalls."""
+    jobs = exact_cases("topk", 61, {0: {"topk_k": 5}, 1: {"topk_k": 1}, 2: {"topk_k": 7}, 3: {"topk_k": 3},
+                                     4: {"topk_k": 1}})
+    results = run_rtl_jobs(jobs, TOPK_CFG, simulator=simulator, pause=0.3)
+    bins = check_exact(jobs, results, "topk")
+    for n, (out, _) in enumerate(results):
+        assert not np.any(out["q_hat"]) and not np.any(out["k_hat"]), f"topk job {n}: hats reported as 0"
+    coverage_bins.require("test_top_topk_end_to_end", bins)
+
+
 @pytest.mark.parametrize("writes,code", [({"SEQ_LEN": 33}, "SEQ_LEN"), ({"HEADS": 9 | (2 << 9)}, "HEADS"),
                                          ({"ROUND_BITS": 2 | (4 << 3) | (3 << 7)}, "ROUND_BITS"),
                                          ({"PREDICTOR": 5}, "PREDICTOR")])
@@ -161,7 +206,7 @@ def test_top_refuses_a_job_for_another_predictor(cfg, predictor):
         run_rtl_jobs([layer(8, 1, 1, 22, predictor=predictor)], cfg)
 
 
-@pytest.mark.parametrize("cfg", [CFG, DENSE_CFG], ids=["lapa", "dense"])
+@pytest.mark.parametrize("cfg", [CFG, DENSE_CFG, SANGER_CFG, TOPK_CFG], ids=["lapa", "dense", "sanger", "topk"])
 def test_top_lint_clean(cfg):
     name, text = top_verilog(cfg)
     assert lint_verilog(text, name) == []

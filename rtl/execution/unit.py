@@ -43,8 +43,10 @@ from rtl.execution.layouts import (KIND_K, KIND_Q, KIND_V, exec_config_layout, e
                            step_nested)
 from rtl.execution.kv_control import COUNT_WIDTH, KVControl, kv_request_layout
 from rtl.execution.mac_array import MACArray
+from rtl.execution.prephase import PrePhase, row_fork
 from rtl.registry import block
 from rtl.execution.projection import ProjectionFeed, ProjectionOutput
+from rtl.predictors.slot import feeds, row_layout, score_layout
 from rtl.common.rope import rope_table_layout
 from rtl.execution.softmax import Softmax, prob_beat
 
@@ -60,9 +62,13 @@ class ExecutionUnit(wiring.Component):
         R, C, A, dh = hw.mac_rows, hw.mac_cols, hw.av_lanes, hw.head_dim
         self.idx_width = hw.seq_index_width
         self.mac_acc_width = hw.mac_array_acc_width
+        self.feeds = feeds(hw)          # what the predictor takes from the pre-phase (none: no pre-phase)
         i8 = signed(8)
         tile = data.ArrayLayout(data.ArrayLayout(i8, C), R)
-        super().__init__({
+        extra = {f"feed_{n}": Out(stream.Signature(row_layout(hw))) for n in ("k", "q") if n in self.feeds}
+        if "scores" in self.feeds:
+            extra.update(feed_scores=Out(stream.Signature(score_layout(hw))), causal=In(1))
+        super().__init__({**extra,
             "config": In(exec_config_layout(hw)),
             "x": In(stream.Signature(data.ArrayLayout(i8, C))),
             "wq": In(stream.Signature(tile)),
@@ -148,8 +154,18 @@ class ExecutionUnit(wiring.Component):
         q_row = Signal(data.ArrayLayout(i8, dh))
         k_wr = k_buf.write_port()
         v_wr = v_buf.write_port()
-        proj_fire = self.proj.valid & self.proj.ready
-        wiring.connect(m, po.o, wiring.flipped(self.proj))
+        in_pre = Signal()                    # the pre-phase runs (state PRE)
+        if self.feeds:   # pre-phase rows: k to `proj` and the predictor, q to the predictor only
+            pre_q = in_pre & (pf.kind == KIND_Q)
+            sinks = [(self.proj, ~pre_q)] + [(getattr(self, f"feed_{n}"), in_pre & (pf.kind == kind))
+                                             for n, kind in (("k", KIND_K), ("q", KIND_Q)) if n in self.feeds]
+            m.d.comb += po.o.ready.eq(row_fork(m, "row", po.o.valid, sinks))
+            m.d.comb += [s.payload.eq(po.o.payload) for s, _ in sinks[:1]]
+            m.d.comb += [s.payload.row.eq(po.o.payload.row) for s, _ in sinks[1:]]
+            m.d.comb += [s.payload.data.eq(po.o.payload.data) for s, _ in sinks[1:]]
+        else:
+            wiring.connect(m, po.o, wiring.flipped(self.proj))
+        proj_fire = po.o.valid & po.o.ready
         m.d.comb += [
             k_wr.addr.eq(pf.row), v_wr.addr.eq(pf.row), k_wr.data.eq(po.o.payload.data),
             v_wr.data.eq(po.o.payload.data), p_done.eq(proj_fire),
@@ -168,18 +184,28 @@ class ExecutionUnit(wiring.Component):
         row_known = Signal()
         n_scored = Signal(range(L + 1))
         score_issue = Signal()
-        kept_fire = self.kept.valid & self.kept.ready
+        # the keys to score: row t's kept keys, or (topk's pre-phase) every key of C_1[t] from a counter
+        key_valid, key, key_last = self.kept.valid, self.kept.payload.key, self.kept.payload.last
+        if "scores" in self.feeds:
+            m.submodules.pre = pre = PrePhase(hw, scores=True)
+            pre_s = Signal(self.idx_width)
+            key_valid, key, key_last = in_pre | key_valid, Mux(in_pre, pre_s, key), Mux(in_pre, pre_s == pre.key_end, key_last)
+        elif self.feeds:
+            m.submodules.pre = pre = PrePhase(hw, scores=False)
+        key_take = score_issue & adv & (s_qc == QC - 1)
+        kept_fire = key_take & key_valid
         m.d.comb += [
-            k_rd.addr.eq(self.kept.payload.key), k_rd.en.eq(adv),
-            self.kept.ready.eq(score_issue & adv & (s_qc == QC - 1)),
-            kl_wr.addr.eq(banked(bank, n_kept)), kl_wr.data.eq(self.kept.payload.key), kl_wr.en.eq(kept_fire),
+            k_rd.addr.eq(key), k_rd.en.eq(adv), self.kept.ready.eq(key_take & ~in_pre),
+            kl_wr.addr.eq(banked(bank, n_kept)), kl_wr.data.eq(key), kl_wr.en.eq(kept_fire),
         ]
-        with m.If(score_issue & adv & self.kept.valid):
+        with m.If(score_issue & adv & key_valid):
             m.d.sync += [mac_v.eq(1), mac_first.eq(s_qc == 0), mac_last.eq(s_qc == QC - 1),
                          s_qc_beat.eq(s_qc), s_qc.eq(Mux(s_qc == QC - 1, 0, s_qc + 1))]
         with m.If(kept_fire):
             m.d.sync += n_kept.eq(n_kept + 1)
-            with m.If(self.kept.payload.last):
+            if "scores" in self.feeds:
+                m.d.sync += pre_s.eq(pre_s + 1)
+            with m.If(key_last):
                 m.d.sync += [row_len.eq(n_kept + 1), row_known.eq(1)]
 
         # MAC operands: projection (x chunk on every row, row r = weight column) or score.
@@ -197,15 +223,23 @@ class ExecutionUnit(wiring.Component):
 
         # MAC results: to the requant (projection) or summed over the rows into the softmax.
         score = Signal(signed(hw.score_width))
+        score_last = row_known & (n_scored == row_len - 1)
         m.d.comb += score.eq(sum(mac.o.payload[r] for r in range(R)))
         with m.If(mode_score):
             m.d.comb += [sm.i.valid.eq(mac.o.valid), mac.o.ready.eq(sm.i.ready),
-                         sm.i.payload.score.eq(score),
-                         sm.i.payload.last.eq(row_known & (n_scored == row_len - 1))]
+                         sm.i.payload.score.eq(score), sm.i.payload.last.eq(score_last)]
         with m.Else():
             m.d.comb += [po.i.valid.eq(mac.o.valid), mac.o.ready.eq(po.i.ready),
                          po.i.payload.eq(mac.o.payload)]
-        with m.If(sm.i.valid & sm.i.ready):
+        score_fire = sm.i.valid & sm.i.ready
+        if "scores" in self.feeds:   # topk's pre-phase: S[t, s] to the predictor, not the softmax
+            sc = self.feed_scores
+            m.d.comb += [sc.payload.row.eq(pre.t), sc.payload.key.eq(n_scored), sc.payload.score.eq(score),
+                         sc.payload.last.eq(score_last), pre.score_done.eq(sc.valid & sc.ready & score_last)]
+            with m.If(mode_score & in_pre):
+                m.d.comb += [sc.valid.eq(mac.o.valid), mac.o.ready.eq(sc.ready), sm.i.valid.eq(0)]
+            score_fire = score_fire | (sc.valid & sc.ready)
+        with m.If(score_fire):
             m.d.sync += n_scored.eq(n_scored + 1)
 
         # ---- Probabilities: out on `probs` and into the row's buffer for A.V.
@@ -257,13 +291,25 @@ class ExecutionUnit(wiring.Component):
                 # busy (and the cycle count) from the first beat in, not while waiting for it
                 m.d.comb += [pf.load.eq(1), self.busy.eq(pf.any_in)]
                 with m.If(pf.loaded):
-                    m.next = "KV_WAIT"
+                    m.next = "PRE" if self.feeds else "KV_WAIT"
+            if self.feeds:
+                with m.State("PRE"):   # `rtl/execution/prephase.py`: k of every token, q rows (topk: scored)
+                    self._pre_state(m, pre, pf, start_projection, in_pre, p_done)
+                    if "scores" in self.feeds:   # topk: row t's scores over C_1[t]
+                        with m.If(pre.score):
+                            m.d.sync += [mode_score.eq(1), s_qc.eq(0), n_kept.eq(0), row_known.eq(0),
+                                         n_scored.eq(0), pre_s.eq(0)]
+                        m.d.comb += score_issue.eq(mode_score & ~row_known)
+                        with m.If(pre.score_done):
+                            m.d.sync += mode_score.eq(0)
+                    with m.If(pre.done):
+                        m.next = "KV_WAIT"
             with m.State("KV_WAIT"):
                 m.d.comb += self.busy.eq(1)
                 with m.If(kv.o.valid):
-                    with m.If(kv.o.payload.compute):
-                        start_projection(KIND_K, kv.o.payload.key)
-                        m.next = "KV_K"
+                    with m.If(kv.o.payload.compute):   # with a pre-phase, K is in its buffer: V only
+                        start_projection(KIND_V if self.feeds else KIND_K, kv.o.payload.key)
+                        m.next = "KV_V" if self.feeds else "KV_K"
                     with m.Else():
                         m.d.comb += kv.o.ready.eq(1)
                         with m.If(kv.o.payload.last):
@@ -320,6 +366,18 @@ class ExecutionUnit(wiring.Component):
                 with m.If(~feed.active):
                     m.next = "START"
         return m
+
+    def _pre_state(self, m, pre, pf, start_projection, in_pre, p_done):
+        """The PRE state's connections to the pre-phase sequencer."""
+        cfg = self.config
+        m.d.comb += [self.busy.eq(1), in_pre.eq(1), pre.run.eq(1), pf.load_q.eq(pre.load_q),
+                     pf.clear_q.eq(pre.clear_q)]
+        m.d.comb += [pre.seq_len.eq(cfg.seq_len), pre.n_q_heads.eq(cfg.n_q_heads), pre.p_done.eq(p_done),
+                     pre.q_loaded.eq(pf.q_loaded), pre.causal.eq(self.causal if "scores" in self.feeds else 0)]
+        with m.If(pre.start_k):
+            start_projection(KIND_K, pre.start_row)
+        with m.If(pre.start_q):
+            start_projection(KIND_Q, pre.start_row)
 
 
 @block("execution", unit="execution")

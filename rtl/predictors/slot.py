@@ -42,9 +42,17 @@ from lapa.config import HardwareConfig
 
 from rtl.execution.kv_control import kv_request_layout
 
-__all__ = ["job_layout", "row_layout", "score_layout", "hat_layout", "PredictorSlot", "PREDICTOR_INPUTS"]
+__all__ = ["job_layout", "row_layout", "score_layout", "hat_layout", "PredictorSlot", "PREDICTOR_INPUTS",
+           "FEEDS", "feeds"]
 
 PREDICTOR_INPUTS = ("q", "k", "scores")   # the members the execution side may feed a predictor
+# The inputs each predictor takes from the execution unit (it generates only these: its pre-phase).
+FEEDS = {"lapa": (), "dense": (), "sanger": ("q", "k"), "topk": ("scores",)}
+
+
+def feeds(hw: HardwareConfig):
+    """The slot inputs the execution unit produces for the generated predictor."""
+    return FEEDS.get(hw.predictor, ())
 
 
 def job_layout(hw: HardwareConfig):
