@@ -37,6 +37,8 @@ def predict(profile, hw) -> dict:
     """Cycles (`cycles` = CYCLES_TOTAL), the other cycle counters, the action counts and the
     ideal cycles of the bottleneck unit for one job of `profile` on hardware `hw`."""
     t0, c0 = time.perf_counter(), time.process_time()
+    if profile.predictor == "topk":   # the engine's radix passes (rtl.predictors.topk: 4-bit digits)
+        profile = profile._replace(passes=-(-hw.score_width // 4))
     sim = simulate(profile, hw)
     counts = action_counts(profile, hw)
     units = ideal(profile, hw, counts)

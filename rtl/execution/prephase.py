@@ -17,15 +17,17 @@ while the pre-phase runs.
 Interface (the unit's side): `run` (the unit is in its PRE state), `done` (one cycle, last row
 finished); `start_k` / `start_q` start a projection of row `start_row` (the unit registers the
 kind's scale and issues it), `p_done` is its row leaving the projection back end; `score`
-(one cycle) begins scoring row `t` over keys 0..`key_end`, `score_done` says its last score
-was taken. `head` is the query head whose wq is loaded.
+(one cycle) begins scoring row `t`: `key` counts the keys of C_1[t] (`key_last` on its final
+one) as the score path takes them (`key_take`); `score_done` says its last score was taken. `head` is the query head whose wq is loaded.
 """
 
 from amaranth.hdl import Module, Mux, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["PrePhase", "row_fork"]
+from rtl.execution.layouts import KIND_K, KIND_Q
+
+__all__ = ["PrePhase", "row_fork", "route_rows", "pre_state", "scores_sink"]
 
 
 def row_fork(m, name, valid, sinks):
@@ -47,6 +49,49 @@ def row_fork(m, name, valid, sinks):
     return ready
 
 
+def route_rows(m, unit, rows, kind, in_pre):
+    """The projection back end's rows (`rows`, of `kind`) to `unit.proj` and, in the pre-phase, to
+    the predictor: k rows to `proj` and `feed_k` (sanger), q rows to `feed_q` (sanger) or to none
+    (topk: the unit's q register only); without a pre-phase straight to `proj`."""
+    if not unit.feeds:
+        wiring.connect(m, rows, wiring.flipped(unit.proj))
+        return
+    pre_q = in_pre & (kind == KIND_Q)
+    sinks = [(unit.proj, ~pre_q)] + [(getattr(unit, f"feed_{n}"), in_pre & (kind == k))
+                                     for n, k in (("k", KIND_K), ("q", KIND_Q)) if n in unit.feeds]
+    m.d.comb += rows.ready.eq(row_fork(m, "row", rows.valid, sinks))
+    m.d.comb += unit.proj.payload.eq(rows.payload)
+    m.d.comb += [s.payload.row.eq(rows.payload.row) for s, _ in sinks[1:]]
+    m.d.comb += [s.payload.data.eq(rows.payload.data) for s, _ in sinks[1:]]
+
+
+def pre_state(m, unit, pre, pf, start_projection, in_pre, p_done, key_fire):
+    """The execution unit's PRE state: the pre-phase sequencer `pre` drives the projection feed
+    `pf` (its wq load, the rows it starts through `start_projection`); `key_fire`: a key taken
+    by the score path."""
+    cfg = unit.config
+    m.d.comb += [unit.busy.eq(1), in_pre.eq(1), pre.run.eq(1), pf.load_q.eq(pre.load_q),
+                 pf.clear_q.eq(pre.clear_q), pre.key_take.eq(key_fire)]
+    m.d.comb += [pre.seq_len.eq(cfg.seq_len), pre.n_q_heads.eq(cfg.n_q_heads), pre.p_done.eq(p_done),
+                 pre.q_loaded.eq(pf.q_loaded), pre.causal.eq(unit.causal if "scores" in unit.feeds else 0)]
+    with m.If(pre.start_k):
+        start_projection(KIND_K, pre.start_row)
+    with m.If(pre.start_q):
+        start_projection(KIND_Q, pre.start_row)
+
+
+def scores_sink(m, scores, pre, mac_o, sm_i, score, n_scored, score_last, active):
+    """While `active` (topk's pre-phase scoring), the MAC array's scores (`score`, the row's
+    `n_scored`-th key, `last` with `score_last`) go to `scores` instead of the softmax input `sm_i`;
+    returns the cycle a score is taken."""
+    fire = scores.valid & scores.ready
+    m.d.comb += [scores.payload.row.eq(pre.t), scores.payload.key.eq(n_scored), scores.payload.score.eq(score),
+                 scores.payload.last.eq(score_last), pre.score_done.eq(fire & score_last)]
+    with m.If(active):
+        m.d.comb += [scores.valid.eq(mac_o.valid), mac_o.ready.eq(scores.ready), sm_i.valid.eq(0)]
+    return fire
+
+
 class PrePhase(wiring.Component):
     """The pre-phase's sequencer of one KV head (see module docstring); `scores`: topk's scoring."""
 
@@ -59,14 +104,19 @@ class PrePhase(wiring.Component):
             "causal": In(1),
             "start_k": Out(1), "start_q": Out(1), "start_row": Out(unsigned(iw)), "p_done": In(1),
             "load_q": Out(1), "clear_q": Out(1), "q_loaded": In(1),
-            "score": Out(1), "t": Out(unsigned(iw)), "key_end": Out(unsigned(iw)), "score_done": In(1),
+            "score": Out(1), "t": Out(unsigned(iw)), "score_done": In(1),
+            "key": Out(unsigned(iw)), "key_last": Out(1), "key_take": In(1),
             "head": Out(range(hw.n_heads + 1)),
         })
 
     def elaborate(self, platform):
         m = Module()
         t, last = self.t, self.seq_len - 1
-        m.d.comb += self.key_end.eq(Mux(self.causal, t, last))
+        m.d.comb += self.key_last.eq(self.key == Mux(self.causal, t, last))
+        with m.If(self.score):
+            m.d.sync += self.key.eq(0)
+        with m.If(self.key_take):
+            m.d.sync += self.key.eq(self.key + 1)
 
         def next_q_row():
             """Row t is finished: the next q row, the next head's wq, or the end."""

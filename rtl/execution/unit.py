@@ -38,12 +38,12 @@ from amaranth.lib.wiring import In, Out
 from lapa.config import HardwareConfig
 
 from rtl.execution.av_array import AVArray
-from rtl.execution.av_feeder import AVFeeder
+from rtl.execution.av_feeder import attach_feeder, store_probs
 from rtl.execution.layouts import (KIND_K, KIND_Q, KIND_V, exec_config_layout, exec_shape, o_layout, proj_layout,
                            step_nested)
 from rtl.execution.kv_control import COUNT_WIDTH, KVControl, kv_request_layout
-from rtl.execution.mac_array import MACArray
-from rtl.execution.prephase import PrePhase, row_fork
+from rtl.execution.mac_array import MACArray, mac_routes
+from rtl.execution.prephase import PrePhase, pre_state, route_rows, scores_sink
 from rtl.registry import block
 from rtl.execution.projection import ProjectionFeed, ProjectionOutput
 from rtl.predictors.slot import feeds, row_layout, score_layout
@@ -155,16 +155,7 @@ class ExecutionUnit(wiring.Component):
         k_wr = k_buf.write_port()
         v_wr = v_buf.write_port()
         in_pre = Signal()                    # the pre-phase runs (state PRE)
-        if self.feeds:   # pre-phase rows: k to `proj` and the predictor, q to the predictor only
-            pre_q = in_pre & (pf.kind == KIND_Q)
-            sinks = [(self.proj, ~pre_q)] + [(getattr(self, f"feed_{n}"), in_pre & (pf.kind == kind))
-                                             for n, kind in (("k", KIND_K), ("q", KIND_Q)) if n in self.feeds]
-            m.d.comb += po.o.ready.eq(row_fork(m, "row", po.o.valid, sinks))
-            m.d.comb += [s.payload.eq(po.o.payload) for s, _ in sinks[:1]]
-            m.d.comb += [s.payload.row.eq(po.o.payload.row) for s, _ in sinks[1:]]
-            m.d.comb += [s.payload.data.eq(po.o.payload.data) for s, _ in sinks[1:]]
-        else:
-            wiring.connect(m, po.o, wiring.flipped(self.proj))
+        route_rows(m, self, po.o, pf.kind, in_pre)
         proj_fire = po.o.valid & po.o.ready
         m.d.comb += [
             k_wr.addr.eq(pf.row), v_wr.addr.eq(pf.row), k_wr.data.eq(po.o.payload.data),
@@ -184,14 +175,11 @@ class ExecutionUnit(wiring.Component):
         row_known = Signal()
         n_scored = Signal(range(L + 1))
         score_issue = Signal()
-        # the keys to score: row t's kept keys, or (topk's pre-phase) every key of C_1[t] from a counter
+        # the keys to score: row t's kept keys, or (topk's pre-phase) every key of C_1[t] (`pre.key`)
         key_valid, key, key_last = self.kept.valid, self.kept.payload.key, self.kept.payload.last
-        if "scores" in self.feeds:
-            m.submodules.pre = pre = PrePhase(hw, scores=True)
-            pre_s = Signal(self.idx_width)
-            key_valid, key, key_last = in_pre | key_valid, Mux(in_pre, pre_s, key), Mux(in_pre, pre_s == pre.key_end, key_last)
-        elif self.feeds:
-            m.submodules.pre = pre = PrePhase(hw, scores=False)
+        if self.feeds:
+            m.submodules.pre = pre = PrePhase(hw, scores="scores" in self.feeds)
+            key_valid, key, key_last = in_pre | key_valid, Mux(in_pre, pre.key, key), Mux(in_pre, pre.key_last, key_last)
         key_take = score_issue & adv & (s_qc == QC - 1)
         kept_fire = key_take & key_valid
         m.d.comb += [
@@ -203,68 +191,27 @@ class ExecutionUnit(wiring.Component):
                          s_qc_beat.eq(s_qc), s_qc.eq(Mux(s_qc == QC - 1, 0, s_qc + 1))]
         with m.If(kept_fire):
             m.d.sync += n_kept.eq(n_kept + 1)
-            if "scores" in self.feeds:
-                m.d.sync += pre_s.eq(pre_s + 1)
             with m.If(key_last):
                 m.d.sync += [row_len.eq(n_kept + 1), row_known.eq(1)]
 
-        # MAC operands: projection (x chunk on every row, row r = weight column) or score.
-        q_chunks = data.ArrayLayout(tile, QC)
-        q_view = data.View(q_chunks, q_row.as_value())
-        k_view = data.View(q_chunks, k_rd.data.as_value())
-        with m.If(mode_score):
-            with m.Switch(s_qc_beat):
-                for c in range(QC):
-                    with m.Case(c):
-                        m.d.comb += [mac.i.payload.a.eq(q_view[c]), mac.i.payload.b.eq(k_view[c])]
-        with m.Else():
-            m.d.comb += [mac.i.payload.a[r].eq(pf.x_data) for r in range(R)]
-            m.d.comb += mac.i.payload.b.eq(pf.w_data)
-
-        # MAC results: to the requant (projection) or summed over the rows into the softmax.
-        score = Signal(signed(hw.score_width))
+        # MAC operands (x chunk and weight tile, or q and k chunks) and results (to the requant,
+        # or summed over the rows into the softmax): `rtl/execution/mac_array.py`'s `mac_routes`.
         score_last = row_known & (n_scored == row_len - 1)
-        m.d.comb += score.eq(sum(mac.o.payload[r] for r in range(R)))
-        with m.If(mode_score):
-            m.d.comb += [sm.i.valid.eq(mac.o.valid), mac.o.ready.eq(sm.i.ready),
-                         sm.i.payload.score.eq(score), sm.i.payload.last.eq(score_last)]
-        with m.Else():
-            m.d.comb += [po.i.valid.eq(mac.o.valid), mac.o.ready.eq(po.i.ready),
-                         po.i.payload.eq(mac.o.payload)]
+        score = mac_routes(m, mac, mode_score, s_qc_beat, q_row, k_rd.data, pf, po.i, sm.i, score_last, hw.score_width)
         score_fire = sm.i.valid & sm.i.ready
         if "scores" in self.feeds:   # topk's pre-phase: S[t, s] to the predictor, not the softmax
-            sc = self.feed_scores
-            m.d.comb += [sc.payload.row.eq(pre.t), sc.payload.key.eq(n_scored), sc.payload.score.eq(score),
-                         sc.payload.last.eq(score_last), pre.score_done.eq(sc.valid & sc.ready & score_last)]
-            with m.If(mode_score & in_pre):
-                m.d.comb += [sc.valid.eq(mac.o.valid), mac.o.ready.eq(sc.ready), sm.i.valid.eq(0)]
-            score_fire = score_fire | (sc.valid & sc.ready)
+            score_fire = score_fire | scores_sink(m, self.feed_scores, pre, mac.o, sm.i, score, n_scored,
+                                                  score_last, mode_score & in_pre)
         with m.If(score_fire):
             m.d.sync += n_scored.eq(n_scored + 1)
 
         # ---- Probabilities: out on `probs` and into the row's buffer for A.V.
-        p_wr = prob_buf.write_port()
         n_probs = Signal(range(L + 1))
-        probs_done = Signal()
-        prob_fire = self.probs.valid & self.probs.ready
-        wiring.connect(m, sm.o, wiring.flipped(self.probs))
-        m.d.comb += [p_wr.addr.eq(banked(bank, n_probs)), p_wr.data.eq(sm.o.payload.prob), p_wr.en.eq(prob_fire),
-                     probs_done.eq(prob_fire & sm.o.payload.last)]
-        with m.If(prob_fire):
-            m.d.sync += n_probs.eq(n_probs + 1)
+        probs_done = store_probs(m, sm.o, wiring.flipped(self.probs), prob_buf, banked(bank, n_probs), n_probs)
 
         # ---- A.V: the feeder runs a finished row's AC jobs on its own (`rtl/execution/av_feeder.py`),
         # handed its bank, length and index while the next row is projected and scored.
-        m.submodules.av_feeder = feed = AVFeeder(hw)
-        kl_rd = key_list.read_port(domain="comb")
-        pb_rd = prob_buf.read_port(domain="comb")
-        v_rd = v_buf.read_port()
-        m.d.comb += [kl_rd.addr.eq(feed.kl_addr), feed.kl_data.eq(kl_rd.data), pb_rd.addr.eq(feed.pb_addr),
-                     feed.pb_data.eq(pb_rd.data), v_rd.addr.eq(feed.v_addr), v_rd.en.eq(feed.v_en),
-                     feed.v_data.eq(v_rd.data)]
-        wiring.connect(m, feed.av, av.i)
-        wiring.connect(m, av.o, feed.av_o)
-        wiring.connect(m, feed.o, wiring.flipped(self.o))
+        feed = attach_feeder(m, hw, av, key_list, prob_buf, v_buf, wiring.flipped(self.o))
         t = Signal(self.idx_width)
 
         # ---- Sequencer.
@@ -294,14 +241,12 @@ class ExecutionUnit(wiring.Component):
                     m.next = "PRE" if self.feeds else "KV_WAIT"
             if self.feeds:
                 with m.State("PRE"):   # `rtl/execution/prephase.py`: k of every token, q rows (topk: scored)
-                    self._pre_state(m, pre, pf, start_projection, in_pre, p_done)
-                    if "scores" in self.feeds:   # topk: row t's scores over C_1[t]
-                        with m.If(pre.score):
-                            m.d.sync += [mode_score.eq(1), s_qc.eq(0), n_kept.eq(0), row_known.eq(0),
-                                         n_scored.eq(0), pre_s.eq(0)]
-                        m.d.comb += score_issue.eq(mode_score & ~row_known)
-                        with m.If(pre.score_done):
-                            m.d.sync += mode_score.eq(0)
+                    pre_state(m, self, pre, pf, start_projection, in_pre, p_done, kept_fire)
+                    with m.If(pre.score):   # topk: row t's scores over C_1[t]
+                        m.d.sync += [mode_score.eq(1), s_qc.eq(0), n_kept.eq(0), row_known.eq(0), n_scored.eq(0)]
+                    m.d.comb += score_issue.eq(mode_score & ~row_known)
+                    with m.If(pre.score_done):
+                        m.d.sync += mode_score.eq(0)
                     with m.If(pre.done):
                         m.next = "KV_WAIT"
             with m.State("KV_WAIT"):
@@ -366,18 +311,6 @@ class ExecutionUnit(wiring.Component):
                 with m.If(~feed.active):
                     m.next = "START"
         return m
-
-    def _pre_state(self, m, pre, pf, start_projection, in_pre, p_done):
-        """The PRE state's connections to the pre-phase sequencer."""
-        cfg = self.config
-        m.d.comb += [self.busy.eq(1), in_pre.eq(1), pre.run.eq(1), pf.load_q.eq(pre.load_q),
-                     pf.clear_q.eq(pre.clear_q)]
-        m.d.comb += [pre.seq_len.eq(cfg.seq_len), pre.n_q_heads.eq(cfg.n_q_heads), pre.p_done.eq(p_done),
-                     pre.q_loaded.eq(pf.q_loaded), pre.causal.eq(self.causal if "scores" in self.feeds else 0)]
-        with m.If(pre.start_k):
-            start_projection(KIND_K, pre.start_row)
-        with m.If(pre.start_q):
-            start_projection(KIND_Q, pre.start_row)
 
 
 @block("execution", unit="execution")

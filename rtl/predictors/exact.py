@@ -6,7 +6,8 @@ call its hats: q4 = q >> 4 of every query row (`is_k` = 0) and, on a `first_head
 of every token (`is_k` = 1), each as its row is taken (a one-row register: a row is taken only
 when the previous hat row has gone out; the rows may interleave with `kept`, the result writer
 keeps one address per kind). `TopKPredictor` (`topk`) wraps `rtl.predictors.topk.TopK` on the
-slot's exact `scores` over C_1; it sends no hats.
+slot's exact `scores` over C_1, of which it takes the job's seq_len rows only (the engine is
+back in collect before its last kept beat is out); it sends no hats.
 
 Both add what the slot asks of every predictor: `busy` from the cycle after `start` to the job's
 last beat, and with `last_head` the KV head's key_needed (`KeyUnion`: the union of the kept keys
@@ -150,5 +151,15 @@ class TopKPredictor(wiring.Component):
         _perf(m, self.perf, kept_fire)
         m.d.comb += [tk.topk_k.eq(self.config.topk_k), slot.hat.valid.eq(0),
                      slot.q.ready.eq(1), slot.k.ready.eq(1)]
-        wiring.connect(m, wiring.flipped(slot.scores), tk.scores)
+        # only the job's seq_len rows of scores: the engine is back in collect (busy) before its
+        # last kept beat has gone out, and must not take the next head's first row then
+        rows_in = Signal(range(hw.max_seq_len + 1))
+        open_rows = rows_in < slot.job.seq_len
+        src = slot.scores
+        m.d.comb += [tk.scores.valid.eq(src.valid & open_rows), tk.scores.payload.eq(src.payload),
+                     src.ready.eq(tk.scores.ready & open_rows)]
+        with m.If(src.valid & src.ready & src.payload.last):
+            m.d.sync += rows_in.eq(rows_in + 1)
+        with m.If(slot.start):
+            m.d.sync += rows_in.eq(0)
         return m
