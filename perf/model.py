@@ -24,10 +24,13 @@ MODEL_ERROR = ("within 0.53 % of the RTL's CYCLES_TOTAL on all 32 jobs of tests/
 
 
 def ideal(profile, hw, counts):
-    """Cycles of each unit with every PE busy: the speculation unit (PEA + PEB, `host.job.ideal_cycles`),
+    """Cycles of each unit with every PE busy: the speculation unit (PEA + PEB, `host.job.ideal_cycles`;
+    sanger's score array, topk's engine),
     the execution unit's MAC array (projections and scores) and its A.V array (beside it)."""
     L, D, dh, H, Hkv = profile.shape
     spec = counts["pea_shift_adds"] / hw.pea_lanes + sum(counts["peb_pairs_per_round"]) * dh / hw.peb_lanes
+    # sanger's 4-bit score array (peb_lanes multipliers); topk's engine (a score or a row read a cycle)
+    spec += counts.get("sanger_macs4", 0) / hw.peb_lanes + counts.get("topk_scores", 0) + counts.get("topk_row_reads", 0)
     execm = counts["macs"] / (hw.mac_rows * hw.mac_cols)
     av = counts["av_macs"] / hw.av_lanes
     return {"speculation": spec, "execution MAC array": execm, "execution A.V array": av}

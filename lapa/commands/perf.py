@@ -6,7 +6,8 @@ writes, AXI bytes read and written) of a production job (CTRL.trace = 0), from t
 model's masks of the vector file (or of `build.py example`'s layer for the shape options given),
 on the hardware the RTL backend would build for it (hardware options override it). A file with
 predictor = dense (SPEC 8) gives the dense design: the same execution unit, every pair of C_1,
-no speculation unit. `--json FILE` writes the record; its top-level `cycles` is CYCLES_TOTAL.
+no speculation unit; sanger / topk their designs (the execution unit's pre-phase feeding the
+predictor, `perf.exact`). `--json FILE` writes the record; its top-level `cycles` is CYCLES_TOTAL.
 The model follows the RTL's state machines and is checked against the C++ harness
 (tests/test_perf.py prints its error table).
 """
@@ -27,7 +28,7 @@ def register(sub):
     p.add_argument("--seq-len", type=int, default=None,
                    help="L of the example layer (default 128); its D, dh, H, Hkv are --d-model, --head-dim, "
                    "--n-heads, --n-kv-heads (default 576, 64, 9, 3)")
-    p.add_argument("--predictor", choices=("lapa", "dense"), default=None,
+    p.add_argument("--predictor", choices=MODELLED, default=None,
                    help="example layer's predictor (default lapa)")
     p.add_argument("--seed", type=int, default=None, help="example layer's seed (default 0)")
     p.add_argument("--json", metavar="FILE", default=None, help="write the record as JSON")
@@ -37,6 +38,7 @@ def register(sub):
     p.set_defaults(func=run)
 
 
+MODELLED = ("lapa", "dense", "sanger", "topk")   # the designs the cycle model schedules
 EXAMPLE_DEFAULTS = {"seq_len": 128, "d_model": 576, "head_dim": 64, "heads": 9, "kv_heads": 3}
 # the example layer's D, dh, H, Hkv are the hardware options of the same names
 HW_SHAPE = {"d_model": "d_model", "head_dim": "head_dim", "heads": "n_heads", "kv_heads": "n_kv_heads"}
@@ -71,15 +73,15 @@ def run(args):
     if args.json:
         check_output_file(args.json, [args.input] if args.input else [], what="--json")
     inputs = _inputs(args)
-    if inputs.arith.predictor not in ("lapa", "dense"):
-        raise UserError(f"predictor = {inputs.arith.predictor!r}: the cycle model schedules the lapa "
-                        "accelerator and the dense design (its execution unit alone) only")
+    if inputs.arith.predictor not in MODELLED:
+        raise UserError(f"predictor = {inputs.arith.predictor!r}: the cycle model schedules the "
+                        f"{', '.join(MODELLED)} designs only")
     from host.job import hw_for_layer
     from perf import predict, profile_from_inputs
 
     hw_options = {f.name: getattr(args, f.name) for f in dataclasses.fields(HardwareConfig)
                   if f.name != "predictor" and getattr(args, f.name) is not None}
-    hw = hw_for_layer(inputs.shape, overrides=hw_options)
+    hw = hw_for_layer(inputs.shape, overrides=hw_options, predictor=inputs.arith.predictor)
     rec = predict(profile_from_inputs(inputs), hw)
     rec["hardware"] = dataclasses.asdict(hw)
     if args.sram:
