@@ -12,8 +12,8 @@ port width derived from the range, the ERROR code that refuses it at start, and 
   config layouts), through `width_of`; `rtl.top` feeds them from the registers of the same width,
   so no legal value can be truncated.
 
-A parameter whose consumers are all unbuilt (`CONSUMERS[...]` is None: the sanger and topk
-predictors' hardware) is validated by `ArithConfig` and carried by the vector files and the golden
+A parameter whose consumers are all unbuilt (`CONSUMERS[...]` is None; since issue 14 every
+consumer is built) is validated by `ArithConfig` and carried by the vector files and the golden
 model only; it gets a register as soon as one of its consumers is built. `python -m lapa.fields`
 prints the table with what is derived from it. The module imports nothing of the project, so the
 hardware library and the host side can both use it.

@@ -6,6 +6,9 @@ that it would have to scan:
 
 1. LOAD: `x` (L rows, each D / mac_cols beats of mac_cols int8, row-major) into the x buffer,
    `wk`, `wv` (weight tiles, see below) into the weight buffers, all three concurrently.
+   With a predictor that reads exact rows (sanger, topk: `rtl.predictors.slot.FEEDS`) a pre-phase
+   follows (`rtl/execution/prephase.py`: k of every token, each query head's q rows to the
+   predictor, topk's scores over C_1); the KV phase then projects V only.
 2. KV: `needed` (key indices, `last` on the final one; key_needed as a list, or kept-key lists
    with repeats) goes through `KVControl`, which passes each key once; for each, the K row then
    the V row is projected on the MAC array (SPEC 4.2), requantized with (m_k, n_k) / (m_v, n_v)

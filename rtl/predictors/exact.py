@@ -95,14 +95,22 @@ def _perf(m, perf, kept_fire):
     m.d.comb += [r.eq(0) for r in list(perf.kept_round)[1:]]
 
 
-class SangerPredictor(wiring.Component):
-    """Sanger (SPEC 8) in the predictor slot: exact k / q rows in, kept lists, needed, q4 / k4 hats."""
+class _ExactPredictor(wiring.Component):
+    """The members of both: the slot, `perf`, `config` (the rows of `lapa.fields` that `consumer` reads)."""
+
+    consumer = ""
 
     def __init__(self, cfg):
         hw = getattr(cfg, "hw", cfg)
         self.hw = hw
         super().__init__({"slot": Out(PredictorSlot(hw)), "perf": Out(dense_perf_layout(hw)),
-                          "config": In(data.StructLayout(param_layout("sanger", hw.max_rounds)))})
+                          "config": In(data.StructLayout(param_layout(self.consumer, hw.max_rounds)))})
+
+
+class SangerPredictor(_ExactPredictor):
+    """Sanger (SPEC 8) in the predictor slot: exact k / q rows in, kept lists, needed, q4 / k4 hats."""
+
+    consumer = "sanger"
 
     def elaborate(self, platform):
         m = Module()
@@ -134,14 +142,10 @@ class SangerPredictor(wiring.Component):
         return m
 
 
-class TopKPredictor(wiring.Component):
+class TopKPredictor(_ExactPredictor):
     """Top-k (SPEC 8) in the predictor slot: exact scores of C_1 in, kept lists, needed; no hats."""
 
-    def __init__(self, cfg):
-        hw = getattr(cfg, "hw", cfg)
-        self.hw = hw
-        super().__init__({"slot": Out(PredictorSlot(hw)), "perf": Out(dense_perf_layout(hw)),
-                          "config": In(data.StructLayout(param_layout("topk", hw.max_rounds)))})
+    consumer = "topk"
 
     def elaborate(self, platform):
         m = Module()
