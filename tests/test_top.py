@@ -290,8 +290,9 @@ def test_rtl_backend_writes_waves(tmp_path):
 
 @pytest.mark.parametrize("predictor,extra", [("sanger", ["--sg-prob", "0.05"]), ("topk", ["--topk-k", "4"])])
 def test_cli_rtl_backend_exact_matches_golden(tmp_path, predictor, extra):
-    """`build.py run --backend rtl` on a SPEC 8 sanger / topk file generates that design (C++
-    harness, the build tests/test_perf.py's comparison reuses) and gives golden's outputs bit for bit."""
+    """`build.py run --backend rtl` on a SPEC 8 sanger / topk file generates that design and gives
+    golden's outputs bit for bit (`--engine cocotb`: the build of test_top_{sanger,topk}_end_to_end,
+    here without AXI stalls; the C++ harness runs these designs in tests/test_perf.py, `-m slow`)."""
     from lapa.cli import main
 
     vec = tmp_path / f"{predictor}.npz"
@@ -299,7 +300,8 @@ def test_cli_rtl_backend_exact_matches_golden(tmp_path, predictor, extra):
                  "--n-heads", "9", "--n-kv-heads", "3", "--rope", "1", "--seed", "7", "--predictor", predictor,
                  *extra]) == 0
     assert main(["run", "--backend", "golden", str(vec), str(tmp_path / "g.npz")]) == 0
-    assert main(["run", "--backend", "rtl", str(vec), str(tmp_path / "r.npz"), *_hw_options(HW)]) == 0
+    assert main(["run", "--backend", "rtl", str(vec), str(tmp_path / "r.npz"), *_hw_options(HW),
+                 "--engine", "cocotb"]) == 0
     with np.load(tmp_path / "g.npz") as g, np.load(tmp_path / "r.npz") as r:
         for name in OUTPUTS + ("exec_macs", "dense_macs"):
             assert r[name].dtype == g[name].dtype and np.array_equal(r[name], g[name]), name
