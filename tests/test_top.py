@@ -203,13 +203,21 @@ def test_top_error_register(writes, code):
         run_rtl_jobs([layer(8, 1, 1, 21)], CFG, overrides=writes)
 
 
-@pytest.mark.parametrize("cfg,predictor", [(CFG, "dense"), (DENSE_CFG, "lapa")], ids=["lapa_hw", "dense_hw"])
+@pytest.mark.parametrize("cfg,predictor", [(CFG, "dense"), (DENSE_CFG, "lapa"), (SANGER_CFG, "topk"), (TOPK_CFG, "sanger")],
+                         ids=["lapa_hw", "dense_hw", "sanger_hw", "topk_hw"])
 def test_top_refuses_a_job_for_another_predictor(cfg, predictor):
     """A vector file of another SPEC 8 predictor than the one generated: the host programs its
     PREDICTOR register and the hardware refuses the job at start (ERROR PREDICTOR)."""
     code = ERROR_CODES["PREDICTOR"]
     with pytest.raises(UserError, match=f"ERROR = {code} \\(PREDICTOR\\)"):
         run_rtl_jobs([layer(8, 1, 1, 22, predictor=predictor)], cfg)
+
+
+def test_top_topk_k_zero_refused():
+    """TOPK_K = 0 on the topk design: refused at start with ERROR TOPK_K (its own code)."""
+    code = ERROR_CODES["TOPK_K"]
+    with pytest.raises(UserError, match=f"ERROR = {code} \\(TOPK_K\\)"):
+        run_rtl_jobs([layer(8, 1, 1, 23, predictor="topk")], TOPK_CFG, overrides={"TOPK_K": 0})
 
 
 @pytest.mark.parametrize("cfg", [CFG, DENSE_CFG, SANGER_CFG, TOPK_CFG], ids=["lapa", "dense", "sanger", "topk"])
