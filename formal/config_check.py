@@ -7,7 +7,7 @@ is found by asking ArithConfig / HardwareConfig / LapaConfig which register valu
 inner points; `round_bits` and the head groupings are enumerated whole). The wrapper turns those
 sets into comparisons on the `config` registers and asserts
 `error == first failing group` (SEQ_LEN, HEADS, ROUND_BITS, ETA, SM_FRAC_BITS, SHIFT_RANGE, MULT,
-ROPE, PREDICTOR, as in rtl/regmap.ERROR_CODES) and so `error == 0` exactly when all are legal.
+ROPE, PREDICTOR, TOPK_K, as in rtl/regmap.ERROR_CODES) and so `error == 0` exactly when all are legal.
 
 Register fields whose every value is legal (causal, ddf_mode, w_lo_*, sh_*, margins) are not
 checked by the block and need no reference. One deliberate difference: ArithConfig checks
@@ -104,9 +104,9 @@ class ConfigCheckRules(Harness):
         groups["ETA"] = _any(eta_ok)
         groups["SM_FRAC_BITS"] = inside(c.sm_frac_bits, "sm_frac_bits", len(c.sm_frac_bits))
         groups["SHIFT_RANGE"] = _all([inside(getattr(c, n), n, len(getattr(c, n)))
-                                for n in ("n_q", "n_k", "n_v", "n_o", "sm_shift")])
+                                for n in ("n_q", "n_k", "n_v", "n_o", "sm_shift", "sg_shift")])
         groups["MULT"] = _all([inside(getattr(c, n), n, len(getattr(c, n)))
-                               for n in ("m_q", "m_k", "m_v", "m_o", "sm_mult")])
+                               for n in ("m_q", "m_k", "m_v", "m_o", "sm_mult", "sg_mult")])
         groups["ROPE"] = ~c.rope | (inside(c.rope_base, "rope_base", len(c.rope_base))
                                     & inside(c.pos0, "pos0", len(c.pos0)))
         pred = param("predictor")
@@ -116,6 +116,7 @@ class ConfigCheckRules(Harness):
             codes = [v for v in range(1 << len(reg)) if v < len(pred.choices)
                      and _ok(lambda: ArithConfig(predictor=pred.choices[v])) and pred.choices[v] == dut.predictor]
             groups["PREDICTOR"] = _any(reg == v for v in codes)
+        groups["TOPK_K"] = inside(c.topk_k, "topk_k", len(c.topk_k))
         want = Signal(4)
         m.d.comb += want.eq(ERROR_CODES["NONE"])
         for name, ok in reversed(list(groups.items())):      # the first failing group wins

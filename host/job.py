@@ -113,14 +113,20 @@ def cycle_bound(shape, hw: HardwareConfig) -> int:
 def ideal_cycles(hw: HardwareConfig, shape, candidates: int, mask_nnz: int, key_needed: int):
     """(speculation, execution) cycles with every PE busy: the larger of PEA shift-adds / pea_lanes
     and PEB (`candidates` = sum of |C_r| over rounds and heads) / peb_lanes (the two work side by
-    side), and the MACs of projections and scores / the R x C array (A.V runs beside it). A lower
-    bound, not a cycle model. A predictor without prediction hardware (dense) has a speculation
-    side of 0."""
+    side), and the MACs of projections
+    and scores / the R x C array (A.V runs beside it). A lower bound, not a cycle model. A
+    predictor without prediction hardware (dense) has a speculation side of 0; sanger / topk
+    (`candidates` = |C_1| over heads) count their predictor and the MACs of the pre-phase."""
     L, D, dh, H, Hkv = shape
     spec = max((H + Hkv) * L * D * dh / hw.pea_lanes, candidates * dh / hw.peb_lanes)
+    macs = H * L * D * dh + 2 * key_needed * D * dh + mask_nnz * dh
     if hw.predictor == "dense":
         spec = 0
-    execm = (H * L * D * dh + 2 * key_needed * D * dh + mask_nnz * dh) / (hw.mac_rows * hw.mac_cols)
+    elif hw.predictor in ("sanger", "topk"):   # no PEA; sanger's 4-bit score array, topk's engine
+        spec = candidates * (dh / hw.peb_lanes if hw.predictor == "sanger" else 1)
+        # their pre-phase: q once more per head, k of every token, topk's scores of C_1 once more
+        macs += H * L * D * dh + (Hkv * L - key_needed) * D * dh + (candidates * dh if hw.predictor == "topk" else 0)
+    execm = macs / (hw.mac_rows * hw.mac_cols)
     return spec, execm
 
 

@@ -25,7 +25,7 @@ LO_MODES = param("w_lo_mode").choices
 PREDICTORS = param("predictor").choices
 LO_PREDICTORS = ("lapa", "symlo")  # the predictors that run SPEC section 3 (ALOC, PEA, MRSA, DDF)
 # The predictors the generator can build into the predictor slot (`HardwareConfig.predictor`).
-BUILT_PREDICTORS = ("lapa", "dense", "symlo")
+BUILT_PREDICTORS = ("lapa", "dense", "sanger", "topk", "symlo")
 BUS_BITS = 64  # the accelerator's AXI4 memory word (rtl/top.py)
 # HardwareConfig's ranges (the register map sizes the job and limit registers from them)
 HW_RANGES = {"d_model": (1, 16384), "head_dim": (2, 512), "max_seq_len": (1, 65536), "n_heads": (1, 256),

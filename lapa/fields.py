@@ -12,8 +12,8 @@ port width derived from the range, the ERROR code that refuses it at start, and 
   config layouts), through `width_of`; `rtl.top` feeds them from the registers of the same width,
   so no legal value can be truncated.
 
-A parameter whose consumers are all unbuilt (`CONSUMERS[...]` is None: the sanger and topk
-predictors' hardware) is validated by `ArithConfig` and carried by the vector files and the golden
+A parameter whose consumers are all unbuilt (`CONSUMERS[...]` is None; since issue 14 every
+consumer is built) is validated by `ArithConfig` and carried by the vector files and the golden
 model only; it gets a register as soon as one of its consumers is built. `python -m lapa.fields`
 prints the table with what is derived from it. The module imports nothing of the project, so the
 hardware library and the host side can both use it.
@@ -37,8 +37,8 @@ CONSUMERS = {
     "execution": "rtl.execution.unit.ExecutionUnit config (requant, RoPE, softmax, A.V)",
     "host": "host.job (RoPE table, weight LO codes); the register keeps it for the record",
     "predictor_slot": "rtl.soc.config_check.ConfigCheck (the job's predictor against the one generated)",
-    "sanger": None,           # SPEC 8 sanger predictor
-    "topk": None,             # SPEC 8 topk predictor
+    "sanger": "rtl.predictors.exact.SangerPredictor (its softmax scale and threshold)",
+    "topk": "rtl.predictors.exact.TopKPredictor (keys kept per row)",
 }
 
 
@@ -141,14 +141,14 @@ PARAMS = (
     *_requant("q"), *_requant("k"), *_requant("v"), *_requant("o"),
     Param("sm_mult", 256, 1, 65535, ("execution",), "MULT", "softmax scale multiplier"),
     Param("sm_shift", 8, 0, 47, ("execution",), "SHIFT_RANGE", "softmax scale shift"),
-    Param("sm_frac_bits", 6, 1, 8, ("execution",), "SM_FRAC_BITS", "softmax LUT fraction bits F"),
+    Param("sm_frac_bits", 6, 1, 8, ("execution", "sanger"), "SM_FRAC_BITS", "softmax LUT fraction bits F"),
     Param("predictor", "lapa", choices=("lapa", "dense", "sanger", "topk", "symlo"),
           consumers=("predictor_slot",), error="PREDICTOR", doc="how the mask is obtained (SPEC 8); "
           "a job for another predictor than the one generated (HW_LIMITS.predictor) is refused", section=8),
     Param("sg_mult", 256, 1, 65535, ("sanger",), "MULT", "sanger: softmax scale multiplier", section=8),
     Param("sg_shift", 8, 0, 47, ("sanger",), "SHIFT_RANGE", "sanger: softmax scale shift", section=8),
     Param("sg_thresh", 131, 0, 65535, ("sanger",), "", "sanger: keep threshold (Q0.16)", section=8),
-    Param("topk_k", 64, 1, 65536, ("topk",), "", "topk: keys kept per row", section=8),
+    Param("topk_k", 64, 1, 65536, ("topk",), "TOPK_K", "topk: keys kept per row", section=8),
 )
 
 _BY_NAME = {p.name: p for p in PARAMS}

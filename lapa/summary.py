@@ -35,5 +35,7 @@ def layer_summary(inputs, out) -> str:
         c = {k: int(out[k]) for k in ("cycles", "cycles_spec", "cycles_exec", "cycles_stall", "kv_rows") if k in out}
         lines.append(f"hardware: {c['cycles']:,} cycles (speculation busy {c.get('cycles_spec', 0):,}, "
                      f"execution busy {c.get('cycles_exec', 0):,}, memory stall {c.get('cycles_stall', 0):,}), "
-                     f"{c.get('kv_rows', 0):,} K/V rows computed")
+                     + (f"{c.get('kv_rows', 0):,} K/V rows computed" if a.predictor not in ("sanger", "topk") else
+                        f"{Hkv * L:,} k rows (every token, pre-phase), {c.get('kv_rows', 0):,} V rows, "
+                        f"{H * L:,} q rows projected twice"))
     return "\n".join(lines)

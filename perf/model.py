@@ -19,16 +19,21 @@ MODEL_SOURCE = ("perf cycle model (discrete-event model of the RTL's state machi
 MODEL_ERROR = ("within 0.53 % of the RTL's CYCLES_TOTAL on all 32 jobs of tests/test_perf.py: 7 of the "
                "small configuration (worst +0.53 %), 5 of a second one (-0.20 %), 8 of the sweep shape at "
                "L = 128 / 256 (PEA 8 / 16 x PEB 16 / 32, 6 + 2 bit rounds, margin 8 / 5: <= +0.09 %) and 12 "
-               "at L = 1024 (margin 8 / 6 / 5: <= +0.02 %); the default configuration not re-measured "
-               "since (+0.58 % at L = 256 before the model's MRSA and execution rows were rebuilt)")
+               "at L = 1024 (margin 8 / 6 / 5: <= +0.02 %); the default configuration at L = 256 -0.44 % "
+               "(SmolLM2 shape, build.py example --seed 1; +0.58 % before the model's MRSA and execution rows "
+               "were rebuilt); sanger / "
+               "topk: -0.21 .. +0.95 % on 10 jobs of tests/test_perf.py, -0.59 % / -0.53 % at L = 256 in the "
+               "SmolLM2 shape")
 
 
 def ideal(profile, hw, counts):
-    """Cycles of each unit with every PE busy: the speculation unit (its PEA and PEB work side by
-    side: the larger of the two, `host.job.ideal_cycles`), the execution unit's MAC array
-    (projections and scores) and its A.V array (beside it)."""
+    """Cycles of each unit with every PE busy: the speculation unit (PEA and PEB side by side: the larger, `host.job.ideal_cycles`;
+    sanger's score array, topk's engine),
+    the execution unit's MAC array (projections and scores) and its A.V array (beside it)."""
     L, D, dh, H, Hkv = profile.shape
     spec = max(counts["pea_shift_adds"] / hw.pea_lanes, sum(counts["peb_pairs_per_round"]) * dh / hw.peb_lanes)
+    # sanger's 4-bit score array (peb_lanes multipliers); topk's engine (a score or a row read a cycle)
+    spec += counts.get("sanger_macs4", 0) / hw.peb_lanes + counts.get("topk_scores", 0) + counts.get("topk_row_reads", 0)
     execm = counts["macs"] / (hw.mac_rows * hw.mac_cols)
     av = counts["av_macs"] / hw.av_lanes
     return {"speculation": spec, "execution MAC array": execm, "execution A.V array": av}
@@ -38,6 +43,8 @@ def predict(profile, hw) -> dict:
     """Cycles (`cycles` = CYCLES_TOTAL), the other cycle counters, the action counts and the
     ideal cycles of the bottleneck unit for one job of `profile` on hardware `hw`."""
     t0, c0 = time.perf_counter(), time.process_time()
+    if profile.predictor == "topk":   # the engine's radix passes (rtl.predictors.topk: 4-bit digits)
+        profile = profile._replace(passes=-(-hw.score_width // 4))
     sim = simulate(profile, hw)
     counts = action_counts(profile, hw)
     units = ideal(profile, hw, counts)

@@ -27,6 +27,8 @@ class Profile(NamedTuple):
     # positions[h][r] (r < R - 1): for every query row in order, the positions (0-based, in list
     # order = ascending key) in round r+1's list C_{r+1}[t] of its survivors C_{r+2}[t]
     positions: tuple = ()
+    topk_k: int = 0             # topk: keys kept per row (SPEC 8)
+    passes: int = 0             # topk: the engine's radix search passes (hardware: score width / 4)
 
     @property
     def n_rounds(self):
@@ -77,14 +79,20 @@ def profile_from_outputs(inputs, out) -> Profile:
     mask = _heads(out["mask"], 2).astype(bool)
     needed = _heads(out["key_needed"], 1).astype(bool)
     positions = ()
-    if arith.predictor == "dense":
+    if arith.predictor in ("dense", "sanger", "topk"):
         cands = np.zeros((H, 0, L), dtype=np.int64)
     elif arith.predictor in ("lapa", "symlo"):
         _, cands, positions = _speculate(_heads(out["q_hat"], 2), _heads(out["k_hat"], 2), arith, H // Hkv)
     else:
-        raise ValueError(f"predictor = {arith.predictor!r}: no hardware schedule for it (lapa, dense)")
+        raise ValueError(f"predictor = {arith.predictor!r}: no hardware schedule for it")
     return Profile(inputs.shape, bool(arith.causal), bool(arith.rope), arith.predictor, cands, mask, needed,
-                   positions)
+                   positions, **_exact_fields(arith))
+
+
+def _exact_fields(arith):
+    """topk's own schedule parameters (the engine's passes come from the hardware's score width,
+    filled in by `perf.model.predict`)."""
+    return {"topk_k": int(arith.topk_k)} if arith.predictor == "topk" else {}
 
 
 def profile_from_inputs(inputs) -> Profile:
@@ -109,8 +117,13 @@ def profile_from_inputs(inputs) -> Profile:
         k_hat = np.stack([predict_hat(x, wk[g], arith, arith.sh_khat, table) for g in range(Hkv)])
         q_hat = np.stack([predict_hat(x, wq[h], arith, arith.sh_qhat, table) for h in range(H)])
         masks, cands, positions = _speculate(q_hat, k_hat, arith, group)
+    elif arith.predictor in ("sanger", "topk"):   # their masks need the exact q / k: the golden layer
+        from golden.model import run_layer
+
+        masks = np.asarray(run_layer(inputs.x, inputs.wq, inputs.wk, inputs.wv, arith)["mask"]).reshape(H, L, L)
+        cands = np.zeros((H, 0, L), dtype=np.int64)
     else:
-        raise ValueError(f"predictor = {arith.predictor!r}: no hardware schedule for it (lapa, dense)")
+        raise ValueError(f"predictor = {arith.predictor!r}: no hardware schedule for it")
     needed = np.stack([key_needed(masks[g * group:(g + 1) * group]) for g in range(Hkv)])
     return Profile(inputs.shape, bool(arith.causal), bool(arith.rope), arith.predictor, cands, masks, needed,
-                   positions)
+                   positions, **_exact_fields(arith))

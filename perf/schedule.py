@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .exact import pre_head
 from .fetch import Fetcher, Transfer
 from .kernel import Kernel
 
@@ -53,6 +54,8 @@ class Latency:
     softmax = 23       # (MAC, COLLECT, EXP 3-stage, DIV 18, OUT; measured in an Amaranth simulation of the unit)
     av = 4             # A.V: last beat -> last o chunk out (PE, two-stage requant)
     o_ack = 9          # last o chunk -> row acknowledged (exec_quiet)
+    pre_next = 2       # pre-phase wq: last word taken -> the sequencer asks for the next head's
+    union_scan = 2     # exact predictors: last kept beat -> the KeyUnion scans key 0
     finish = 3         # execution side done -> irq
 
 
@@ -137,6 +140,8 @@ def simulate(profile, hw, lat=Latency):
     L, D, dh, H, Hkv = profile.shape
     grp = H // Hkv
     spec_on = profile.n_rounds > 0
+    exact = profile.predictor in ("sanger", "topk")     # the unit's pre-phase feeds the predictor
+    masked = spec_on or exact                            # mask rows written, then read back
     k = Kernel()
     f = Fetcher(k)
     lay = MemoryLayout(L, D, dh, H, Hkv, bus_bytes=BUS_BYTES)
@@ -170,6 +175,10 @@ def simulate(profile, hw, lat=Latency):
     exec_quiet = [k.event() for _ in range(Hkv)]
     job_done = k.event()
     spec_done_all = k.event()
+    pre_ask = [[k.event() for _ in range(grp)] for _ in range(Hkv)]     # pre-phase: unit in its WQ
+    pre_tr = [[None] * grp for _ in range(Hkv)]
+    pre_posted = [[k.event() for _ in range(grp)] for _ in range(Hkv)]
+    spec_free = [0]                                      # the slot's predictor idle from (exact)
 
     def wait_idle(side):
         tr = f.slot[side]
@@ -196,6 +205,10 @@ def simulate(profile, hw, lat=Latency):
     def spec_side():
         yield start_sides
         yield 1                                           # IDLE -> WQ
+        spec_free[0] = k.now + 1
+        if exact:                # its jobs follow the execution unit's pre-phase (exec_pre)
+            spec_done_all.fire()
+            return
         for g in range(Hkv):
             for j in range(grp):
                 h = g * grp + j
@@ -303,7 +316,16 @@ def simulate(profile, hw, lat=Latency):
             wv_tr[g] = f.post("exec", Transfer(k, "wv", head_bytes("wv", g), D, dh // BUS_BYTES, dh))
             load_posted[g].fire()
             yield 1
-            if spec_on:
+            for j in range(grp if exact else 0):          # PRE_WQ / PRE_NEXT
+                yield pre_ask[g][j]
+                yield from wait_idle("exec")
+                tr = pre_tr[g][j] = f.post("exec", Transfer(k, "wq", head_bytes("wq", g * grp + j), D,
+                                                            dh // BUS_BYTES, dh))
+                pre_posted[g][j].fire()
+                yield 1
+                yield tr.done(D - 1)
+                yield lat.pre_next
+            if masked:
                 yield masks_done[g]
             yield 1
             for j in range(grp):
@@ -313,7 +335,7 @@ def simulate(profile, hw, lat=Latency):
                 wq_tr[g][j] = f.post("exec", Transfer(k, "wq", head_bytes("wq", h), D, dh // BUS_BYTES, dh))
                 wq_posted[g][j].fire()
                 yield 1
-                if spec_on:
+                if masked:
                     yield from wait_idle("exec")
                     mrel = mask_release[(g, j)] = [k.event() for _ in range(L)]
                     mask_tr[g][j] = f.post("exec", Transfer(
@@ -344,7 +366,9 @@ def simulate(profile, hw, lat=Latency):
             # busy from the first beat in (x, wk or wv, whichever came first)
             busy_from = min(tr.taken[0] for tr in (x_tr[g], wk_tr[g], wv_tr[g])) + 2
             yield lat.load_done
-            # KV: one K and one V projection per needed key
+            if exact:
+                yield from exec_pre(g)
+            # KV: one K and one V projection per needed key (V only after a pre-phase)
             nkeys = int(profile.key_needed[g].sum())
             ev = slot_free.setdefault((g, 0), k.event())
             ev.fire()
@@ -352,7 +376,7 @@ def simulate(profile, hw, lat=Latency):
                 item = kv_item.setdefault((g, i), k.event())
                 yield item
                 yield lat.kv_next
-                yield 2 * (IC * JT + lat.proj)
+                yield (1 if exact else 2) * (IC * JT + lat.proj)
                 nxt = slot_free.setdefault((g, i + 1), k.event())
                 nxt.fire()
             yield 1
@@ -370,12 +394,40 @@ def simulate(profile, hw, lat=Latency):
             stat["cycles_exec"] += k.now - busy_from
             yield 1
 
+    def exec_pre(g):
+        """PRE: k of every token, then per head its wq and q rows into the predictor's jobs."""
+        P = IC * JT + lat.proj
+        yield L * P                                       # K rows back to back
+        sizes = [t + 1 for t in range(L)] if profile.causal else [L] * L
+        for j in range(grp):
+            pre_ask[g][j].fire()                          # WQ: wq_buf cleared, load_q
+            yield pre_posted[g][j]
+            tr = pre_tr[g][j]
+            yield tr.done(tr.rows - 1)
+            yield lat.load_done
+            job_start = spec_free[0]
+            done, kept_last = pre_head(profile.predictor, k.now, job_start, sizes, P, CH, QC,
+                                       profile.topk_k, profile.passes)
+            stat["cycles_spec"] += kept_last + 1 - job_start
+            spec_free[0] = kept_last + 1
+            if j == grp - 1:
+                masks_done[g].fire(at=kept_last + lat.mask_ack)
+                k.spawn(union_scan(g, kept_last + 1), at=kept_last + lat.union_scan)
+            yield done - k.now
+        yield 1                                           # pre.done -> KV_WAIT
+
+    def union_scan(g, busy_end):
+        """The slot's KeyUnion scan of the group's key_needed (its last job's tail)."""
+        yield from needed_scan(g)
+        stat["cycles_spec"] += k.now + 1 - busy_end
+        spec_free[0] = k.now + 1
+
     av_free = [0]
     unpacker_free = [0]                                  # the mask unpacker may load a row's first word
 
     def exec_rows(g, j, h):
         mt = None
-        if spec_on:
+        if masked:
             yield mask_posted[g][j]
             mt = mask_tr[g][j]
             first_word, lead, rest = key_stream(profile.mask[h], mw, QC)

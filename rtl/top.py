@@ -65,7 +65,7 @@ from rtl.soc.regbank import RegisterBank, bank_layout
 from rtl.soc.regmap import COUNTER_BITS, pairs_bits, register_map
 from rtl.registry import block
 from rtl.common.resize import StreamResize, word_layout
-from rtl.predictors.slot import PREDICTOR_INPUTS
+from rtl.predictors.slot import PREDICTOR_INPUTS, feeds
 from rtl.predictors.plug import PROJECTS, plug_predictor
 from rtl.soc.results import RESULT_BUFFERS, ResultWriter
 
@@ -112,7 +112,8 @@ class LapaTop(wiring.Component):
         m.submodules.results = wr = ResultWriter(hw, addr_width=ADDR_WIDTH, data_width=BUS_BITS)
         join_read_write(m, wiring.flipped(guard.core), fetcher.axi, wr.axi)
         m.submodules.sequencer = seq = JobSequencer(hw, self.regs, addr_width=ADDR_WIDTH,
-                                                    mask_rows_width=wr.mask_rows.shape(), projects=projects)
+                                                    mask_rows_width=wr.mask_rows.shape(), projects=projects,
+                                                    pre=bool(feeds(hw)))
         # credit FIFOs (x rows, mask rows: a row is requested only when its FIFO holds all of it)
         credits = {F_SPEC_X: 2 * D // BUS_BYTES} if projects else {}
         credits[F_MASK] = 2 * (L // BUS_BITS + 1)
@@ -146,7 +147,16 @@ class LapaTop(wiring.Component):
         sj = slot.job
         m.d.comb += [sj.seq_len.eq(seq_len), sj.causal.eq(job.causal), sj.first_head.eq(seq.project_k),
                      sj.last_head.eq(seq.last_head), sj.trace.eq(trace)]
-        m.d.comb += [getattr(slot, name).valid.eq(0) for name in PREDICTOR_INPUTS]   # lapa, dense: none
+        # the exact rows / scores the predictor takes: from the execution unit's pre-phase (sanger, topk)
+        for name in PREDICTOR_INPUTS:
+            if name in feeds(hw):
+                wiring.connect(m, getattr(ex, f"feed_{name}"), getattr(slot, name))
+            else:
+                m.d.comb += getattr(slot, name).valid.eq(0)
+        if "scores" in feeds(hw):
+            m.d.comb += ex.causal.eq(job.causal)
+        if hw.predictor in ("sanger", "topk"):   # its own SPEC 8 parameters
+            m.d.comb += feed_params(spec.config, job, hw.predictor, hw.max_rounds)
         if projects:
             sc = spec.config
             m.d.comb += feed(sc.n_rounds, job.round_bits.n_rounds, "speculation.n_rounds")

@@ -168,8 +168,8 @@ def test_bad_predictor_keys(predictor_files, tmp_path, capsys, changes, message)
 
 def test_rtl_backend_refuses_a_baseline_it_does_not_build(predictor_files, tmp_path, capsys):
     out = tmp_path / "o.npz"
-    assert main(["run", "--backend", "rtl", str(predictor_files["sanger"]), str(out)]) == 2
-    assert "predictor = 'sanger'" in capsys.readouterr().err and not out.exists()
+    assert main(["run", "--backend", "rtl", str(predictor_files["symlo"]), str(out)]) == 2
+    assert "predictor = 'symlo'" in capsys.readouterr().err and not out.exists()
 
 
 @pytest.mark.parametrize("command", [["verilog", "out"], ["synth"], ["run", "--backend", "rtl", "i.npz", "o.npz"]])
@@ -184,15 +184,15 @@ def test_predictor_option_sets_the_generated_predictor(command):
     if command[0] != "run":
         cfg = config_from_args(args)
         assert cfg.hw.predictor == cfg.arith.predictor == "lapa"
-        bad = build_parser().parse_args([*command, "--predictor", "topk"])
-        with pytest.raises(ConfigError, match="^predictor = 'topk': the generator builds"):
+        bad = build_parser().parse_args([*command, "--predictor", "symlo"])
+        with pytest.raises(ConfigError, match="^predictor = 'symlo': the generator builds"):
             config_from_args(bad)
 
 
 def test_bench_predictor_option(capsys):
-    assert main(["bench", "rtl", "--predictor", "sanger", "--lengths", "8", "--d-model", "32",
+    assert main(["bench", "rtl", "--predictor", "symlo", "--lengths", "8", "--d-model", "32",
                  "--head-dim", "16", "--n-heads", "1", "--n-kv-heads", "1"]) == 2
-    assert "predictor = 'sanger'" in capsys.readouterr().err
+    assert "predictor = 'symlo'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("content", [b"", b"not a zip file at all"])

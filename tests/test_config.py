@@ -62,8 +62,9 @@ def test_hardware_predictor_validated_and_in_the_one_config():
     assert HardwareConfig().predictor == "lapa"
     with pytest.raises(ConfigError, match=r"^predictor = 'spatten': must be one of 'lapa'"):
         HardwareConfig(predictor="spatten")
-    with pytest.raises(ConfigError, match=r"^predictor = 'sanger': the generator builds"):
-        HardwareConfig(predictor="sanger")
+    with pytest.raises(ConfigError, match=r"^predictor = 'symlo': the generator builds"):
+        HardwareConfig(predictor="symlo")
+    assert HardwareConfig(predictor="sanger").predictor == "sanger" and HardwareConfig(predictor="topk")
     cfg = LapaConfig(hw=HardwareConfig(d_model=32))
     assert config_to_dict(cfg)["hw"]["predictor"] == "lapa"
     assert config_from_dict(config_to_dict(cfg)) == cfg

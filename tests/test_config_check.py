@@ -14,7 +14,9 @@ HW = HardwareConfig(d_model=32, head_dim=8, max_seq_len=64, n_heads=6, n_kv_head
 
 CODE_OF_PARAM = {"round_bits": "ROUND_BITS", "round_eta": "ETA", "eta_frac_bits": "ETA",
                  "sm_frac_bits": "SM_FRAC_BITS", "sm_shift": "SHIFT_RANGE", "sm_mult": "MULT",
-                 "rope_base": "ROPE", "pos0": "ROPE"}
+                 "rope_base": "ROPE", "pos0": "ROPE", "sg_mult": "MULT", "sg_shift": "SHIFT_RANGE",
+                 "topk_k": "TOPK_K"}
+SPEC8 = ("sg_mult", "sg_shift", "sg_thresh", "topk_k")   # registers since sanger / topk are built
 for t in "qkvo":
     CODE_OF_PARAM[f"n_{t}"] = "SHIFT_RANGE"
     CODE_OF_PARAM[f"m_{t}"] = "MULT"
@@ -32,7 +34,7 @@ def reference(v):
         return "ROUND_BITS"
     rb = tuple(v[f"b{r + 1}"] for r in range(n))
     fields = {k: v[k] for k in ("eta_frac_bits", "sm_mult", "sm_shift", "sm_frac_bits",
-                                "m_q", "n_q", "m_k", "n_k", "m_v", "n_v", "m_o", "n_o")}
+                                "m_q", "n_q", "m_k", "n_k", "m_v", "n_v", "m_o", "n_o") + SPEC8}
     if v["rope"]:
         fields.update(rope_base=v["rope_base"], pos0=v["pos0"])
     try:
@@ -51,7 +53,8 @@ def random_values(rng, break_one):
          "n_rounds": 2, "b1": 4, "b2": 4, "b3": 0, "b4": 0, "eta_frac_bits": rng.randint(1, 8),
          "rope": rng.randint(0, 1), "rope_base": rng.randint(1, 2**20), "pos0": rng.randint(0, 2**16),
          "sm_mult": rng.randint(1, 65535), "sm_shift": rng.randint(0, 47), "sm_frac_bits": rng.randint(1, 8),
-         "predictor": 0}
+         "predictor": 0, "sg_mult": rng.randint(1, 65535), "sg_shift": rng.randint(0, 47),
+         "sg_thresh": rng.randint(0, 65535), "topk_k": rng.randint(1, 65536)}
     for t in "qkvo":
         v[f"m_{t}"] = rng.randint(1, 65535)
         v[f"n_{t}"] = rng.randint(0, 47)
@@ -68,7 +71,9 @@ def random_values(rng, break_one):
         lambda: v.update(eta2=2 ** v["eta_frac_bits"] + rng.randint(1, 5)),
         lambda: v.update(sm_frac_bits=rng.choice([0, 9, 15])),
         lambda: v.update(**{rng.choice(["n_q", "n_k", "n_v", "n_o", "sm_shift"]): rng.randint(48, 63)}),
-        lambda: v.update(**{rng.choice(["m_q", "m_k", "m_v", "m_o", "sm_mult"]): 0}),
+        lambda: v.update(**{rng.choice(["m_q", "m_k", "m_v", "m_o", "sm_mult", "sg_mult"]): 0}),
+        lambda: v.update(sg_shift=rng.randint(48, 63)),
+        lambda: v.update(topk_k=rng.choice([0, 65537, 131071])),
         lambda: v.update(rope=1, rope_base=rng.choice([0, 2**20 + 1])),
         lambda: v.update(rope=1, pos0=rng.randint(2**16 + 1, 2**17 - 1)),
         lambda: v.update(rope=0, rope_base=0, pos0=2**17 - 1),  # ignored without rope
@@ -99,7 +104,7 @@ def test_config_check_matches_software_model():
                 ctx.set(getattr(c.round_bits, f"b{r + 1}"), v[f"b{r + 1}"])
                 ctx.set(getattr(c, f"round_eta{r + 1}"), v[f"eta{r + 1}"])
             for k in ("eta_frac_bits", "rope", "rope_base", "pos0", "sm_mult", "sm_shift",
-                      "sm_frac_bits", "m_q", "n_q", "m_k", "n_k", "m_v", "n_v", "m_o", "n_o", "predictor"):
+                      "sm_frac_bits", "m_q", "n_q", "m_k", "n_k", "m_v", "n_v", "m_o", "n_o", "predictor") + SPEC8:
                 ctx.set(getattr(c, k), v[k])
             want = reference(v)
             seen.add(want)

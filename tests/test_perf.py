@@ -21,7 +21,7 @@ from lapa.cli import main
 from lapa.config import HardwareConfig, LapaConfig
 from lapa.vectors import LayerInputs
 from perf import predict, profile_from_inputs, profile_from_outputs
-from tests.test_top import CFG, HW, corner_layer, layer
+from tests.test_top import CFG, HW, corner_layer, exact_cases, layer
 
 TOLERANCE = 0.02        # issue 15: within 2 % of the RTL on every tested case
 EXACT = ("cycles_stall", *(c for c in COUNTERS if c.startswith("pairs_round")), "kv_rows")
@@ -193,6 +193,34 @@ HW2 = HardwareConfig(d_model=64, head_dim=32, max_seq_len=64, n_heads=4, n_kv_he
 def _layer2(L, H, Hkv, seed, **arith):
     cal = example_layer(L, HW2.d_model, HW2.head_dim, H, Hkv, seed=seed)
     return LayerInputs(cal.x, cal.wq, cal.wk, cal.wv, cal.arith.replace(**arith))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("predictor", ["sanger", "topk"])
+def test_exact_predictors_against_the_harness(predictor):
+    """sanger / topk (the execution unit's pre-phase feeding the predictor in the slot): the jobs of
+    tests/test_top.py (one token, GQA 9/3 at the maximum length, MHA not causal with RoPE, ...)
+    through the C++ harness (a build per predictor: `-m slow`), production jobs: the model within
+    2 % (measured -0.21 .. +0.95 %), the counters and AXI read beats exact, and the hardware's own action counts (q
+    projected twice per head, k of every token once per group) against SPEC 7's accounting."""
+    hw = HW.replace(predictor=predictor)
+    jobs = exact_cases(predictor)
+    stats = []
+    runs = run_harness_jobs(jobs, LapaConfig(hw=hw), progress=False, trace=False, stats=stats)
+    for n, (inputs, (_, c), st) in enumerate(zip(jobs, runs, stats)):
+        L, D, dh, H, Hkv = inputs.shape
+        gold = run_layer(inputs.x, inputs.wq, inputs.wk, inputs.wv, inputs.arith)
+        rec = predict(profile_from_outputs(inputs, gold), hw)
+        err = (rec["cycles"] - c["cycles_total"]) / c["cycles_total"]
+        print(f"{predictor} job {n} L {L} H {H}/{Hkv}: RTL {c['cycles_total']:,}, model {rec['cycles']:,} "
+              f"({100 * err:+.2f} %); spec RTL {c['cycles_spec']:,} model {rec['cycles_spec']:,}")
+        assert abs(err) <= TOLERANCE, f"{predictor} job {n}: {100 * err:+.2f} %"
+        for key in EXACT:
+            assert rec[key] == c[key], f"{predictor} job {n}: {key} model {rec[key]} vs RTL {c[key]}"
+        a = rec["actions"]
+        assert a["axi_read_total"] == 8 * st["axi_read_beats"], f"{predictor} job {n}: AXI read"
+        assert a["q_rows"] == 2 * H * L and a["k_rows"] == Hkv * L and a["kv_rows"] == int(gold["key_needed"].sum())
+        assert a["macs"] > int(gold["exec_macs"]), "the hardware's MACs include the second q and the pre-phase"
 
 
 @pytest.mark.slow

@@ -192,6 +192,57 @@ def test_top_symlo_lint_clean():
     assert lint_verilog(text, name) == []
 
 
+SANGER_CFG = LapaConfig(hw=HW.replace(predictor="sanger"))
+TOPK_CFG = LapaConfig(hw=HW.replace(predictor="topk"))
+
+
+# the predictors' own parameters per job of `exact_cases` (thresholds 0 and 65535, topk_k 1 and >= |C_1|)
+EXACT_ARGS = {"sanger": (51, {0: {"sg_thresh": 2000}, 1: {"sg_thresh": 65535}, 3: {"sg_thresh": 0}}),
+              "topk": (61, {0: {"topk_k": 5}, 1: {"topk_k": 1}, 2: {"topk_k": 7}, 3: {"topk_k": 3}, 4: {"topk_k": 1}})}
+
+
+def exact_cases(predictor, seed=None, arith=None):
+    """SPEC 8 sanger / topk jobs: maximum length with grouped heads, one token, MHA not causal
+    with RoPE, and two more shapes (`arith`: the predictor's own parameters per job)."""
+    shapes = [(32, 9, 3, {"rope": True}), (1, 1, 1, {}), (7, 4, 4, {"causal": False, "rope": True, "pos0": 3}),
+              (13, 4, 2, {}), (20, 2, 1, {"causal": False})]
+    if seed is None:
+        seed, arith = EXACT_ARGS[predictor]
+    return [layer(L, H, Hkv, seed + n, predictor=predictor, **extra, **arith.get(n, {}))
+            for n, (L, H, Hkv, extra) in enumerate(shapes)]
+
+
+def check_exact(jobs, results, tag):
+    """`check` for sanger / topk jobs, and PAIRS_ROUND1 = the kept pairs; returns the coverage bins."""
+    bins = []
+    for n, ((out, counters), inputs) in enumerate(zip(results, jobs)):
+        bins.append(check(inputs, out, counters, f"{tag} job {n}"))
+        assert counters["pairs_round1"] == int(out["mask"].sum()), f"{tag} job {n}: PAIRS_ROUND1 = nnz(M)"
+    return bins
+
+
+def test_top_sanger_end_to_end(simulator):
+    """Sanger in the slot (4-bit scores of the execution unit's exact q / k rows, softmax,
+    threshold) on one build: every output (q_hat / k_hat = q4 / k4) and counter of every job
+    against golden's SPEC 8 sanger, with random stalls on every AXI channel."""
+    jobs = exact_cases("sanger")
+    results = run_rtl_jobs(jobs, SANGER_CFG, simulator=simulator, pause=0.3)
+    bins = check_exact(jobs, results, "sanger")
+    assert any(np.any(out["q_hat"]) for out, _ in results), "sanger reports q4 as q_hat"
+    coverage_bins.require("test_top_sanger_end_to_end", bins)
+
+
+def test_top_topk_end_to_end(simulator):
+    """Top-k in the slot (exact scores of C_1 from the execution unit's pre-phase) on one build:
+    every output and counter of every job against golden's SPEC 8 topk, with random stalls."""
+    jobs = exact_cases("topk")
+    results = run_rtl_jobs(jobs, TOPK_CFG, simulator=simulator, pause=0.3)
+    bins = check_exact(jobs, results, "topk")
+    for n, (out, _) in enumerate(results):
+        assert not np.any(out["q_hat"]) and not np.any(out["k_hat"]), f"topk job {n}: hats reported as 0"
+    coverage_bins.require("test_top_topk_end_to_end", bins)
+
+
 @pytest.mark.parametrize("writes,code", [({"SEQ_LEN": 33}, "SEQ_LEN"), ({"HEADS": 9 | (2 << 9)}, "HEADS"),
                                          ({"ROUND_BITS": 2 | (4 << 3) | (3 << 7)}, "ROUND_BITS"),
                                          ({"PREDICTOR": 5}, "PREDICTOR")])
@@ -201,7 +252,8 @@ def test_top_error_register(writes, code):
         run_rtl_jobs([layer(8, 1, 1, 21)], CFG, overrides=writes)
 
 
-@pytest.mark.parametrize("cfg,predictor", [(CFG, "dense"), (DENSE_CFG, "lapa")], ids=["lapa_hw", "dense_hw"])
+@pytest.mark.parametrize("cfg,predictor", [(CFG, "dense"), (DENSE_CFG, "lapa"), (SANGER_CFG, "topk"), (TOPK_CFG, "sanger")],
+                         ids=["lapa_hw", "dense_hw", "sanger_hw", "topk_hw"])
 def test_top_refuses_a_job_for_another_predictor(cfg, predictor):
     """A vector file of another SPEC 8 predictor than the one generated: the host programs its
     PREDICTOR register and the hardware refuses the job at start (ERROR PREDICTOR)."""
@@ -210,7 +262,14 @@ def test_top_refuses_a_job_for_another_predictor(cfg, predictor):
         run_rtl_jobs([layer(8, 1, 1, 22, predictor=predictor)], cfg)
 
 
-@pytest.mark.parametrize("cfg", [CFG, DENSE_CFG], ids=["lapa", "dense"])
+def test_top_topk_k_zero_refused():
+    """TOPK_K = 0 on the topk design: refused at start with ERROR TOPK_K (its own code)."""
+    code = ERROR_CODES["TOPK_K"]
+    with pytest.raises(UserError, match=f"ERROR = {code} \\(TOPK_K\\)"):
+        run_rtl_jobs([layer(8, 1, 1, 23, predictor="topk")], TOPK_CFG, overrides={"TOPK_K": 0})
+
+
+@pytest.mark.parametrize("cfg", [CFG, DENSE_CFG, SANGER_CFG, TOPK_CFG], ids=["lapa", "dense", "sanger", "topk"])
 def test_top_lint_clean(cfg):
     name, text = top_verilog(cfg)
     assert lint_verilog(text, name) == []
@@ -298,3 +357,24 @@ def test_rtl_backend_writes_waves(tmp_path):
     waves = tmp_path / "job.fst"
     out = run_rtl_layer(layer(6, 1, 1, 31), hw=HW, given=tuple(f for f in HW.__dataclass_fields__), waves=str(waves))
     assert waves.stat().st_size > 1000 and int(out["cycles"]) > 0
+
+
+@pytest.mark.parametrize("predictor,extra", [("sanger", ["--sg-prob", "0.05"]), ("topk", ["--topk-k", "4"])])
+def test_cli_rtl_backend_exact_matches_golden(tmp_path, predictor, extra):
+    """`build.py run --backend rtl` on a SPEC 8 sanger / topk file generates that design and gives
+    golden's outputs bit for bit (`--engine cocotb`: the build of test_top_{sanger,topk}_end_to_end,
+    here without AXI stalls; the C++ harness runs these designs in tests/test_perf.py, `-m slow`)."""
+    from lapa.cli import main
+
+    vec = tmp_path / f"{predictor}.npz"
+    assert main(["example", str(vec), "--seq-len", "12", "--d-model", "32", "--head-dim", "16",
+                 "--n-heads", "9", "--n-kv-heads", "3", "--rope", "1", "--seed", "7", "--predictor", predictor,
+                 *extra]) == 0
+    assert main(["run", "--backend", "golden", str(vec), str(tmp_path / "g.npz")]) == 0
+    assert main(["run", "--backend", "rtl", str(vec), str(tmp_path / "r.npz"), *_hw_options(HW),
+                 "--engine", "cocotb"]) == 0
+    with np.load(tmp_path / "g.npz") as g, np.load(tmp_path / "r.npz") as r:
+        for name in OUTPUTS + ("exec_macs", "dense_macs"):
+            assert r[name].dtype == g[name].dtype and np.array_equal(r[name], g[name]), name
+        assert int(r["pairs_round1"]) == int(g["mask"].sum()) and int(r["kv_rows"]) == int(g["key_needed"].sum())
+        assert 0 < int(r["mask"].sum()) < 9 * 12 * 13 // 2, "a mask that keeps some pairs, not all"

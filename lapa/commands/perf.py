@@ -6,7 +6,9 @@ writes, AXI bytes read and written) of a production job (CTRL.trace = 0), from t
 model's masks of the vector file (or of `build.py example`'s layer for the shape options given),
 on the hardware the RTL backend would build for it (hardware options override it). A file with
 predictor = dense (SPEC 8) gives the dense design: the same execution unit, every pair of C_1,
-no speculation unit; predictor = symlo lapa's schedule on symlo's masks. `--json FILE` writes the record; its top-level `cycles` is CYCLES_TOTAL.
+no speculation unit; predictor = symlo lapa's schedule on symlo's masks; sanger / topk their
+designs (the execution unit's pre-phase feeding the predictor, `perf.exact`). `--json FILE`
+writes the record; its top-level `cycles` is CYCLES_TOTAL.
 The model follows the RTL's state machines and is checked against the C++ harness
 (tests/test_perf.py prints its error table).
 """
@@ -20,8 +22,9 @@ from ..report import check_output_file, write_json
 
 
 # the designs the cycle model schedules: lapa, symlo (lapa's unit and schedule; its x-LOE is
-# combinational, no cycle: only its masks differ) and dense (the execution unit alone)
-SCHEDULED = ("lapa", "dense", "symlo")
+# combinational, no cycle: only its masks differ), dense (the execution unit alone), sanger and
+# topk (the execution unit's pre-phase feeding their predictor, `perf.exact`)
+SCHEDULED = ("lapa", "dense", "symlo", "sanger", "topk")
 
 
 def register(sub):
@@ -77,14 +80,14 @@ def run(args):
         check_output_file(args.json, [args.input] if args.input else [], what="--json")
     inputs = _inputs(args)
     if inputs.arith.predictor not in SCHEDULED:
-        raise UserError(f"predictor = {inputs.arith.predictor!r}: the cycle model schedules the lapa "
-                        "and symlo accelerators and the dense design (its execution unit alone) only")
+        raise UserError(f"predictor = {inputs.arith.predictor!r}: the cycle model schedules the "
+                        f"{', '.join(SCHEDULED)} designs only")
     from host.job import hw_for_layer
     from perf import predict, profile_from_inputs
 
     hw_options = {f.name: getattr(args, f.name) for f in dataclasses.fields(HardwareConfig)
                   if f.name != "predictor" and getattr(args, f.name) is not None}
-    hw = hw_for_layer(inputs.shape, overrides=hw_options)
+    hw = hw_for_layer(inputs.shape, overrides=hw_options, predictor=inputs.arith.predictor)
     rec = predict(profile_from_inputs(inputs), hw)
     rec["hardware"] = dataclasses.asdict(hw)
     if args.sram:

@@ -18,7 +18,35 @@ from lapa.config import HardwareConfig
 from rtl.execution.av_array import av_beat_layout
 from rtl.execution.layouts import exec_shape, o_layout, step_nested
 
-__all__ = ["AVFeeder"]
+__all__ = ["AVFeeder", "attach_feeder", "store_probs"]
+
+
+def store_probs(m, probs, out, prob_buf, addr, count):
+    """The softmax's probabilities `probs` out on `out` and into `prob_buf` at `addr` (the row's
+    bank + `count`, which counts them); returns the cycle the row's last one is taken."""
+    p_wr = prob_buf.write_port()
+    fire = out.valid & out.ready
+    wiring.connect(m, probs, out)
+    m.d.comb += [p_wr.addr.eq(addr), p_wr.data.eq(probs.payload.prob), p_wr.en.eq(fire)]
+    with m.If(fire):
+        m.d.sync += count.eq(count + 1)
+    return fire & probs.payload.last
+
+
+def attach_feeder(m, hw, av, key_list, prob_buf, v_buf, o):
+    """An `AVFeeder` in `m` on the unit's key list and probability banks (combinational reads),
+    V buffer and A.V array `av`, its rows out on `o`; returns it."""
+    m.submodules.av_feeder = feed = AVFeeder(hw)
+    kl_rd = key_list.read_port(domain="comb")
+    pb_rd = prob_buf.read_port(domain="comb")
+    v_rd = v_buf.read_port()
+    m.d.comb += [kl_rd.addr.eq(feed.kl_addr), feed.kl_data.eq(kl_rd.data), pb_rd.addr.eq(feed.pb_addr),
+                 feed.pb_data.eq(pb_rd.data), v_rd.addr.eq(feed.v_addr), v_rd.en.eq(feed.v_en),
+                 feed.v_data.eq(v_rd.data)]
+    wiring.connect(m, feed.av, av.i)
+    wiring.connect(m, av.o, feed.av_o)
+    wiring.connect(m, feed.o, o)
+    return feed
 
 
 class AVFeeder(wiring.Component):

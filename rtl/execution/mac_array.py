@@ -18,7 +18,37 @@ from amaranth.lib.wiring import In, Out
 from rtl.common.params import require_int
 from rtl.registry import block
 
-__all__ = ["mac_beat_layout", "MACArray"]
+__all__ = ["mac_beat_layout", "MACArray", "mac_routes"]
+
+
+def mac_routes(m, mac, mode_score, chunk, q_row, k_row, feed, requant_i, softmax_i, score_last, score_width):
+    """The execution unit's MAC array operands and results (`rtl/execution/unit.py`): with
+    `mode_score`, q / k chunk `chunk` of `q_row` / `k_row` on all rows x cols PEs and the rows'
+    sum as the score into `softmax_i` (`last` with `score_last`), else the projection feed's x
+    chunk on every row (row r = weight column) with its weight tile, results to `requant_i`.
+    Returns the score."""
+    R = len(mac.i.payload.a)
+    tile = mac.i.payload.a.shape()
+    qc = len(q_row.as_value()) // tile.size
+    q_view = data.View(data.ArrayLayout(tile, qc), q_row.as_value())
+    k_view = data.View(data.ArrayLayout(tile, qc), k_row.as_value())
+    with m.If(mode_score):
+        with m.Switch(chunk):
+            for c in range(qc):
+                with m.Case(c):
+                    m.d.comb += [mac.i.payload.a.eq(q_view[c]), mac.i.payload.b.eq(k_view[c])]
+    with m.Else():
+        m.d.comb += [mac.i.payload.a[r].eq(feed.x_data) for r in range(R)]
+        m.d.comb += mac.i.payload.b.eq(feed.w_data)
+    score = Signal(signed(score_width))
+    m.d.comb += score.eq(sum(mac.o.payload[r] for r in range(R)))
+    with m.If(mode_score):
+        m.d.comb += [softmax_i.valid.eq(mac.o.valid), mac.o.ready.eq(softmax_i.ready),
+                     softmax_i.payload.score.eq(score), softmax_i.payload.last.eq(score_last)]
+    with m.Else():
+        m.d.comb += [requant_i.valid.eq(mac.o.valid), mac.o.ready.eq(requant_i.ready),
+                     requant_i.payload.eq(mac.o.payload)]
+    return score
 
 
 def mac_beat_layout(rows, cols, a_shape=signed(8), b_shape=signed(8)):

@@ -6,6 +6,9 @@ that it would have to scan:
 
 1. LOAD: `x` (L rows, each D / mac_cols beats of mac_cols int8, row-major) into the x buffer,
    `wk`, `wv` (weight tiles, see below) into the weight buffers, all three concurrently.
+   With a predictor that reads exact rows (sanger, topk: `rtl.predictors.slot.FEEDS`) a pre-phase
+   follows (`rtl/execution/prephase.py`: k of every token, each query head's q rows to the
+   predictor, topk's scores over C_1); the KV phase then projects V only.
 2. KV: `needed` (key indices, `last` on the final one; key_needed as a list, or kept-key lists
    with repeats) goes through `KVControl`, which passes each key once; for each, the K row then
    the V row is projected on the MAC array (SPEC 4.2), requantized with (m_k, n_k) / (m_v, n_v)
@@ -38,13 +41,15 @@ from amaranth.lib.wiring import In, Out
 from lapa.config import HardwareConfig
 
 from rtl.execution.av_array import AVArray
-from rtl.execution.av_feeder import AVFeeder
+from rtl.execution.av_feeder import attach_feeder, store_probs
 from rtl.execution.layouts import (KIND_K, KIND_Q, KIND_V, exec_config_layout, exec_shape, o_layout, proj_layout,
                            step_nested)
 from rtl.execution.kv_control import COUNT_WIDTH, KVControl, kv_request_layout
-from rtl.execution.mac_array import MACArray
+from rtl.execution.mac_array import MACArray, mac_routes
+from rtl.execution.prephase import PrePhase, pre_state, route_rows, scores_sink
 from rtl.registry import block
 from rtl.execution.projection import ProjectionFeed, ProjectionOutput
+from rtl.predictors.slot import feeds, row_layout, score_layout
 from rtl.common.rope import rope_table_layout
 from rtl.execution.softmax import Softmax, prob_beat
 
@@ -60,9 +65,13 @@ class ExecutionUnit(wiring.Component):
         R, C, A, dh = hw.mac_rows, hw.mac_cols, hw.av_lanes, hw.head_dim
         self.idx_width = hw.seq_index_width
         self.mac_acc_width = hw.mac_array_acc_width
+        self.feeds = feeds(hw)          # what the predictor takes from the pre-phase (none: no pre-phase)
         i8 = signed(8)
         tile = data.ArrayLayout(data.ArrayLayout(i8, C), R)
-        super().__init__({
+        extra = {f"feed_{n}": Out(stream.Signature(row_layout(hw))) for n in ("k", "q") if n in self.feeds}
+        if "scores" in self.feeds:
+            extra.update(feed_scores=Out(stream.Signature(score_layout(hw))), causal=In(1))
+        super().__init__({**extra,
             "config": In(exec_config_layout(hw)),
             "x": In(stream.Signature(data.ArrayLayout(i8, C))),
             "wq": In(stream.Signature(tile)),
@@ -148,8 +157,9 @@ class ExecutionUnit(wiring.Component):
         q_row = Signal(data.ArrayLayout(i8, dh))
         k_wr = k_buf.write_port()
         v_wr = v_buf.write_port()
-        proj_fire = self.proj.valid & self.proj.ready
-        wiring.connect(m, po.o, wiring.flipped(self.proj))
+        in_pre = Signal()                    # the pre-phase runs (state PRE)
+        route_rows(m, self, po.o, pf.kind, in_pre)
+        proj_fire = po.o.valid & po.o.ready
         m.d.comb += [
             k_wr.addr.eq(pf.row), v_wr.addr.eq(pf.row), k_wr.data.eq(po.o.payload.data),
             v_wr.data.eq(po.o.payload.data), p_done.eq(proj_fire),
@@ -168,69 +178,43 @@ class ExecutionUnit(wiring.Component):
         row_known = Signal()
         n_scored = Signal(range(L + 1))
         score_issue = Signal()
-        kept_fire = self.kept.valid & self.kept.ready
+        # the keys to score: row t's kept keys, or (topk's pre-phase) every key of C_1[t] (`pre.key`)
+        key_valid, key, key_last = self.kept.valid, self.kept.payload.key, self.kept.payload.last
+        if self.feeds:
+            m.submodules.pre = pre = PrePhase(hw, scores="scores" in self.feeds)
+            key_valid, key, key_last = in_pre | key_valid, Mux(in_pre, pre.key, key), Mux(in_pre, pre.key_last, key_last)
+        key_take = score_issue & adv & (s_qc == QC - 1)
+        kept_fire = key_take & key_valid
         m.d.comb += [
-            k_rd.addr.eq(self.kept.payload.key), k_rd.en.eq(adv),
-            self.kept.ready.eq(score_issue & adv & (s_qc == QC - 1)),
-            kl_wr.addr.eq(banked(bank, n_kept)), kl_wr.data.eq(self.kept.payload.key), kl_wr.en.eq(kept_fire),
+            k_rd.addr.eq(key), k_rd.en.eq(adv), self.kept.ready.eq(key_take & ~in_pre),
+            kl_wr.addr.eq(banked(bank, n_kept)), kl_wr.data.eq(key), kl_wr.en.eq(kept_fire),
         ]
-        with m.If(score_issue & adv & self.kept.valid):
+        with m.If(score_issue & adv & key_valid):
             m.d.sync += [mac_v.eq(1), mac_first.eq(s_qc == 0), mac_last.eq(s_qc == QC - 1),
                          s_qc_beat.eq(s_qc), s_qc.eq(Mux(s_qc == QC - 1, 0, s_qc + 1))]
         with m.If(kept_fire):
             m.d.sync += n_kept.eq(n_kept + 1)
-            with m.If(self.kept.payload.last):
+            with m.If(key_last):
                 m.d.sync += [row_len.eq(n_kept + 1), row_known.eq(1)]
 
-        # MAC operands: projection (x chunk on every row, row r = weight column) or score.
-        q_chunks = data.ArrayLayout(tile, QC)
-        q_view = data.View(q_chunks, q_row.as_value())
-        k_view = data.View(q_chunks, k_rd.data.as_value())
-        with m.If(mode_score):
-            with m.Switch(s_qc_beat):
-                for c in range(QC):
-                    with m.Case(c):
-                        m.d.comb += [mac.i.payload.a.eq(q_view[c]), mac.i.payload.b.eq(k_view[c])]
-        with m.Else():
-            m.d.comb += [mac.i.payload.a[r].eq(pf.x_data) for r in range(R)]
-            m.d.comb += mac.i.payload.b.eq(pf.w_data)
-
-        # MAC results: to the requant (projection) or summed over the rows into the softmax.
-        score = Signal(signed(hw.score_width))
-        m.d.comb += score.eq(sum(mac.o.payload[r] for r in range(R)))
-        with m.If(mode_score):
-            m.d.comb += [sm.i.valid.eq(mac.o.valid), mac.o.ready.eq(sm.i.ready),
-                         sm.i.payload.score.eq(score),
-                         sm.i.payload.last.eq(row_known & (n_scored == row_len - 1))]
-        with m.Else():
-            m.d.comb += [po.i.valid.eq(mac.o.valid), mac.o.ready.eq(po.i.ready),
-                         po.i.payload.eq(mac.o.payload)]
-        with m.If(sm.i.valid & sm.i.ready):
+        # MAC operands (x chunk and weight tile, or q and k chunks) and results (to the requant,
+        # or summed over the rows into the softmax): `rtl/execution/mac_array.py`'s `mac_routes`.
+        score_last = row_known & (n_scored == row_len - 1)
+        score = mac_routes(m, mac, mode_score, s_qc_beat, q_row, k_rd.data, pf, po.i, sm.i, score_last, hw.score_width)
+        score_fire = sm.i.valid & sm.i.ready
+        if "scores" in self.feeds:   # topk's pre-phase: S[t, s] to the predictor, not the softmax
+            score_fire = score_fire | scores_sink(m, self.feed_scores, pre, mac.o, sm.i, score, n_scored,
+                                                  score_last, mode_score & in_pre)
+        with m.If(score_fire):
             m.d.sync += n_scored.eq(n_scored + 1)
 
         # ---- Probabilities: out on `probs` and into the row's buffer for A.V.
-        p_wr = prob_buf.write_port()
         n_probs = Signal(range(L + 1))
-        probs_done = Signal()
-        prob_fire = self.probs.valid & self.probs.ready
-        wiring.connect(m, sm.o, wiring.flipped(self.probs))
-        m.d.comb += [p_wr.addr.eq(banked(bank, n_probs)), p_wr.data.eq(sm.o.payload.prob), p_wr.en.eq(prob_fire),
-                     probs_done.eq(prob_fire & sm.o.payload.last)]
-        with m.If(prob_fire):
-            m.d.sync += n_probs.eq(n_probs + 1)
+        probs_done = store_probs(m, sm.o, wiring.flipped(self.probs), prob_buf, banked(bank, n_probs), n_probs)
 
         # ---- A.V: the feeder runs a finished row's AC jobs on its own (`rtl/execution/av_feeder.py`),
         # handed its bank, length and index while the next row is projected and scored.
-        m.submodules.av_feeder = feed = AVFeeder(hw)
-        kl_rd = key_list.read_port(domain="comb")
-        pb_rd = prob_buf.read_port(domain="comb")
-        v_rd = v_buf.read_port()
-        m.d.comb += [kl_rd.addr.eq(feed.kl_addr), feed.kl_data.eq(kl_rd.data), pb_rd.addr.eq(feed.pb_addr),
-                     feed.pb_data.eq(pb_rd.data), v_rd.addr.eq(feed.v_addr), v_rd.en.eq(feed.v_en),
-                     feed.v_data.eq(v_rd.data)]
-        wiring.connect(m, feed.av, av.i)
-        wiring.connect(m, av.o, feed.av_o)
-        wiring.connect(m, feed.o, wiring.flipped(self.o))
+        feed = attach_feeder(m, hw, av, key_list, prob_buf, v_buf, wiring.flipped(self.o))
         t = Signal(self.idx_width)
 
         # ---- Sequencer.
@@ -257,13 +241,23 @@ class ExecutionUnit(wiring.Component):
                 # busy (and the cycle count) from the first beat in, not while waiting for it
                 m.d.comb += [pf.load.eq(1), self.busy.eq(pf.any_in)]
                 with m.If(pf.loaded):
-                    m.next = "KV_WAIT"
+                    m.next = "PRE" if self.feeds else "KV_WAIT"
+            if self.feeds:
+                with m.State("PRE"):   # `rtl/execution/prephase.py`: k of every token, q rows (topk: scored)
+                    pre_state(m, self, pre, pf, start_projection, in_pre, p_done, kept_fire)
+                    with m.If(pre.score):   # topk: row t's scores over C_1[t]
+                        m.d.sync += [mode_score.eq(1), s_qc.eq(0), n_kept.eq(0), row_known.eq(0), n_scored.eq(0)]
+                    m.d.comb += score_issue.eq(mode_score & ~row_known)
+                    with m.If(pre.score_done):
+                        m.d.sync += mode_score.eq(0)
+                    with m.If(pre.done):
+                        m.next = "KV_WAIT"
             with m.State("KV_WAIT"):
                 m.d.comb += self.busy.eq(1)
                 with m.If(kv.o.valid):
-                    with m.If(kv.o.payload.compute):
-                        start_projection(KIND_K, kv.o.payload.key)
-                        m.next = "KV_K"
+                    with m.If(kv.o.payload.compute):   # with a pre-phase, K is in its buffer: V only
+                        start_projection(KIND_V if self.feeds else KIND_K, kv.o.payload.key)
+                        m.next = "KV_V" if self.feeds else "KV_K"
                     with m.Else():
                         m.d.comb += kv.o.ready.eq(1)
                         with m.If(kv.o.payload.last):

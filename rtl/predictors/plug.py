@@ -13,6 +13,10 @@ and scores a predictor may take):
   (a subclass: joined to the slot as lapa, reads the same x / LO weights / RoPE table).
 - `dense`: `rtl.predictors.dense.DensePredictor` (C_1 as kept lists, every key needed), whose
   own member is the slot; it reads nothing from memory.
+- `sanger` / `topk`: `rtl.predictors.exact.SangerPredictor` / `TopKPredictor`, slot members too;
+  they take the execution unit's exact k / q rows (sanger) or scores over C_1 (topk), which the
+  unit produces in its pre-phase for them only (`rtl.predictors.slot.FEEDS`); their SPEC 8
+  parameters come on `config` (the rows of `lapa.fields` they consume).
 Every block has `perf.kept_round` (the PAIRS_ROUND* counters).
 
 The `speculation` block of the registry (what `build.py synth` / `verilog` take as the
@@ -24,6 +28,7 @@ from amaranth.lib import wiring
 from lapa.config import HardwareConfig
 
 from rtl.predictors.dense import DensePredictor
+from rtl.predictors.exact import SangerPredictor, TopKPredictor
 from rtl.predictors.slot import PredictorSlot
 from rtl.predictors.symlo import SymloUnit
 from rtl.registry import block
@@ -31,7 +36,8 @@ from rtl.speculation.unit import SpeculationUnit
 
 __all__ = ["PREDICTOR_BLOCKS", "PROJECTS", "predictor_block", "plug_predictor"]
 
-PREDICTOR_BLOCKS = {"lapa": SpeculationUnit, "dense": DensePredictor}
+PREDICTOR_BLOCKS = {"lapa": SpeculationUnit, "dense": DensePredictor, "sanger": SangerPredictor,
+                    "topk": TopKPredictor}
 PROJECTS = ("lapa",)    # the predictors that project x themselves (LO weights, RoPE table, x rows)
 # symlo: the speculation unit with the x-LOE (rtl.predictors.symlo), plugged in as lapa is
 PREDICTOR_BLOCKS["symlo"] = SymloUnit

@@ -20,7 +20,9 @@ Results (Out):
   of M over its query heads) as ascending indices, `last` on the final one.
 - `hat`: with `trace` = 1 the q_hat rows (`is_k` = 0, rows in order) then, on a `first_head` job,
   the k_hat rows (`is_k` = 1), before the job's first `kept` beat, as SPEC 6 reports them (LAPA's
-  hats, sanger's q4 / k4; `dense` and `topk` send none: `hat.valid` stays 0).
+  hats, sanger's q4 / k4; `dense` and `topk` send none: `hat.valid` stays 0). Sanger sends each
+  row as it takes its exact row, interleaved with `kept` (rows of one kind stay in order, which is
+  all the result writer needs).
 
 What a predictor may need from the execution unit (In; a predictor that uses none keeps `ready`
 at 1 and the accelerator does not produce them for it):
@@ -42,9 +44,17 @@ from lapa.config import HardwareConfig
 
 from rtl.execution.kv_control import kv_request_layout
 
-__all__ = ["job_layout", "row_layout", "score_layout", "hat_layout", "PredictorSlot", "PREDICTOR_INPUTS"]
+__all__ = ["job_layout", "row_layout", "score_layout", "hat_layout", "PredictorSlot", "PREDICTOR_INPUTS",
+           "FEEDS", "feeds"]
 
 PREDICTOR_INPUTS = ("q", "k", "scores")   # the members the execution side may feed a predictor
+# The inputs each predictor takes from the execution unit (it generates only these: its pre-phase).
+FEEDS = {"lapa": (), "dense": (), "sanger": ("q", "k"), "topk": ("scores",)}
+
+
+def feeds(hw: HardwareConfig):
+    """The slot inputs the execution unit produces for the generated predictor."""
+    return FEEDS.get(hw.predictor, ())
 
 
 def job_layout(hw: HardwareConfig):

@@ -9,7 +9,9 @@ heads in order):
    `spec_start` and the x rows; the next head once the rows are issued and the unit is idle.
    With `projects` = False (a predictor that reads no x / weights, `rtl.predictors.plug.PROJECTS`)
    only `spec_start`, then the wait for the predictor.
-3. Execution side, per KV head: x and the group's wk / wv tiles (the unit's LOAD), then, once
+3. Execution side, per KV head: x and the group's wk / wv tiles (the unit's LOAD), with `pre`
+   (the predictor takes the unit's exact rows: `rtl.execution.prephase`) each query head's wq
+   tiles for the pre-phase, as the unit asks for them (they must not wait for the mask), then, once
    the group's mask rows are acknowledged in memory (`mask_rows`), per query head its wq tiles
    (only when the unit asks for them, `exec_wq_ready`) and its mask rows; the next group once the
    unit and its result rows are done (`exec_quiet`; `next_group` pulses).
@@ -47,8 +49,8 @@ def fetch_limits(hw: HardwareConfig):
 class JobSequencer(wiring.Component):
     """The controller of a job's reads and unit starts (see module docstring)."""
 
-    def __init__(self, hw: HardwareConfig, regs, *, addr_width=32, mask_rows_width, projects=True):
-        self.hw, self.addr_width, self.projects = hw, addr_width, projects
+    def __init__(self, hw: HardwareConfig, regs, *, addr_width=32, mask_rows_width, projects=True, pre=False):
+        self.hw, self.addr_width, self.projects, self.pre = hw, addr_width, projects, pre
         L, H = hw.max_seq_len, hw.n_heads
         job = bank_layout(regs, "rw")
         cmd = fetch_command_layout(addr_width, N_DEST, *fetch_limits(hw))
@@ -82,6 +84,7 @@ class JobSequencer(wiring.Component):
         j_idx = Signal(range(H + 1))      # query head within the group
         g_exec = Signal(range(H + 1))     # KV head of the execution side
         jq = Signal(range(H + 1))         # execution: wq/mask fetches issued in the group
+        wq_group = Signal(A)              # execution: the group's first wq (with a pre-phase)
         last_head = j_idx == grp - 1
         m.d.comb += [self.project_k.eq(j_idx == 0), self.last_head.eq(last_head)]
         with m.If(self.rope_valid):
@@ -182,7 +185,21 @@ class JobSequencer(wiring.Component):
             with m.State("WK"):
                 fetch_head(exec_f, F_WK, "wk", "WV")
             with m.State("WV"):
-                fetch_head(exec_f, F_WV, "wv", "MASK_WAIT", jq.eq(0))
+                fetch_head(exec_f, F_WV, "wv", "PRE_WQ" if self.pre else "MASK_WAIT", jq.eq(0),
+                           *([wq_group.eq(ptr["wq"])] if self.pre else []))
+            if self.pre:
+                with m.State("PRE_WQ"):
+                    # the unit's pre-phase: each query head's wq tiles once, before the group's mask exists
+                    with m.If(self.exec_wq_ready):
+                        fetch_head(exec_f, F_WQ, "wq", "PRE_NEXT")
+                with m.State("PRE_NEXT"):
+                    with m.If(~self.exec_wq_ready):    # the unit has the head's tiles
+                        m.d.sync += jq.eq(jq + 1)
+                        with m.If(jq + 1 == grp):     # phase 3 fetches the group's wq again
+                            m.d.sync += [jq.eq(0), ptr["wq"].eq(wq_group)]
+                            m.next = "MASK_WAIT"
+                        with m.Else():
+                            m.next = "PRE_WQ"
             with m.State("MASK_WAIT"):
                 # the group's mask rows must be in memory before they are read back
                 with m.If(self.mask_rows >= mask_needed):

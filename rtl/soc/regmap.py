@@ -33,6 +33,7 @@ _ERRORS = (
     ("ROPE", 9, "rope = 1 with ROPE_BASE outside 1..2^20 or POS0 above 2^16"),
     ("PREDICTOR", 10, "PREDICTOR (the job's SPEC 8 predictor) is not the predictor generated into the "
                       "predictor slot (HW_LIMITS.predictor)"),
+    ("TOPK_K", 11, "TOPK_K (keys kept per row of SPEC 8 topk) is 0"),
     ("READ_SLVERR", 16, "a read burst answered SLVERR (FAULT_ADDR: its address)"),
     ("READ_DECERR", 17, "a read burst answered DECERR (FAULT_ADDR: its address)"),
     ("WRITE_SLVERR", 18, "a write burst answered SLVERR (FAULT_ADDR: its address)"),
