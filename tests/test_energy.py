@@ -465,9 +465,10 @@ def test_compare_scales_per_cycle_energy_to_the_target(smollm2_shaped, tmp_path)
                                 "bank": ("regbank", "control")}.items():
         sram = sum(v["area_um2"] for k, v in t["srams"].items() if k.startswith(part + "/"))
         logic = sub[part]["area_um2"] - sram
+        seq = sub[part].get("sequential_area_um2")       # the basis when the table has it
         blocks[block] = {"unit": unit, "area_um2": 2 * logic + sram, "sram_area_um2": sram,
-                         "sequential_area_um2": logic, "timing": {"fmax_mhz": 100.0},
-                         "srams": []}
+                         "sequential_area_um2": 2 * seq if seq is not None else logic,
+                         "timing": {"fmax_mhz": 100.0}, "srams": []}
     units = {}
     for b in blocks.values():
         u = units.setdefault(b["unit"], {"area_um2": 0.0, "sram_area_um2": 0.0})
@@ -486,10 +487,19 @@ def test_compare_scales_per_cycle_energy_to_the_target(smollm2_shaped, tmp_path)
     sc = recs["scaled"]["static_scale"]
     assert sc and all(v == pytest.approx(2.0) for v in sc.values())
     assert {"spec/pea", "glue:speculation", "exec/mac", "results", "glue:control"} <= set(sc)
-    assert "fetcher" not in sc and recs["scaled"]["static_scale_basis"].startswith("logic")
+    basis = "sequential" if all("sequential_area_um2" in sub[p] for p in ("spec", "exec", "results", "bank")) else "logic"
+    assert "fetcher" not in sc and recs["scaled"]["static_scale_basis"].startswith(basis)
     a, b = (recs[k]["designs"]["lapa"]["by_seq_len"]["32"] for k in ("plain", "scaled"))
     assert b["energy_pj"] > 1.5 * a["energy_pj"]
-    assert b["active_split_pj"] == pytest.approx(a["active_split_pj"])
+    # the actions' part is unchanged; a table with per-job-cycle busy energies (two calibration
+    # jobs) scales those with the part's size like the other per-cycle energies
+    cyc = a["cycles"]
+    assert b["cycles"] == cyc
+    want = dict(a["active_split_pj"])
+    for g, e in t["blocks"].items():
+        if "glue_pj_per_cycle" not in e:
+            want[e["unit"]] += cyc * e.get("busy_pj_per_cycle", 0.0) * (sc.get(g, 1.0) - 1.0)
+    assert b["active_split_pj"] == pytest.approx(want)
 
 
 def _eval_report(path, rows):
