@@ -249,16 +249,16 @@ def simulate(profile, hw, lat=Latency):
             return s + D - 1
 
         c = yield from load(0, k.now)
-        ps, e_prev = c + 2, None                          # full seen in wait_x, then pass
-        ends = []
+        ps = c + 2                                        # full seen in wait_x, then pass
+        ends = []                                         # each token's last pass cycle
         for t in range(L):
             if ps > k.now:
                 yield ps - k.now
-            e = ps + n_groups * D - 1                     # the token's last pass cycle
-            if t + 1 < L:                                 # the next row loads during the passes
-                c = yield from load(t + 1, c + 1 if e_prev is None else max(c + 1, e_prev + 1))
+            e = ps + n_groups * D - 1
+            if t + 1 < L:                                 # the next row loads during the passes,
+                # into the bank token t - 1 left (free the cycle after its last pass)
+                c = yield from load(t + 1, max(c + 1, ends[-1] + 1) if ends else c + 1)
                 ps = e + 1 if c <= e else c + 2
-            e_prev = e
             ends.append(e)
             if e + 1 > k.now:
                 yield e + 1 - k.now

@@ -21,7 +21,6 @@ from amaranth.hdl import Module, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from rtl.common.params import require_int
 from rtl.common.rope import RopeRotator, RopeTable, rope_table_layout
 from amaranth.lib.memory import Memory
 
@@ -118,7 +117,6 @@ class ProjectionOutput(wiring.Component):
     """Accumulator beats of one row in, the requantized (and rotated) row out on `o`."""
 
     def __init__(self, hw):
-        require_int("mac_rows", hw.mac_rows)
         self.hw = hw
         self.lanes, self.jt_n = hw.mac_rows, hw.head_dim // hw.mac_rows
         iw = hw.seq_index_width

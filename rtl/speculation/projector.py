@@ -2,8 +2,9 @@
 
 One job (`start`, then `busy` until its last row is out) projects seq_len tokens, token by token:
 the `x` stream brings the token's D int8 values (one per beat, tokens in order) into one bank of
-the two-bank x row buffer, while the PEA works on the token in the other bank; the PEA then runs dh/pea_lanes column groups of `q_hat` (and, when `config.project_k` = 1,
-as many of `k_hat`), D beats each, reading the LO-coded weights from the weight buffer; each
+the two-bank x row buffer (token t in bank t mod 2), while the PEA works on the token in the other
+bank; the PEA runs dh/pea_lanes column groups of `q_hat` (and, when `config.project_k` = 1, as
+many of `k_hat`), D beats each, reading the LO-coded weights from the weight buffer; each
 finished row passes the RoPE rotator (`rtl.common.rope`, rotated when `config.rope` = 1, table row t =
 position pos0 + t) and goes out on `rows` (layout `rtl.predictors.slot.hat_layout`: token t's q_hat
 row, then its k_hat row when `project_k`), one beat per row, never stalled (`rows.ready` must be 1:
@@ -89,20 +90,19 @@ class Projector(wiring.Component):
         grp = Signal(range(2 * G))  # PEA column group being issued
         n_groups = Mux(cfg.project_k, 2 * G, G)
         issue = Signal()            # a PEA beat read from the buffers this cycle
-        # x rows: the loader fills bank `ld_bank` while the passes read bank `ps_bank`
+        # x rows: the loader fills bank `ld_bank` while the passes read bank `ps_bank` (token t in
+        # bank t mod 2); the loader runs while the job does (`busy`)
         ld_tok = Signal(iw + 1)     # tokens loaded
         lx = Signal(range(D))       # x element being loaded
-        ld_bank = Signal()
-        ps_bank = Signal()
+        ld_bank, ps_bank = ld_tok[0], tok[0]
         full = Signal(2)            # bank holds a token not yet projected
-        loading = Signal()          # a job runs (set at start, cleared when its rows are out)
-        can_load = loading & (ld_tok < cfg.seq_len) & ~full.bit_select(ld_bank, 1)
+        can_load = self.busy & (ld_tok < cfg.seq_len) & ~full.bit_select(ld_bank, 1)
         m.d.comb += [self.x.ready.eq(can_load), x_wr.addr.eq(Mux(ld_bank, D, 0) + lx),
                      x_wr.data.eq(self.x.payload), x_wr.en.eq(self.x.valid & can_load)]
         with m.If(self.x.valid & can_load):
             m.d.sync += lx.eq(Mux(lx == D - 1, 0, lx + 1))
             with m.If(lx == D - 1):
-                m.d.sync += [ld_tok.eq(ld_tok + 1), ld_bank.eq(~ld_bank)]
+                m.d.sync += ld_tok.eq(ld_tok + 1)
         set_full = Signal(2)
         clr_full = Signal(2)
         with m.If(self.x.valid & can_load & (lx == D - 1)):
@@ -146,8 +146,7 @@ class Projector(wiring.Component):
             with m.State("idle"):
                 with m.If(self.start):
                     m.d.sync += [self.busy.eq(1), tok.eq(0), xi.eq(0), grp.eq(0), out_grp.eq(0), rot_tok.eq(0),
-                                 rows_out.eq(0), loading.eq(1), ld_tok.eq(0), lx.eq(0), ld_bank.eq(0),
-                                 ps_bank.eq(0)]
+                                 rows_out.eq(0), ld_tok.eq(0), lx.eq(0)]
                     m.next = "wait_x"
             with m.State("wait_x"):
                 with m.If(full.bit_select(ps_bank, 1)):
@@ -159,7 +158,7 @@ class Projector(wiring.Component):
                     m.d.sync += grp.eq(Mux(grp == n_groups - 1, 0, grp + 1))
                     with m.If(grp == n_groups - 1):
                         m.d.comb += clr_full.bit_select(ps_bank, 1).eq(1)
-                        m.d.sync += [tok.eq(tok + 1), ps_bank.eq(~ps_bank)]
+                        m.d.sync += tok.eq(tok + 1)
                         with m.If(tok + 1 == cfg.seq_len):
                             m.next = "drain"
                         with m.Elif((full | set_full).bit_select(~ps_bank, 1)):
@@ -168,6 +167,6 @@ class Projector(wiring.Component):
                             m.next = "wait_x"
             with m.State("drain"):
                 with m.If(rows_out == cfg.seq_len):
-                    m.d.sync += [self.busy.eq(0), loading.eq(0)]
+                    m.d.sync += self.busy.eq(0)
                     m.next = "idle"
         return m
